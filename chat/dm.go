@@ -1,0 +1,520 @@
+package chat
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/parley-chat/parley/internal/wire"
+)
+
+// maxAckBatch is the most messages a receiver persists and acknowledges
+// together.
+const maxAckBatch = 512
+
+// dmFrameSize is the size of m's frame on the wire, length prefix included.
+func dmFrameSize(m *Message) int {
+	f := &wire.DMFrame{Frame: &wire.DMFrame_Message{Message: &wire.SignedEnvelope{Envelope: m.Envelope}}}
+	n := proto.Size(f)
+	return uvarintLen(n) + n
+}
+
+func uvarintLen(n int) int {
+	l := 1
+	for n >= 0x80 {
+		n >>= 7
+		l++
+	}
+	return l
+}
+
+// dmLink delivers the outbox of one peer over one stream at a time.
+type dmLink struct {
+	s    *Service
+	peer PeerID
+	wake chan struct{} // new messages or acks: the writer looks again
+	up   chan struct{} // the peer came up: retry now, not after the backoff
+
+	mu       sync.Mutex
+	pending  []*Message             // in the outbox, not on the current stream; oldest first
+	inflight map[MessageID]*Message // written on the current stream, not yet acknowledged
+	running  bool
+	progress time.Time // last write or ack on the current stream
+}
+
+func (s *Service) link(p PeerID) *dmLink {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.links[p]
+	if !ok {
+		l = &dmLink{
+			s:        s,
+			peer:     p,
+			wake:     make(chan struct{}, 1),
+			up:       make(chan struct{}, 1),
+			inflight: make(map[MessageID]*Message),
+		}
+		s.links[p] = l
+	}
+	return l
+}
+
+func poke(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+func (l *dmLink) enqueue(ms ...*Message) {
+	l.mu.Lock()
+	l.pending = append(l.pending, ms...)
+	l.startLocked()
+	l.mu.Unlock()
+	poke(l.wake)
+}
+
+func (l *dmLink) peerUp() {
+	l.mu.Lock()
+	if len(l.pending)+len(l.inflight) > 0 {
+		l.startLocked()
+	}
+	l.mu.Unlock()
+	poke(l.up)
+	poke(l.wake)
+}
+
+func (l *dmLink) startLocked() {
+	if l.running || l.s.ctx.Err() != nil {
+		return
+	}
+	l.running = true
+	l.s.wg.Add(1)
+	go l.run()
+}
+
+// overlaySent marks messages of ms that are on the wire as sent.
+func (l *dmLink) overlaySent(ms []*Message) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, m := range ms {
+		if m.Status == StatusQueued {
+			if _, ok := l.inflight[m.ID]; ok {
+				m.Status = StatusSent
+			}
+		}
+	}
+}
+
+func (l *dmLink) run() {
+	defer l.s.wg.Done()
+	ctx := l.s.ctx
+	backoff := l.s.cfg.RetryMin
+	for {
+		l.mu.Lock()
+		if len(l.pending) == 0 || ctx.Err() != nil {
+			l.running = false
+			l.mu.Unlock()
+			return
+		}
+		l.mu.Unlock()
+
+		delivered, err := l.session(ctx)
+		if ctx.Err() != nil {
+			l.mu.Lock()
+			l.running = false
+			l.mu.Unlock()
+			return
+		}
+		if err == nil || delivered {
+			backoff = l.s.cfg.RetryMin
+			if err == nil {
+				continue
+			}
+		}
+		l.s.log.Debug("direct message delivery paused", "peer", l.peer, "retry_in", backoff, "err", err)
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-l.up:
+		case <-ctx.Done():
+		}
+		t.Stop()
+		backoff = min(backoff*2, l.s.cfg.RetryMax)
+	}
+}
+
+// session opens one stream and delivers over it until the outbox is empty
+// and the stream has idled, or the stream fails. It reports whether any
+// message was acknowledged.
+func (l *dmLink) session(ctx context.Context) (delivered bool, err error) {
+	openCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	st, err := l.s.cfg.Transport.OpenStream(openCtx, l.peer, DMProtocol)
+	cancel()
+	if err != nil {
+		return false, fmt.Errorf("open stream: %w", err)
+	}
+	readDone := make(chan error, 1)
+	var acked sync.WaitGroup
+	acked.Add(1)
+	go func() {
+		defer acked.Done()
+		readDone <- l.readAcks(st, &delivered)
+	}()
+	err = l.writeLoop(ctx, st, readDone)
+	if err != nil {
+		_ = st.Reset()
+	} else {
+		_ = st.Close()
+	}
+	acked.Wait()
+	l.requeueInflight()
+	return delivered, err
+}
+
+func (l *dmLink) writeLoop(ctx context.Context, st Stream, readDone <-chan error) error {
+	cfg := &l.s.cfg
+	bw := bufio.NewWriterSize(st, 64<<10)
+	idle := time.NewTimer(cfg.StreamIdleTimeout)
+	defer idle.Stop()
+	check := time.NewTicker(cfg.AckTimeout / 4)
+	defer check.Stop()
+	var buf []byte
+	for {
+		batch := l.takePending(cfg.Window)
+		if len(batch) > 0 {
+			for _, m := range batch {
+				f := &wire.DMFrame{Frame: &wire.DMFrame_Message{Message: &wire.SignedEnvelope{Envelope: m.Envelope, Signature: m.Signature}}}
+				b, err := proto.Marshal(f)
+				if err != nil {
+					return fmt.Errorf("encode frame: %w", err)
+				}
+				buf = appendFrame(buf[:0], b)
+				if _, err := bw.Write(buf); err != nil {
+					return fmt.Errorf("write: %w", err)
+				}
+			}
+			_ = st.SetWriteDeadline(time.Now().Add(cfg.AckTimeout))
+			if err := bw.Flush(); err != nil {
+				return fmt.Errorf("write: %w", err)
+			}
+			for _, m := range batch {
+				l.s.publish(Event{Type: EventStatus, Message: statusCopy(m, StatusSent, "")})
+			}
+			if !idle.Stop() {
+				select {
+				case <-idle.C:
+				default:
+				}
+			}
+			idle.Reset(cfg.StreamIdleTimeout)
+		}
+		select {
+		case <-l.wake:
+		case err := <-readDone:
+			if err == nil {
+				err = errors.New("peer closed the stream")
+			}
+			return err
+		case <-check.C:
+			if l.stalled(cfg.AckTimeout) {
+				return errors.New("no acknowledgement in time")
+			}
+		case <-idle.C:
+			l.mu.Lock()
+			quiet := len(l.pending) == 0 && len(l.inflight) == 0
+			l.mu.Unlock()
+			if quiet {
+				return nil
+			}
+			idle.Reset(cfg.StreamIdleTimeout)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// takePending moves up to window-len(inflight) pending messages in flight.
+func (l *dmLink) takePending(window int) []*Message {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := min(len(l.pending), window-len(l.inflight))
+	if n <= 0 {
+		return nil
+	}
+	batch := slices.Clone(l.pending[:n])
+	l.pending = slices.Delete(l.pending, 0, n)
+	for _, m := range batch {
+		l.inflight[m.ID] = m
+	}
+	l.progress = time.Now()
+	return batch
+}
+
+func (l *dmLink) stalled(timeout time.Duration) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.inflight) > 0 && time.Since(l.progress) > timeout
+}
+
+// requeueInflight puts messages that were never acknowledged back in line.
+func (l *dmLink) requeueInflight() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.inflight) == 0 {
+		return
+	}
+	for _, m := range l.inflight {
+		l.pending = append(l.pending, m)
+	}
+	clear(l.inflight)
+	slices.SortFunc(l.pending, func(a, b *Message) int {
+		return cmp.Or(cmp.Compare(a.HLC, b.HLC), slices.Compare(a.ID[:], b.ID[:]))
+	})
+}
+
+// readAcks reads ack frames until the stream ends. Each ack batch is
+// persisted before the messages leave the in-flight set.
+func (l *dmLink) readAcks(st Stream, delivered *bool) error {
+	fr := newFrameReader(st, l.s.cfg.MaxFrame)
+	for {
+		b, err := fr.Next()
+		if err != nil {
+			return err
+		}
+		var f wire.DMFrame
+		if err := proto.Unmarshal(b, &f); err != nil {
+			return fmt.Errorf("bad ack frame: %w", err)
+		}
+		ack := f.GetAck()
+		if ack == nil {
+			return errors.New("bad ack frame: not an ack")
+		}
+		if err := l.applyAck(ack); err != nil {
+			return err
+		}
+		*delivered = true
+		poke(l.wake)
+	}
+}
+
+func (l *dmLink) applyAck(ack *wire.Ack) error {
+	var updates []StatusUpdate
+	l.mu.Lock()
+	for _, e := range ack.Entries {
+		var id MessageID
+		if len(e.Id) != len(id) {
+			continue
+		}
+		copy(id[:], e.Id)
+		m, ok := l.inflight[id]
+		if !ok {
+			continue
+		}
+		u := StatusUpdate{ID: id, Peer: l.peer, HLC: m.HLC, Status: StatusDelivered}
+		if e.Status != wire.AckStatus_ACK_STATUS_STORED {
+			u.Status = StatusFailed
+			u.Reason = cleanReason(e.Reason)
+		}
+		updates = append(updates, u)
+	}
+	l.mu.Unlock()
+	if len(updates) == 0 {
+		return nil
+	}
+	if err := l.s.cfg.Store.SetStatus(updates); err != nil {
+		// Leave them in flight: the stream is reset and they are sent again.
+		return fmt.Errorf("record delivery: %w", err)
+	}
+	l.mu.Lock()
+	msgs := make([]*Message, len(updates))
+	for i, u := range updates {
+		msgs[i] = l.inflight[u.ID]
+		delete(l.inflight, u.ID)
+	}
+	l.progress = time.Now()
+	l.mu.Unlock()
+	for i, u := range updates {
+		if msgs[i] == nil {
+			continue
+		}
+		l.s.publish(Event{Type: EventStatus, Message: statusCopy(msgs[i], u.Status, u.Reason)})
+	}
+	return nil
+}
+
+func statusCopy(m *Message, st Status, reason string) *Message {
+	return &Message{ID: m.ID, Conversation: m.Conversation, Author: m.Author, To: m.To, HLC: m.HLC, Status: st, Reason: reason}
+}
+
+func cleanReason(s string) string {
+	s = cleanText(s, 200)
+	if s == "" {
+		return "rejected by the recipient"
+	}
+	return "rejected by the recipient: " + s
+}
+
+// cleanText keeps printable characters of a peer-supplied string, up to n bytes.
+func cleanText(s string, n int) string {
+	out := make([]rune, 0, len(s))
+	size := 0
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == 0xfffd {
+			continue
+		}
+		size += len(string(r))
+		if size > n {
+			break
+		}
+		out = append(out, r)
+	}
+	return string(out)
+}
+
+// handleDM serves one inbound /parley/dm/1.0.0 stream: batches of messages
+// are validated, persisted, and then acknowledged. Malformed frames reset
+// the stream; well-formed messages we will never accept are acknowledged as
+// rejected so the sender stops retrying.
+func (s *Service) handleDM(remote PeerID, st Stream) {
+	if !s.trackInbound(st) {
+		_ = st.Reset()
+		return
+	}
+	defer s.untrackInbound(st)
+	if err := s.serveDM(remote, st); err != nil {
+		s.log.Debug("direct message stream ended", "peer", remote, "err", err)
+		_ = st.Reset()
+		return
+	}
+	_ = st.Close()
+}
+
+func (s *Service) serveDM(remote PeerID, st Stream) error {
+	fr := newFrameReader(st, s.cfg.MaxFrame)
+	bw := bufio.NewWriterSize(st, 16<<10)
+	timeout := s.cfg.FirstFrameTimeout
+	var out []byte
+	for {
+		_ = st.SetReadDeadline(time.Now().Add(timeout))
+		timeout = s.cfg.StreamIdleTimeout + s.cfg.FirstFrameTimeout
+		batch := make([]*Message, 0, 8)
+		entries := make([]*wire.AckEntry, 0, 8)
+		for {
+			b, err := fr.Next()
+			if err != nil {
+				if len(batch) == 0 && len(entries) == 0 && errors.Is(err, io.EOF) {
+					return nil
+				}
+				return err
+			}
+			m, entry, err := s.acceptDM(remote, b)
+			if err != nil {
+				return err
+			}
+			entries = append(entries, entry)
+			if m != nil {
+				batch = append(batch, m)
+			}
+			if fr.Buffered() == 0 || len(entries) >= maxAckBatch {
+				break
+			}
+		}
+		if err := s.storeIncoming(batch); err != nil {
+			return err
+		}
+		ack, err := proto.Marshal(&wire.DMFrame{Frame: &wire.DMFrame_Ack{Ack: &wire.Ack{Entries: entries}}})
+		if err != nil {
+			return err
+		}
+		out = appendFrame(out[:0], ack)
+		_ = st.SetWriteDeadline(time.Now().Add(s.cfg.AckTimeout))
+		if _, err := bw.Write(out); err != nil {
+			return err
+		}
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+	}
+}
+
+// acceptDM decodes one frame. It returns an error for a frame that is not
+// a well-formed message (the stream is reset), else an ack entry and, if
+// the message is acceptable, the message.
+func (s *Service) acceptDM(remote PeerID, b []byte) (*Message, *wire.AckEntry, error) {
+	var f wire.DMFrame
+	if err := proto.Unmarshal(b, &f); err != nil {
+		return nil, nil, fmt.Errorf("bad frame: %w", err)
+	}
+	se := f.GetMessage()
+	if se == nil {
+		return nil, nil, errors.New("bad frame: not a message")
+	}
+	id := MessageIDOf(se.Envelope)
+	m, err := OpenEnvelope(se.Envelope, se.Signature, s.self)
+	if err != nil {
+		return nil, nil, err
+	}
+	reject := func(reason string) (*Message, *wire.AckEntry, error) {
+		s.log.Debug("rejected direct message", "peer", remote, "id", id, "reason", reason)
+		return nil, &wire.AckEntry{Id: id[:], Status: wire.AckStatus_ACK_STATUS_REJECTED, Reason: reason}, nil
+	}
+	switch {
+	case m.Author != remote:
+		return reject("author is not the sending peer")
+	case m.To != s.self:
+		return reject("not addressed to this peer")
+	case s.clock.TooFarAhead(m.HLC, s.cfg.MaxClockSkew):
+		return reject(fmt.Sprintf("timestamp %s is too far ahead of the recipient's clock", m.SentAt().Format(time.RFC3339)))
+	case dmFrameSize(m) > s.cfg.MaxFrame:
+		return reject("too large")
+	}
+	m.Envelope = slices.Clone(m.Envelope)
+	m.Status = StatusReceived
+	m.ReceivedAt = s.cfg.Now()
+	return m, &wire.AckEntry{Id: id[:], Status: wire.AckStatus_ACK_STATUS_STORED}, nil
+}
+
+// storeIncoming persists received messages and announces the new ones.
+func (s *Service) storeIncoming(ms []*Message) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	added, err := s.cfg.Store.AddMessages(ms)
+	if err != nil {
+		return fmt.Errorf("store messages: %w", err)
+	}
+	for i, m := range ms {
+		s.clock.Observe(m.HLC)
+		if added[i] {
+			s.publish(Event{Type: EventMessage, Message: m})
+		}
+	}
+	return nil
+}
+
+func (s *Service) trackInbound(st Stream) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx.Err() != nil {
+		return false
+	}
+	s.inbound[st] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Service) untrackInbound(st Stream) {
+	s.mu.Lock()
+	delete(s.inbound, st)
+	s.mu.Unlock()
+	s.wg.Done()
+}

@@ -1,0 +1,104 @@
+package chat
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/parley-chat/parley/crypto"
+	"github.com/parley-chat/parley/internal/wire"
+)
+
+const envelopeVersion = 1
+
+// MessageIDOf returns the ID of an encoded envelope.
+func MessageIDOf(envelope []byte) MessageID { return sha256.Sum256(envelope) }
+
+// sealEnvelope encodes m's content fields into m.Envelope and sets m.ID.
+func sealEnvelope(m *Message) error {
+	env := &wire.Envelope{
+		Version: envelopeVersion,
+		Author:  []byte(m.Author),
+		ToPeer:  []byte(m.To),
+		Room:    m.Room,
+		Hlc:     uint64(m.HLC),
+		Kind:    wire.Kind(m.Kind),
+		Body:    m.Body,
+	}
+	if !m.ReplyTo.IsZero() {
+		env.ReplyTo = m.ReplyTo[:]
+	}
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(env)
+	if err != nil {
+		return fmt.Errorf("encode envelope: %w", err)
+	}
+	m.Envelope = b
+	m.ID = MessageIDOf(b)
+	return nil
+}
+
+// OpenEnvelope decodes and checks an envelope received from a peer. It
+// checks everything that does not depend on local state, so its verdict is
+// the same on every node; self only decides which conversation a direct
+// message is filed under (the other party's). The returned message has no
+// Status yet.
+func OpenEnvelope(envelope, signature []byte, self PeerID) (*Message, error) {
+	var env wire.Envelope
+	if err := proto.Unmarshal(envelope, &env); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadEnvelope, err)
+	}
+	if env.Version != envelopeVersion {
+		return nil, fmt.Errorf("%w: version %d", ErrBadEnvelope, env.Version)
+	}
+	author, err := crypto.PeerIDFromBytes(env.Author)
+	if err != nil {
+		return nil, fmt.Errorf("%w: author: %v", ErrBadEnvelope, err)
+	}
+	m := &Message{
+		ID:        MessageIDOf(envelope),
+		Author:    author,
+		HLC:       HLC(env.Hlc),
+		Kind:      Kind(env.Kind),
+		Body:      env.Body,
+		Envelope:  envelope,
+		Signature: signature,
+	}
+	switch {
+	case len(env.ToPeer) > 0 && env.Room == "":
+		to, err := crypto.PeerIDFromBytes(env.ToPeer)
+		if err != nil {
+			return nil, fmt.Errorf("%w: recipient: %v", ErrBadEnvelope, err)
+		}
+		m.To = to
+		// Each side files a direct message under the other party.
+		if author == self {
+			m.Conversation = DMConversation(to)
+		} else {
+			m.Conversation = DMConversation(author)
+		}
+	case len(env.ToPeer) == 0 && env.Room != "":
+		m.Room = env.Room
+		m.Conversation = RoomConversation(env.Room)
+	default:
+		return nil, fmt.Errorf("%w: want exactly one of recipient and room", ErrBadEnvelope)
+	}
+	if m.Kind != KindText {
+		return nil, fmt.Errorf("%w: unknown kind %d", ErrBadEnvelope, env.Kind)
+	}
+	if m.HLC == 0 {
+		return nil, fmt.Errorf("%w: no timestamp", ErrBadEnvelope)
+	}
+	if !utf8.ValidString(m.Body) {
+		return nil, fmt.Errorf("%w: body is not UTF-8", ErrBadEnvelope)
+	}
+	switch len(env.ReplyTo) {
+	case 0:
+	case len(m.ReplyTo):
+		copy(m.ReplyTo[:], env.ReplyTo)
+	default:
+		return nil, fmt.Errorf("%w: reply_to is %d bytes", ErrBadEnvelope, len(env.ReplyTo))
+	}
+	return m, nil
+}

@@ -1,0 +1,26 @@
+package chat
+
+import "errors"
+
+var (
+	// ErrUnknownPeer is returned for a @nick or peer no known peer matches.
+	ErrUnknownPeer = errors.New("unknown peer")
+	// ErrAmbiguousPeer is returned for a @nick that several known peers share.
+	ErrAmbiguousPeer = errors.New("ambiguous peer")
+	// ErrTooLarge is returned for a message that does not fit in one frame.
+	ErrTooLarge = errors.New("message too large")
+	// ErrEmptyMessage is returned for a message with no text.
+	ErrEmptyMessage = errors.New("empty message")
+	// ErrSelf is returned when messaging this node itself.
+	ErrSelf = errors.New("cannot message yourself")
+	// ErrBadEnvelope is returned for an envelope that fails validation.
+	ErrBadEnvelope = errors.New("invalid envelope")
+	// ErrFrameTooLarge is returned when a frame's length prefix exceeds the cap.
+	ErrFrameTooLarge = errors.New("frame too large")
+	// ErrNotFound is returned by a Store for a message it does not hold.
+	ErrNotFound = errors.New("not found")
+	// ErrClosed is returned after Close.
+	ErrClosed = errors.New("closed")
+	// ErrBadNick is returned for a nickname that breaks the rules.
+	ErrBadNick = errors.New("invalid nickname")
+)

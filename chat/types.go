@@ -1,0 +1,171 @@
+package chat
+
+import (
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/parley-chat/parley/crypto"
+)
+
+// PeerID names a node (see crypto.PeerID).
+type PeerID = crypto.PeerID
+
+// MessageID is the SHA-256 of a message's envelope bytes; it is the same on
+// every node that holds the message.
+type MessageID [32]byte
+
+// ParseMessageID parses the hex text form of a message ID.
+func ParseMessageID(s string) (MessageID, error) {
+	var id MessageID
+	if len(s) != 64 {
+		return id, fmt.Errorf("invalid message ID %q: want 64 hex characters", s)
+	}
+	if _, err := hex.Decode(id[:], []byte(s)); err != nil {
+		return id, fmt.Errorf("invalid message ID %q: %w", s, err)
+	}
+	return id, nil
+}
+
+// String returns the lower-case hex form.
+func (id MessageID) String() string { return hex.EncodeToString(id[:]) }
+
+// IsZero reports whether id is the zero (absent) ID.
+func (id MessageID) IsZero() bool { return id == MessageID{} }
+
+// MarshalText implements encoding.TextMarshaler.
+func (id MessageID) MarshalText() ([]byte, error) { return []byte(id.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (id *MessageID) UnmarshalText(b []byte) error {
+	p, err := ParseMessageID(string(b))
+	if err != nil {
+		return err
+	}
+	*id = p
+	return nil
+}
+
+// Conversation names a history: "dm:<peer ID>" or "room:<name>".
+type Conversation string
+
+const (
+	dmPrefix   = "dm:"
+	roomPrefix = "room:"
+)
+
+// DMConversation is the conversation with peer p.
+func DMConversation(p PeerID) Conversation { return Conversation(dmPrefix + p.String()) }
+
+// RoomConversation is the conversation of room name (without '#').
+func RoomConversation(name string) Conversation { return Conversation(roomPrefix + name) }
+
+// Peer returns the other party of a direct conversation.
+func (c Conversation) Peer() (PeerID, bool) {
+	s, ok := strings.CutPrefix(string(c), dmPrefix)
+	if !ok {
+		return "", false
+	}
+	p, err := crypto.ParsePeerID(s)
+	return p, err == nil
+}
+
+// Room returns the room name of a room conversation.
+func (c Conversation) Room() (string, bool) {
+	return strings.CutPrefix(string(c), roomPrefix)
+}
+
+// Kind says how a message body is read.
+type Kind uint8
+
+// Kinds of message. The numbers match the wire enum.
+const (
+	KindText Kind = 1
+)
+
+// Status is where a message stands. Outgoing messages go queued -> sent ->
+// delivered (or failed, when the receiver rejects them for good); incoming
+// ones are received.
+type Status uint8
+
+// Statuses. The numbers are persisted; never reorder them.
+const (
+	StatusQueued Status = iota + 1
+	StatusSent
+	StatusDelivered
+	StatusFailed
+	StatusReceived
+)
+
+var statusNames = map[Status]string{
+	StatusQueued:    "queued",
+	StatusSent:      "sent",
+	StatusDelivered: "delivered",
+	StatusFailed:    "failed",
+	StatusReceived:  "received",
+}
+
+func (s Status) String() string {
+	if n, ok := statusNames[s]; ok {
+		return n
+	}
+	return fmt.Sprintf("status(%d)", uint8(s))
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Message is one chat message with its local delivery state.
+type Message struct {
+	ID           MessageID
+	Conversation Conversation
+	Author       PeerID
+	To           PeerID // recipient of a direct message; zero for rooms
+	Room         string // room of a room message; empty for direct messages
+	HLC          HLC
+	Kind         Kind
+	Body         string
+	ReplyTo      MessageID
+
+	// Envelope is the exact encoded envelope the ID was computed from;
+	// Signature signs it (rooms) or is empty (direct messages).
+	Envelope  []byte
+	Signature []byte
+
+	Status     Status
+	Reason     string    // why a message failed, for a person
+	ReceivedAt time.Time // when this node stored it
+}
+
+// SentAt is the author's wall-clock time of the message, from its HLC.
+func (m *Message) SentAt() time.Time { return m.HLC.Time() }
+
+// Cursor is a position in a conversation's order, (HLC, ID). The zero
+// Cursor means "the end".
+type Cursor struct {
+	HLC HLC
+	ID  MessageID
+}
+
+// CursorOf returns the position of m.
+func CursorOf(m *Message) Cursor { return Cursor{HLC: m.HLC, ID: m.ID} }
+
+// Peer is a known peer as this node sees it.
+type Peer struct {
+	ID        PeerID
+	Nick      string
+	Addrs     []string // multiaddrs last seen for the peer
+	FirstSeen time.Time
+	LastSeen  time.Time
+	Connected bool // runtime only; never persisted
+}
+
+// StatusUpdate records the delivery outcome of an outgoing message.
+type StatusUpdate struct {
+	ID     MessageID
+	Peer   PeerID // the recipient, whose outbox entry is dropped
+	HLC    HLC
+	Status Status // StatusDelivered or StatusFailed
+	Reason string
+}

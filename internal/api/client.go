@@ -1,0 +1,175 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"syscall"
+)
+
+// Error is an error answer from the daemon.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// ErrNoDaemon is returned when no daemon answers on the socket.
+var ErrNoDaemon = errors.New("daemon not running")
+
+// Client talks to a daemon over its unix socket.
+type Client struct {
+	socket string
+	http   *http.Client
+}
+
+// NewClient returns a client for the daemon listening on socket.
+func NewClient(socket string) *Client {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		},
+		DisableCompression: true,
+	}
+	return &Client{socket: socket, http: &http.Client{Transport: tr}}
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://parley"+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return c.dialError(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode >= 300 {
+		return readError(resp)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("bad answer from the daemon: %w", err)
+	}
+	return nil
+}
+
+func (c *Client) dialError(err error) error {
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) {
+		return fmt.Errorf("%w (no answer on %s)", ErrNoDaemon, c.socket)
+	}
+	return fmt.Errorf("talk to the daemon: %w", err)
+}
+
+func readError(resp *http.Response) error {
+	var eb ErrorBody
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if json.Unmarshal(b, &eb) != nil || eb.Error == "" {
+		eb.Error = fmt.Sprintf("daemon answered %s", resp.Status)
+	}
+	return &Error{Status: resp.StatusCode, Code: eb.Code, Message: eb.Error}
+}
+
+// Identity calls GET /api/v1/id.
+func (c *Client) Identity(ctx context.Context) (Identity, error) {
+	var out Identity
+	return out, c.do(ctx, http.MethodGet, "/api/v1/id", nil, &out)
+}
+
+// Peers calls GET /api/v1/peers.
+func (c *Client) Peers(ctx context.Context) ([]Peer, error) {
+	var out []Peer
+	return out, c.do(ctx, http.MethodGet, "/api/v1/peers", nil, &out)
+}
+
+// Connect calls POST /api/v1/connect.
+func (c *Client) Connect(ctx context.Context, addr string) (string, error) {
+	var out ConnectResponse
+	return out.PeerID, c.do(ctx, http.MethodPost, "/api/v1/connect", ConnectRequest{Addr: addr}, &out)
+}
+
+// Send calls POST /api/v1/messages.
+func (c *Client) Send(ctx context.Context, to, text string) (Message, error) {
+	var out Message
+	return out, c.do(ctx, http.MethodPost, "/api/v1/messages", SendRequest{To: to, Text: text}, &out)
+}
+
+// History calls GET /api/v1/history.
+func (c *Client) History(ctx context.Context, with string, limit int, before string) ([]Message, error) {
+	q := url.Values{"with": {with}}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if before != "" {
+		q.Set("before", before)
+	}
+	var out []Message
+	return out, c.do(ctx, http.MethodGet, "/api/v1/history?"+q.Encode(), nil, &out)
+}
+
+// Events follows GET /api/v1/events, calling fn for each event until ctx
+// ends, fn returns an error, or the daemon closes the stream.
+func (c *Client) Events(ctx context.Context, fn func(Event) error) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://parley/api/v1/events", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return c.dialError(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return readError(resp)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		var e Event
+		if err := json.Unmarshal(line, &e); err != nil {
+			return fmt.Errorf("bad event from the daemon: %w", err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("event stream: %w", err)
+	}
+	return errors.New("the daemon closed the event stream")
+}

@@ -1,0 +1,346 @@
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parley-chat/parley/chat"
+)
+
+// MaxRequestBody caps request bodies.
+const MaxRequestBody = 1 << 20
+
+// Backend is what the API serves: the daemon's chat service and node.
+type Backend interface {
+	Identity() Identity
+	Peers() []chat.Peer
+	Connect(ctx context.Context, addr string) (chat.PeerID, error)
+	ResolvePeer(ref string) (chat.PeerID, error)
+	SendDM(to chat.PeerID, text string) (*chat.Message, error)
+	History(conv chat.Conversation, before chat.Cursor, limit int) ([]*chat.Message, error)
+	Message(id chat.MessageID) (*chat.Message, error)
+	Subscribe() (<-chan chat.Event, func())
+}
+
+// Server serves the API on a unix socket and a loopback TCP listener.
+type Server struct {
+	backend Backend
+	token   string
+	log     *slog.Logger
+	unix    *http.Server
+	tcp     *http.Server
+	tcpAddr string
+	stop    chan struct{}
+}
+
+// NewServer returns a server for backend; token guards the TCP listener.
+func NewServer(backend Backend, token string, log *slog.Logger) *Server {
+	s := &Server{backend: backend, token: token, log: log, stop: make(chan struct{})}
+	mux := s.routes()
+	s.unix = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.tcp = &http.Server{Handler: s.guard(mux), ReadHeaderTimeout: 10 * time.Second}
+	return s
+}
+
+// Serve serves on the given listeners until Shutdown. Either may be nil.
+func (s *Server) Serve(unixL, tcpL net.Listener) error {
+	errc := make(chan error, 2)
+	n := 0
+	if unixL != nil {
+		n++
+		go func() { errc <- s.unix.Serve(unixL) }()
+	}
+	if tcpL != nil {
+		n++
+		s.tcpAddr = tcpL.Addr().String()
+		go func() { errc <- s.tcp.Serve(tcpL) }()
+	}
+	var first error
+	for range n {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Shutdown ends event streams and stops both servers, waiting up to ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	return errors.Join(s.unix.Shutdown(ctx), s.tcp.Shutdown(ctx))
+}
+
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/health", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	})
+	mux.HandleFunc("GET /api/v1/id", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, s.backend.Identity())
+	})
+	mux.HandleFunc("GET /api/v1/peers", s.handlePeers)
+	mux.HandleFunc("POST /api/v1/connect", s.handleConnect)
+	mux.HandleFunc("POST /api/v1/messages", s.handleSend)
+	mux.HandleFunc("GET /api/v1/messages/{id}", s.handleMessage)
+	mux.HandleFunc("GET /api/v1/history", s.handleHistory)
+	mux.HandleFunc("GET /api/v1/events", s.handleEvents)
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, CodeNotFound, fmt.Sprintf("no API endpoint %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+// guard checks the Host header and the bearer token of TCP requests.
+func (s *Server) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.allowedHost(r.Host) {
+			writeError(w, http.StatusForbidden, CodeForbidden, "forbidden host "+strconv.Quote(r.Host)+": use "+s.tcpAddr)
+			return
+		}
+		auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(auth), []byte(s.token)) != 1 {
+			writeError(w, http.StatusUnauthorized, CodeAuth, "missing or wrong API token: send 'Authorization: Bearer <token from api.token>'")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// allowedHost accepts only loopback names with the port we listen on.
+func (s *Server) allowedHost(host string) bool {
+	_, port, err := net.SplitHostPort(s.tcpAddr)
+	if err != nil {
+		return false
+	}
+	for _, name := range []string{"127.0.0.1", "localhost", "[::1]"} {
+		if host == name+":"+port {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) handlePeers(w http.ResponseWriter, _ *http.Request) {
+	peers := s.backend.Peers()
+	out := make([]Peer, 0, len(peers))
+	for _, p := range peers {
+		out = append(out, PeerOf(p))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
+	var req ConnectRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	p, err := s.backend.Connect(ctx, req.Addr)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ConnectResponse{PeerID: p.String()})
+}
+
+func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
+	var req SendRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	to, err := s.backend.ResolvePeer(req.To)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	m, err := s.backend.SendDM(to, req.Text)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, MessageOf(m))
+}
+
+func (s *Server) handleMessage(w http.ResponseWriter, r *http.Request) {
+	id, err := chat.ParseMessageID(r.PathValue("id"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+		return
+	}
+	m, err := s.backend.Message(id)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, MessageOf(m))
+}
+
+// DefaultHistoryLimit is how many messages history returns unless asked.
+const DefaultHistoryLimit = 50
+
+// MaxHistoryLimit caps one history page.
+const MaxHistoryLimit = 10000
+
+func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	with := q.Get("with")
+	if with == "" {
+		writeError(w, http.StatusBadRequest, CodeBadRequest, "missing ?with=<peer ID or @nick>")
+		return
+	}
+	limit := DefaultHistoryLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxHistoryLimit {
+			writeError(w, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("limit %q: want a number from 1 to %d", v, MaxHistoryLimit))
+			return
+		}
+		limit = n
+	}
+	p, err := s.backend.ResolvePeer(with)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	var before chat.Cursor
+	if v := q.Get("before"); v != "" {
+		id, err := chat.ParseMessageID(v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+			return
+		}
+		m, err := s.backend.Message(id)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		before = chat.CursorOf(m)
+	}
+	ms, err := s.backend.History(chat.DMConversation(p), before, limit)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := make([]Message, len(ms))
+	for i, m := range ms {
+		out[i] = MessageOf(m)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, http.StatusInternalServerError, CodeInternal, "streaming is not supported")
+		return
+	}
+	sse := strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+	events, cancel := s.backend.Subscribe()
+	defer cancel()
+	if sse {
+		w.Header().Set("Content-Type", "text/event-stream")
+	} else {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	flusher.Flush()
+	keepalive := time.NewTicker(15 * time.Second)
+	defer keepalive.Stop()
+	enc := json.NewEncoder(w)
+	for {
+		select {
+		case e, ok := <-events:
+			if !ok {
+				return // fell too far behind, or shutting down: the client reconnects
+			}
+			if sse {
+				_, _ = fmt.Fprintf(w, "event: %s\ndata: ", e.Type)
+			}
+			if err := enc.Encode(EventOf(e)); err != nil {
+				return
+			}
+			if sse {
+				_, _ = w.Write([]byte("\n"))
+			}
+			// Send what is queued in one write.
+			if len(events) == 0 {
+				flusher.Flush()
+			}
+		case <-keepalive.C:
+			if sse {
+				_, _ = w.Write([]byte(": keep-alive\n\n"))
+			} else {
+				_, _ = w.Write([]byte("\n"))
+			}
+			flusher.Flush()
+		case <-r.Context().Done():
+			return
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBody)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("request body over %d bytes", MaxRequestBody))
+			return false
+		}
+		writeError(w, http.StatusBadRequest, CodeBadRequest, "bad JSON request body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, ErrorBody{Error: msg, Code: code})
+}
+
+// ErrBadRequest marks backend errors caused by the request's arguments.
+var ErrBadRequest = errors.New("bad request")
+
+// writeErr maps a backend error to a status and code.
+func writeErr(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, chat.ErrTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, CodeTooLarge, err.Error())
+	case errors.Is(err, ErrBadRequest), errors.Is(err, chat.ErrEmptyMessage), errors.Is(err, chat.ErrSelf), errors.Is(err, chat.ErrBadEnvelope), errors.Is(err, chat.ErrBadNick):
+		writeError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+	case errors.Is(err, chat.ErrUnknownPeer), errors.Is(err, chat.ErrNotFound):
+		writeError(w, http.StatusNotFound, CodeNotFound, err.Error())
+	case errors.Is(err, chat.ErrAmbiguousPeer):
+		writeError(w, http.StatusConflict, CodeConflict, err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		writeError(w, http.StatusGatewayTimeout, CodeTimeout, err.Error())
+	case errors.Is(err, chat.ErrClosed):
+		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "the node is shutting down")
+	default:
+		writeError(w, http.StatusInternalServerError, CodeInternal, err.Error())
+	}
+}

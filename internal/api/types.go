@@ -1,0 +1,136 @@
+package api
+
+import (
+	"time"
+
+	"github.com/parley-chat/parley/chat"
+)
+
+// Identity is GET /api/v1/id.
+type Identity struct {
+	PeerID      string   `json:"peer_id"`
+	Nick        string   `json:"nick"`
+	Fingerprint string   `json:"fingerprint"`
+	Addrs       []string `json:"addrs"`
+	MDNS        bool     `json:"mdns"`
+	DHT         string   `json:"dht"` // "server", "client" or "off"
+	Version     string   `json:"version"`
+}
+
+// Peer is one entry of GET /api/v1/peers.
+type Peer struct {
+	PeerID    string     `json:"peer_id"`
+	Nick      string     `json:"nick"`
+	Connected bool       `json:"connected"`
+	LastSeen  *time.Time `json:"last_seen,omitempty"`
+	Addrs     []string   `json:"addrs,omitempty"`
+}
+
+// Message is a message as the API shows it.
+type Message struct {
+	ID           string `json:"id"`
+	From         string `json:"from"`
+	To           string `json:"to,omitempty"`
+	Conversation string `json:"conversation"`
+	Text         string `json:"text"`
+	SentAt       string `json:"sent_at"` // RFC 3339, the author's clock
+	Status       string `json:"status"`
+	Reason       string `json:"reason,omitempty"`
+	ReplyTo      string `json:"reply_to,omitempty"`
+}
+
+// StatusChange is the payload of a "status" event.
+type StatusChange struct {
+	ID           string `json:"id"`
+	Conversation string `json:"conversation"`
+	Status       string `json:"status"`
+	Reason       string `json:"reason,omitempty"`
+}
+
+// Event is one entry of GET /api/v1/events.
+type Event struct {
+	Type    string        `json:"type"` // "message", "status", "peer"
+	Time    time.Time     `json:"time"`
+	Message *Message      `json:"message,omitempty"`
+	Status  *StatusChange `json:"status,omitempty"`
+	Peer    *Peer         `json:"peer,omitempty"`
+}
+
+// SendRequest is POST /api/v1/messages.
+type SendRequest struct {
+	To   string `json:"to"` // peer ID or @nick
+	Text string `json:"text"`
+}
+
+// ConnectRequest is POST /api/v1/connect.
+type ConnectRequest struct {
+	Addr string `json:"addr"`
+}
+
+// ConnectResponse answers POST /api/v1/connect.
+type ConnectResponse struct {
+	PeerID string `json:"peer_id"`
+}
+
+// ErrorBody is every error response.
+type ErrorBody struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}
+
+// Error codes.
+const (
+	CodeBadRequest  = "bad_request"
+	CodeNotFound    = "not_found"
+	CodeConflict    = "conflict"
+	CodeTooLarge    = "too_large"
+	CodeUnavailable = "unavailable"
+	CodeInternal    = "internal"
+	CodeAuth        = "unauthorized"
+	CodeForbidden   = "forbidden"
+	CodeTimeout     = "timeout"
+)
+
+// MessageOf converts a chat message for the API.
+func MessageOf(m *chat.Message) Message {
+	out := Message{
+		ID:           m.ID.String(),
+		From:         m.Author.String(),
+		To:           m.To.String(),
+		Conversation: string(m.Conversation),
+		Text:         m.Body,
+		SentAt:       m.SentAt().Format(time.RFC3339Nano),
+		Status:       m.Status.String(),
+		Reason:       m.Reason,
+	}
+	if !m.ReplyTo.IsZero() {
+		out.ReplyTo = m.ReplyTo.String()
+	}
+	return out
+}
+
+// PeerOf converts a chat peer for the API.
+func PeerOf(p chat.Peer) Peer {
+	out := Peer{PeerID: p.ID.String(), Nick: p.Nick, Connected: p.Connected, Addrs: p.Addrs}
+	if !p.LastSeen.IsZero() && p.LastSeen.Unix() > 0 {
+		t := p.LastSeen.UTC()
+		out.LastSeen = &t
+	}
+	return out
+}
+
+// EventOf converts a chat event for the API.
+func EventOf(e chat.Event) Event {
+	out := Event{Type: string(e.Type), Time: e.Time.UTC()}
+	switch e.Type {
+	case chat.EventMessage:
+		m := MessageOf(e.Message)
+		out.Message = &m
+	case chat.EventStatus:
+		out.Status = &StatusChange{ID: e.Message.ID.String(), Conversation: string(e.Message.Conversation), Status: e.Message.Status.String(), Reason: e.Message.Reason}
+	case chat.EventPeer:
+		p := PeerOf(*e.Peer)
+		out.Peer = &p
+	}
+	return out
+}

@@ -1,0 +1,109 @@
+package app
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// DefaultPort is the TCP and UDP (QUIC) port a node listens on unless told
+// otherwise; if it is taken the node takes a free one.
+const DefaultPort = 7714
+
+// Config is config.toml.
+type Config struct {
+	Nick      string   `toml:"nick"`
+	Listen    []string `toml:"listen,omitempty"`    // multiaddrs; empty: all interfaces on DefaultPort
+	Bootstrap []string `toml:"bootstrap,omitempty"` // DHT bootstrap peers; none by default (private)
+	MDNS      *bool    `toml:"mdns,omitempty"`      // LAN discovery; default true
+	DHT       *bool    `toml:"dht,omitempty"`       // Kademlia DHT; default true
+	APIListen string   `toml:"api_listen,omitempty"`
+	LogLevel  string   `toml:"log_level,omitempty"` // debug, info, warn, error
+}
+
+// LoadConfig reads config.toml; a missing file is an empty config.
+func LoadConfig(path string) (Config, error) {
+	var c Config
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return c, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("read config: %w", err)
+	}
+	dec := toml.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Save writes the config file (0600).
+func (c Config) Save(path string) error {
+	var buf bytes.Buffer
+	buf.WriteString("# Parley node configuration. See README.md for every setting.\n")
+	if err := toml.NewEncoder(&buf).Encode(c); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// defaultListen listens on all interfaces on DefaultPort (TCP and QUIC,
+// IPv4 and IPv6), or on free ports if DefaultPort is taken.
+func defaultListen() []string {
+	port := DefaultPort
+	if !portFree(port) {
+		port = 0
+	}
+	out := []string{
+		fmt.Sprintf("/ip4/0.0.0.0/tcp/%d", port),
+		fmt.Sprintf("/ip4/0.0.0.0/udp/%d/quic-v1", port),
+	}
+	if ipv6Available() {
+		out = append(out,
+			fmt.Sprintf("/ip6/::/tcp/%d", port),
+			fmt.Sprintf("/ip6/::/udp/%d/quic-v1", port))
+	}
+	return out
+}
+
+func portFree(port int) bool {
+	addr := fmt.Sprintf("0.0.0.0:%d", port)
+	l, err := net.Listen("tcp4", addr)
+	if err != nil {
+		return false
+	}
+	_ = l.Close()
+	pc, err := net.ListenPacket("udp4", addr)
+	if err != nil {
+		return false
+	}
+	_ = pc.Close()
+	return true
+}
+
+func ipv6Available() bool {
+	l, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		return false
+	}
+	_ = l.Close()
+	return true
+}
+
+func boolOr(p *bool, def bool) bool {
+	if p == nil {
+		return def
+	}
+	return *p
+}

@@ -1,0 +1,58 @@
+package app
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+)
+
+// Paths are the files of one node.
+type Paths struct {
+	Data   string // identity, store, API socket and token
+	Config string // config.toml
+}
+
+// ResolvePaths picks the node's directories: home if set, else $PARLEY_HOME,
+// else the XDG data and config directories (~/.local/share/parley and
+// ~/.config/parley).
+func ResolvePaths(home string) (Paths, error) {
+	if home == "" {
+		home = os.Getenv("PARLEY_HOME")
+	}
+	if home != "" {
+		abs, err := filepath.Abs(home)
+		if err != nil {
+			return Paths{}, err
+		}
+		return Paths{Data: abs, Config: abs}, nil
+	}
+	data, config := os.Getenv("XDG_DATA_HOME"), os.Getenv("XDG_CONFIG_HOME")
+	if data == "" || config == "" {
+		u, err := os.UserHomeDir()
+		if err != nil {
+			return Paths{}, errors.New("cannot find a home directory: pass --home DIR or set PARLEY_HOME")
+		}
+		if data == "" {
+			data = filepath.Join(u, ".local", "share")
+		}
+		if config == "" {
+			config = filepath.Join(u, ".config")
+		}
+	}
+	return Paths{Data: filepath.Join(data, "parley"), Config: filepath.Join(config, "parley")}, nil
+}
+
+// IdentityFile is the node's private key (0600).
+func (p Paths) IdentityFile() string { return filepath.Join(p.Data, "identity.key") }
+
+// ConfigFile is the node's TOML config.
+func (p Paths) ConfigFile() string { return filepath.Join(p.Config, "config.toml") }
+
+// StoreDir is the Badger directory.
+func (p Paths) StoreDir() string { return filepath.Join(p.Data, "store") }
+
+// Socket is the local API's unix socket (0600).
+func (p Paths) Socket() string { return filepath.Join(p.Data, "api.sock") }
+
+// TokenFile holds the bearer token of the TCP API (0600).
+func (p Paths) TokenFile() string { return filepath.Join(p.Data, "api.token") }

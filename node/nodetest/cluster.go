@@ -1,0 +1,217 @@
+package nodetest
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	lcrypto "github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/parley-chat/parley/chat"
+	"github.com/parley-chat/parley/crypto"
+	"github.com/parley-chat/parley/node"
+	"github.com/parley-chat/parley/store"
+)
+
+// Cluster is a set of Parley members over one mocknet.
+type Cluster struct {
+	t       testing.TB
+	MN      mocknet.Mocknet
+	Members []*Member
+}
+
+// Member is one node of a Cluster: a mocknet host with a real node, store
+// and chat service.
+type Member struct {
+	t        testing.TB
+	Index    int
+	Identity *crypto.Identity
+	Host     host.Host
+	Dir      string
+	Node     *node.Node
+	Store    *store.Store
+	Chat     *chat.Service
+
+	cancel context.CancelFunc
+	done   chan struct{}
+	mu     sync.Mutex
+}
+
+// Options tune a cluster.
+type Options struct {
+	// Chat is applied to every member's chat config (Identity, Transport,
+	// Store and Nick are filled in).
+	Chat chat.Config
+	// Node is applied to every member's node config.
+	Node node.Config
+}
+
+// NewCluster starts n members with nicks "n0".."n{n-1}" and links them all;
+// nothing is connected yet.
+func NewCluster(t testing.TB, n int, opts Options) *Cluster {
+	t.Helper()
+	mn := mocknet.New()
+	c := &Cluster{t: t, MN: mn}
+	base := t.TempDir() // before the Cleanup below, so it is removed after it
+	t.Cleanup(func() {
+		for _, m := range c.Members {
+			m.Stop()
+		}
+		_ = mn.Close()
+	})
+	for i := range n {
+		id, err := crypto.NewIdentity(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := lcrypto.UnmarshalEd25519PrivateKey(id.PrivateKey())
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ma.StringCast(fmt.Sprintf("/ip4/100.64.%d.%d/tcp/4001", i/250, i%250+1))
+		h, err := mn.AddPeer(key, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &Member{t: t, Index: i, Identity: id, Host: h, Dir: filepath.Join(base, fmt.Sprintf("n%d", i))}
+		c.Members = append(c.Members, m)
+		m.Start(opts)
+	}
+	if err := mn.LinkAll(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Logger returns a logger for tests: quiet unless PARLEY_TEST_LOG is set.
+func Logger(name string) *slog.Logger {
+	if os.Getenv("PARLEY_TEST_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", name)
+}
+
+// Start (re)opens the member's store, node and chat service.
+func (m *Member) Start(opts Options) {
+	m.t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	log := Logger(fmt.Sprintf("n%d", m.Index))
+	st, err := store.Open(m.Dir, store.Options{Logger: log})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	ncfg := opts.Node
+	ncfg.Identity = m.Identity
+	ncfg.Logger = log
+	if ncfg.PingInterval == 0 {
+		ncfg.PingInterval = 500 * time.Millisecond
+		ncfg.PingTimeout = 500 * time.Millisecond
+	}
+	if ncfg.RedialFast == 0 {
+		ncfg.RedialFast = 100 * time.Millisecond
+	}
+	nd, err := node.NewWithHost(m.Host, ncfg)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	ccfg := opts.Chat
+	ccfg.Identity = m.Identity
+	ccfg.Transport = nd
+	ccfg.Store = st
+	ccfg.Logger = log
+	if ccfg.Nick == "" {
+		ccfg.Nick = fmt.Sprintf("n%d", m.Index)
+	}
+	if ccfg.RetryMax == 0 {
+		ccfg.RetryMin = 20 * time.Millisecond
+		ccfg.RetryMax = 200 * time.Millisecond
+	}
+	svc, err := chat.New(ccfg)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := svc.Run(ctx); err != nil {
+			m.t.Errorf("n%d: chat.Run: %v", m.Index, err)
+		}
+	}()
+	m.Node, m.Store, m.Chat, m.cancel, m.done = nd, st, svc, cancel, done
+}
+
+// Stop closes the member's chat service, node and store (the mocknet host
+// stays, as a machine's network stays when a program restarts).
+func (m *Member) Stop() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Chat == nil {
+		return
+	}
+	m.cancel()
+	<-m.done
+	_ = m.Chat.Close()
+	_ = m.Node.Close()
+	_ = m.Store.Close()
+	m.Chat, m.Node, m.Store = nil, nil, nil
+}
+
+// ID returns the member's peer ID.
+func (m *Member) ID() chat.PeerID { return m.Identity.PeerID() }
+
+// Connect connects members i and j.
+func (c *Cluster) Connect(i, j int) {
+	c.t.Helper()
+	a, b := c.Members[i], c.Members[j]
+	if _, err := c.MN.LinkPeers(a.Host.ID(), b.Host.ID()); err != nil && len(c.MN.LinksBetweenPeers(a.Host.ID(), b.Host.ID())) == 0 {
+		c.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.Host.Connect(ctx, peer.AddrInfo{ID: b.Host.ID(), Addrs: b.Host.Addrs()}); err != nil {
+		c.t.Fatalf("connect n%d to n%d: %v", i, j, err)
+	}
+}
+
+// Cut removes the link between members i and j and closes their
+// connections: a pulled cable.
+func (c *Cluster) Cut(i, j int) {
+	c.t.Helper()
+	a, b := c.Members[i].Host.ID(), c.Members[j].Host.ID()
+	if err := c.MN.UnlinkPeers(a, b); err != nil {
+		c.t.Fatal(err)
+	}
+	_ = c.MN.DisconnectPeers(a, b)
+}
+
+// Heal links members i and j again; their nodes' redial reconnects them.
+func (c *Cluster) Heal(i, j int) {
+	c.t.Helper()
+	if _, err := c.MN.LinkPeers(c.Members[i].Host.ID(), c.Members[j].Host.ID()); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// WaitFor polls cond until it holds or the deadline passes.
+func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

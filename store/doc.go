@@ -1,0 +1,23 @@
+// Package store keeps a node's history, outbox and known peers in Badger.
+// It implements chat.Store and never imports libp2p.
+//
+// # Key layout
+//
+// Every key starts with a one-byte table tag:
+//
+//	'm' conv 0x00 hlc(8, big-endian) id(32)  -> wire.StoredMessage
+//	'i' id(32)                               -> conv 0x00 hlc(8)   (index by ID)
+//	'o' len(peer)(1) peer hlc(8) id(32)      -> empty              (outbox)
+//	'p' peer                                 -> wire.StoredPeer
+//	'v'                                      -> schema version (1 byte)
+//
+// Message keys sort by conversation, then (HLC, ID): the order every node
+// shows. The ID index makes every write idempotent: a message already held
+// is never written twice. conv is the text form of chat.Conversation, which
+// contains no 0x00 byte; peer is the binary peer ID.
+//
+// Options are lean (4 MiB memtables, 16 MiB value-log files, small caches,
+// warnings only) so an idle node stays small. Writes are not fsynced one by
+// one: a committed write survives the process being killed (it is in the
+// OS page cache), and Badger syncs on close; see docs/STORAGE.md.
+package store

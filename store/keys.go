@@ -1,0 +1,69 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+
+	"github.com/parley-chat/parley/chat"
+)
+
+const (
+	tagMessage = 'm'
+	tagIndex   = 'i'
+	tagOutbox  = 'o'
+	tagPeer    = 'p'
+	tagVersion = 'v'
+)
+
+const idLen = len(chat.MessageID{})
+
+// convPrefix is 'm' conv 0x00: every message key of conv starts with it.
+func convPrefix(conv chat.Conversation) []byte {
+	k := make([]byte, 0, 2+len(conv)+8+idLen)
+	k = append(k, tagMessage)
+	k = append(k, conv...)
+	return append(k, 0)
+}
+
+// position is the (HLC, ID) suffix of a message key.
+func appendPosition(k []byte, h chat.HLC, id chat.MessageID) []byte {
+	k = binary.BigEndian.AppendUint64(k, uint64(h))
+	return append(k, id[:]...)
+}
+
+func messageKey(conv chat.Conversation, h chat.HLC, id chat.MessageID) []byte {
+	return appendPosition(convPrefix(conv), h, id)
+}
+
+func indexKey(id chat.MessageID) []byte { return append([]byte{tagIndex}, id[:]...) }
+
+func outboxPrefix(p chat.PeerID) []byte {
+	k := make([]byte, 0, 2+len(p)+8+idLen)
+	k = append(k, tagOutbox, byte(len(p)))
+	return append(k, p...)
+}
+
+func outboxKey(p chat.PeerID, h chat.HLC, id chat.MessageID) []byte {
+	return appendPosition(outboxPrefix(p), h, id)
+}
+
+// parseOutboxKey splits an outbox key into its peer and message ID.
+func parseOutboxKey(k []byte) (chat.PeerID, chat.MessageID, error) {
+	var id chat.MessageID
+	if len(k) < 2 || len(k) != 2+int(k[1])+8+idLen {
+		return "", id, errors.New("malformed outbox key")
+	}
+	p := chat.PeerID(k[2 : 2+int(k[1])])
+	copy(id[:], k[len(k)-idLen:])
+	return p, id, nil
+}
+
+func peerKey(p chat.PeerID) []byte { return append([]byte{tagPeer}, p...) }
+
+// parseMessageKey returns the conversation of a message key.
+func parseMessageKey(k []byte) (chat.Conversation, error) {
+	if len(k) < 2+8+idLen || k[0] != tagMessage || k[len(k)-8-idLen-1] != 0 {
+		return "", errors.New("malformed message key")
+	}
+	return chat.Conversation(k[1 : len(k)-8-idLen-1]), nil
+}

@@ -1,0 +1,255 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/parley-chat/parley/chat"
+	"github.com/parley-chat/parley/internal/wire"
+)
+
+var _ chat.Store = (*Store)(nil)
+
+func encodeMessage(m *chat.Message) ([]byte, error) {
+	return proto.Marshal(&wire.StoredMessage{
+		Envelope:     m.Envelope,
+		Signature:    m.Signature,
+		Status:       uint32(m.Status),
+		ReceivedAtMs: m.ReceivedAt.UnixMilli(),
+		Reason:       m.Reason,
+	})
+}
+
+func decodeMessage(key, val []byte) (*chat.Message, error) {
+	conv, err := parseMessageKey(key)
+	if err != nil {
+		return nil, err
+	}
+	var sm wire.StoredMessage
+	if err := proto.Unmarshal(val, &sm); err != nil {
+		return nil, fmt.Errorf("decode stored message: %w", err)
+	}
+	m, err := chat.OpenEnvelope(sm.Envelope, sm.Signature, "")
+	if err != nil {
+		return nil, fmt.Errorf("decode stored envelope: %w", err)
+	}
+	m.Conversation = conv
+	m.Status = chat.Status(sm.Status)
+	m.Reason = sm.Reason
+	m.ReceivedAt = time.UnixMilli(sm.ReceivedAtMs).UTC()
+	return m, nil
+}
+
+// putNew writes m unless its ID is already held; it reports whether it wrote.
+func putNew(txn *badger.Txn, m *chat.Message) (bool, error) {
+	ik := indexKey(m.ID)
+	if _, err := txn.Get(ik); err == nil {
+		return false, nil
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return false, err
+	}
+	val, err := encodeMessage(m)
+	if err != nil {
+		return false, err
+	}
+	mk := messageKey(m.Conversation, m.HLC, m.ID)
+	if err := txn.Set(mk, val); err != nil {
+		return false, err
+	}
+	return true, txn.Set(ik, mk[1:len(mk)-idLen])
+}
+
+// Enqueue implements chat.Store.
+func (s *Store) Enqueue(m *chat.Message) error {
+	if m.To == "" {
+		return errors.New("enqueue: not a direct message")
+	}
+	return s.update(func(txn *badger.Txn) error {
+		added, err := putNew(txn, m)
+		if err != nil || !added {
+			return err
+		}
+		return txn.Set(outboxKey(m.To, m.HLC, m.ID), nil)
+	})
+}
+
+// AddMessages implements chat.Store. Large batches are split over several
+// transactions; each message is written at most once.
+func (s *Store) AddMessages(ms []*chat.Message) ([]bool, error) {
+	added := make([]bool, len(ms))
+	for start := 0; start < len(ms); {
+		end := len(ms)
+		err := s.update(func(txn *badger.Txn) error {
+			for i := start; i < end; i++ {
+				ok, err := putNew(txn, ms[i])
+				if errors.Is(err, badger.ErrTxnTooBig) {
+					end = i
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				added[i] = ok
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("add messages: %w", err)
+		}
+		if end == start {
+			return nil, errors.New("add messages: one message is larger than a transaction")
+		}
+		start = end
+	}
+	return added, nil
+}
+
+// SetStatus implements chat.Store.
+func (s *Store) SetStatus(updates []chat.StatusUpdate) error {
+	return s.update(func(txn *badger.Txn) error {
+		for _, u := range updates {
+			if err := txn.Delete(outboxKey(u.Peer, u.HLC, u.ID)); err != nil {
+				return err
+			}
+			mk, val, err := getByID(txn, u.ID)
+			if errors.Is(err, chat.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			var sm wire.StoredMessage
+			if err := proto.Unmarshal(val, &sm); err != nil {
+				return fmt.Errorf("decode stored message: %w", err)
+			}
+			sm.Status = uint32(u.Status)
+			sm.Reason = u.Reason
+			b, err := proto.Marshal(&sm)
+			if err != nil {
+				return err
+			}
+			if err := txn.Set(mk, b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func getByID(txn *badger.Txn, id chat.MessageID) (key, val []byte, err error) {
+	item, err := txn.Get(indexKey(id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil, chat.ErrNotFound
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	suffix, err := item.ValueCopy(nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	key = append(append([]byte{tagMessage}, suffix...), id[:]...)
+	item, err = txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil, fmt.Errorf("index of %s points at a missing message", id)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	val, err = item.ValueCopy(nil)
+	return key, val, err
+}
+
+// Message implements chat.Store.
+func (s *Store) Message(id chat.MessageID) (*chat.Message, error) {
+	var m *chat.Message
+	err := s.db.View(func(txn *badger.Txn) error {
+		k, v, err := getByID(txn, id)
+		if err != nil {
+			return err
+		}
+		m, err = decodeMessage(k, v)
+		return err
+	})
+	return m, err
+}
+
+// Messages implements chat.Store.
+func (s *Store) Messages(conv chat.Conversation, before chat.Cursor, limit int) ([]*chat.Message, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	prefix := convPrefix(conv)
+	var seek []byte
+	if before == (chat.Cursor{}) {
+		seek = append(slices.Clone(prefix), 0xff)
+	} else {
+		seek = appendPosition(slices.Clone(prefix), before.HLC, before.ID)
+	}
+	out := make([]*chat.Message, 0, min(limit, 256))
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix, PrefetchValues: true, PrefetchSize: min(limit, 100)})
+		defer it.Close()
+		for it.Seek(seek); it.Valid() && len(out) < limit; it.Next() {
+			item := it.Item()
+			k := item.Key()
+			if before != (chat.Cursor{}) && string(k) == string(seek) {
+				continue
+			}
+			var m *chat.Message
+			err := item.Value(func(v []byte) error {
+				var err error
+				m, err = decodeMessage(k, v)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read history: %w", err)
+	}
+	slices.Reverse(out)
+	return out, nil
+}
+
+// Outbox implements chat.Store.
+func (s *Store) Outbox() (map[chat.PeerID][]*chat.Message, error) {
+	out := make(map[chat.PeerID][]*chat.Message)
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tagOutbox}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			p, id, err := parseOutboxKey(it.Item().Key())
+			if err != nil {
+				return err
+			}
+			k, v, err := getByID(txn, id)
+			if errors.Is(err, chat.ErrNotFound) {
+				s.log.Warn("outbox entry without its message; dropping it", "id", id)
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			m, err := decodeMessage(k, v)
+			if err != nil {
+				return err
+			}
+			out[p] = append(out[p], m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,160 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+const schemaVersion = 1
+
+// Options configures Open.
+type Options struct {
+	Logger *slog.Logger
+	// InMemory keeps everything in memory (tests).
+	InMemory bool
+	// SyncWrites fsyncs every commit: survives power loss, costs throughput.
+	SyncWrites bool
+	// GCInterval is how often value-log garbage is collected; 10m if 0.
+	GCInterval time.Duration
+}
+
+// Store is the Badger-backed history.
+type Store struct {
+	db        *badger.DB
+	log       *slog.Logger
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// ErrLocked is returned when another process holds the directory.
+var ErrLocked = errors.New("store is in use by another process")
+
+// Open opens (creating if needed) the store in dir.
+func Open(dir string, o Options) (*Store, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.GCInterval == 0 {
+		o.GCInterval = 10 * time.Minute
+	}
+	if !o.InMemory {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create store directory: %w", err)
+		}
+	} else {
+		dir = ""
+	}
+	opts := badger.DefaultOptions(dir).
+		WithInMemory(o.InMemory).
+		WithLogger(badgerLogger{o.Logger}).
+		WithLoggingLevel(badger.WARNING).
+		WithSyncWrites(o.SyncWrites).
+		WithMemTableSize(4 << 20).
+		WithNumMemtables(2).
+		WithValueLogFileSize(16 << 20).
+		WithValueThreshold(8 << 10).
+		WithBaseTableSize(2 << 20).
+		WithBaseLevelSize(8 << 20).
+		WithNumLevelZeroTables(4).
+		WithNumLevelZeroTablesStall(12).
+		WithBlockCacheSize(8 << 20).
+		WithIndexCacheSize(4 << 20).
+		WithNumCompactors(2).
+		WithNumGoroutines(2).
+		WithMetricsEnabled(false)
+	db, err := badger.Open(opts)
+	if err != nil {
+		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+			return nil, fmt.Errorf("%w (%s): %v", ErrLocked, dir, err)
+		}
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s := &Store{db: db, log: o.Logger, stop: make(chan struct{})}
+	if err := s.checkVersion(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if !o.InMemory {
+		s.wg.Add(1)
+		go s.gcLoop(o.GCInterval)
+	}
+	return s, nil
+}
+
+func (s *Store) checkVersion() error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte{tagVersion})
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return txn.Set([]byte{tagVersion}, []byte{schemaVersion})
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			if len(v) != 1 || v[0] != schemaVersion {
+				return fmt.Errorf("store schema version %v, this parley reads %d", v, schemaVersion)
+			}
+			return nil
+		})
+	})
+}
+
+func (s *Store) gcLoop(every time.Duration) {
+	defer s.wg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			for s.db.RunValueLogGC(0.5) == nil {
+			}
+		}
+	}
+}
+
+// Close flushes and closes the store. It is idempotent.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		s.wg.Wait()
+		s.closeErr = s.db.Close()
+	})
+	return s.closeErr
+}
+
+// update runs fn in a read-write transaction, retrying on conflicts.
+func (s *Store) update(fn func(txn *badger.Txn) error) error {
+	for attempt := 0; ; attempt++ {
+		err := s.db.Update(fn)
+		if errors.Is(err, badger.ErrConflict) && attempt < 10 {
+			continue
+		}
+		return err
+	}
+}
+
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any) {
+	b.l.Error("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
+}
+func (b badgerLogger) Warningf(f string, a ...any) {
+	b.l.Warn("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
+}
+func (b badgerLogger) Infof(f string, a ...any) {
+	b.l.Debug("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
+}
+func (b badgerLogger) Debugf(f string, a ...any) {
+	b.l.Debug("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
+}
