@@ -48,6 +48,39 @@ type dmLink struct {
 	inflight map[MessageID]*Message // written on the current stream, not yet acknowledged
 	running  bool
 	progress time.Time // last write or ack on the current stream
+	cur      *dmWriter // the open stream's writer, nil between streams
+}
+
+// dmWriter writes message frames on one stream. Both the session's write
+// loop and SendDM (for a lone message on an idle stream, saving a hand-off)
+// write through it.
+type dmWriter struct {
+	mu      sync.Mutex
+	st      Stream
+	bw      *bufio.Writer
+	buf     []byte
+	timeout time.Duration
+}
+
+func (w *dmWriter) write(batch []*Message) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, m := range batch {
+		f := &wire.DMFrame{Frame: &wire.DMFrame_Message{Message: &wire.SignedEnvelope{Envelope: m.Envelope, Signature: m.Signature}}}
+		b, err := proto.Marshal(f)
+		if err != nil {
+			return fmt.Errorf("encode frame: %w", err)
+		}
+		w.buf = appendFrame(w.buf[:0], b)
+		if _, err := w.bw.Write(w.buf); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+	}
+	_ = w.st.SetWriteDeadline(time.Now().Add(w.timeout))
+	if err := w.bw.Flush(); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
 }
 
 func (s *Service) link(p PeerID) *dmLink {
@@ -76,6 +109,21 @@ func poke(ch chan struct{}) {
 
 func (l *dmLink) enqueue(ms ...*Message) {
 	l.mu.Lock()
+	if w := l.cur; w != nil && len(ms) == 1 && len(l.pending) == 0 && len(l.inflight) < l.s.cfg.Window {
+		// The stream is open and idle: write here rather than wake the
+		// write loop. In flight before the write, so that if the session
+		// ends meanwhile it requeues the message.
+		m := ms[0]
+		l.inflight[m.ID] = m
+		l.progress = time.Now()
+		l.mu.Unlock()
+		if err := w.write(ms); err != nil {
+			_ = w.st.Reset() // the session sees the reset and requeues
+			return
+		}
+		l.s.publish(Event{Type: EventStatus, Message: statusCopy(m, StatusSent, "")})
+		return
+	}
 	l.pending = append(l.pending, ms...)
 	l.startLocked()
 	l.mu.Unlock()
@@ -156,8 +204,20 @@ func (l *dmLink) run() {
 // and the stream has idled, or the stream fails. It reports whether any
 // message was acknowledged.
 func (l *dmLink) session(ctx context.Context) (delivered bool, err error) {
+	// A dial to stale addresses can hang for seconds; if the peer comes up
+	// meanwhile (it dialled us), give up on the dial and use that connection.
 	openCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	stopWatch := make(chan struct{})
+	go func() {
+		select {
+		case <-l.up:
+			cancel()
+			poke(l.up) // so run retries at once instead of backing off
+		case <-stopWatch:
+		}
+	}()
 	st, err := l.s.cfg.Transport.OpenStream(openCtx, l.peer, DMProtocol)
+	close(stopWatch)
 	cancel()
 	if err != nil {
 		return false, fmt.Errorf("open stream: %w", err)
@@ -169,7 +229,16 @@ func (l *dmLink) session(ctx context.Context) (delivered bool, err error) {
 		defer acked.Done()
 		readDone <- l.readAcks(st, &delivered)
 	}()
-	err = l.writeLoop(ctx, st, readDone)
+	w := &dmWriter{st: st, bw: bufio.NewWriterSize(st, 64<<10), timeout: l.s.cfg.AckTimeout}
+	l.mu.Lock()
+	l.cur = w
+	l.mu.Unlock()
+	err = l.writeLoop(ctx, w, readDone)
+	// No new writes from here on; then end the stream and take back what
+	// was never acknowledged.
+	l.mu.Lock()
+	l.cur = nil
+	l.mu.Unlock()
 	if err != nil {
 		_ = st.Reset()
 	} else {
@@ -180,31 +249,17 @@ func (l *dmLink) session(ctx context.Context) (delivered bool, err error) {
 	return delivered, err
 }
 
-func (l *dmLink) writeLoop(ctx context.Context, st Stream, readDone <-chan error) error {
+func (l *dmLink) writeLoop(ctx context.Context, w *dmWriter, readDone <-chan error) error {
 	cfg := &l.s.cfg
-	bw := bufio.NewWriterSize(st, 64<<10)
 	idle := time.NewTimer(cfg.StreamIdleTimeout)
 	defer idle.Stop()
 	check := time.NewTicker(cfg.AckTimeout / 4)
 	defer check.Stop()
-	var buf []byte
 	for {
 		batch := l.takePending(cfg.Window)
 		if len(batch) > 0 {
-			for _, m := range batch {
-				f := &wire.DMFrame{Frame: &wire.DMFrame_Message{Message: &wire.SignedEnvelope{Envelope: m.Envelope, Signature: m.Signature}}}
-				b, err := proto.Marshal(f)
-				if err != nil {
-					return fmt.Errorf("encode frame: %w", err)
-				}
-				buf = appendFrame(buf[:0], b)
-				if _, err := bw.Write(buf); err != nil {
-					return fmt.Errorf("write: %w", err)
-				}
-			}
-			_ = st.SetWriteDeadline(time.Now().Add(cfg.AckTimeout))
-			if err := bw.Flush(); err != nil {
-				return fmt.Errorf("write: %w", err)
+			if err := w.write(batch); err != nil {
+				return err
 			}
 			for _, m := range batch {
 				l.s.publish(Event{Type: EventStatus, Message: statusCopy(m, StatusSent, "")})
@@ -319,7 +374,7 @@ func (l *dmLink) applyAck(ack *wire.Ack) error {
 		if !ok {
 			continue
 		}
-		u := StatusUpdate{ID: id, Peer: l.peer, HLC: m.HLC, Status: StatusDelivered}
+		u := StatusUpdate{Message: m, Status: StatusDelivered}
 		if e.Status != wire.AckStatus_ACK_STATUS_STORED {
 			u.Status = StatusFailed
 			u.Reason = cleanReason(e.Reason)
@@ -335,18 +390,13 @@ func (l *dmLink) applyAck(ack *wire.Ack) error {
 		return fmt.Errorf("record delivery: %w", err)
 	}
 	l.mu.Lock()
-	msgs := make([]*Message, len(updates))
-	for i, u := range updates {
-		msgs[i] = l.inflight[u.ID]
-		delete(l.inflight, u.ID)
+	for _, u := range updates {
+		delete(l.inflight, u.Message.ID)
 	}
 	l.progress = time.Now()
 	l.mu.Unlock()
-	for i, u := range updates {
-		if msgs[i] == nil {
-			continue
-		}
-		l.s.publish(Event{Type: EventStatus, Message: statusCopy(msgs[i], u.Status, u.Reason)})
+	for _, u := range updates {
+		l.s.publish(Event{Type: EventStatus, Message: statusCopy(u.Message, u.Status, u.Reason)})
 	}
 	return nil
 }
@@ -459,7 +509,7 @@ func (s *Service) acceptDM(remote PeerID, b []byte) (*Message, *wire.AckEntry, e
 		return nil, nil, errors.New("bad frame: not a message")
 	}
 	id := MessageIDOf(se.Envelope)
-	m, err := OpenEnvelope(se.Envelope, se.Signature, s.self)
+	m, err := DecodeEnvelope(se.Envelope, se.Signature)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -478,6 +528,7 @@ func (s *Service) acceptDM(remote PeerID, b []byte) (*Message, *wire.AckEntry, e
 		return reject("too large")
 	}
 	m.Envelope = slices.Clone(m.Envelope)
+	m.Conversation = s.dmConversation(remote)
 	m.Status = StatusReceived
 	m.ReceivedAt = s.cfg.Now()
 	return m, &wire.AckEntry{Id: id[:], Status: wire.AckStatus_ACK_STATUS_STORED}, nil

@@ -39,12 +39,29 @@ func sealEnvelope(m *Message) error {
 	return nil
 }
 
-// OpenEnvelope decodes and checks an envelope received from a peer. It
-// checks everything that does not depend on local state, so its verdict is
-// the same on every node; self only decides which conversation a direct
-// message is filed under (the other party's). The returned message has no
-// Status yet.
+// OpenEnvelope is DecodeEnvelope that also files a direct message under
+// the conversation with the other party as seen from self.
 func OpenEnvelope(envelope, signature []byte, self PeerID) (*Message, error) {
+	m, err := DecodeEnvelope(envelope, signature)
+	if err != nil {
+		return nil, err
+	}
+	if m.Room == "" {
+		if m.Author == self {
+			m.Conversation = DMConversation(m.To)
+		} else {
+			m.Conversation = DMConversation(m.Author)
+		}
+	}
+	return m, nil
+}
+
+// DecodeEnvelope decodes and checks an envelope. It checks everything that
+// does not depend on local state, so its verdict is the same on every
+// node. A room message gets its Conversation; a direct message does not
+// (which side files it where is the caller's business). The returned
+// message has no Status yet.
+func DecodeEnvelope(envelope, signature []byte) (*Message, error) {
 	var env wire.Envelope
 	if err := proto.Unmarshal(envelope, &env); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadEnvelope, err)
@@ -72,12 +89,6 @@ func OpenEnvelope(envelope, signature []byte, self PeerID) (*Message, error) {
 			return nil, fmt.Errorf("%w: recipient: %v", ErrBadEnvelope, err)
 		}
 		m.To = to
-		// Each side files a direct message under the other party.
-		if author == self {
-			m.Conversation = DMConversation(to)
-		} else {
-			m.Conversation = DMConversation(author)
-		}
 	case len(env.ToPeer) == 0 && env.Room != "":
 		m.Room = env.Room
 		m.Conversation = RoomConversation(env.Room)

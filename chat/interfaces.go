@@ -56,7 +56,8 @@ type Store interface {
 	// AddMessages persists messages idempotently by ID: added[i] reports
 	// whether ms[i] was new. A message already held is left as it is.
 	AddMessages(ms []*Message) (added []bool, err error)
-	// SetStatus records delivery outcomes and drops the outbox entries.
+	// SetStatus records delivery outcomes of enqueued messages and drops
+	// their outbox entries, in one transaction.
 	SetStatus(updates []StatusUpdate) error
 	// Outbox returns every undelivered outgoing direct message, by
 	// recipient, oldest first.

@@ -84,6 +84,8 @@ type Service struct {
 	started atomic.Bool
 	done    chan struct{} // closed when Run returns
 
+	convs sync.Map // PeerID -> Conversation: text forms, computed once per peer
+
 	mu      sync.Mutex
 	nick    string
 	peers   map[PeerID]*Peer
@@ -227,7 +229,7 @@ func (s *Service) SendDM(to PeerID, body string) (*Message, error) {
 		return nil, ErrClosed
 	}
 	m := &Message{
-		Conversation: DMConversation(to),
+		Conversation: s.dmConversation(to),
 		Author:       s.self,
 		To:           to,
 		HLC:          s.clock.Now(),
@@ -249,6 +251,16 @@ func (s *Service) SendDM(to PeerID, body string) (*Message, error) {
 	s.publish(Event{Type: EventMessage, Message: m})
 	s.link(to).enqueue(m)
 	return m, nil
+}
+
+// dmConversation is DMConversation(p), computed once per peer.
+func (s *Service) dmConversation(p PeerID) Conversation {
+	if c, ok := s.convs.Load(p); ok {
+		return c.(Conversation)
+	}
+	c := DMConversation(p)
+	s.convs.Store(p, c)
+	return c
 }
 
 // MaxBodySize returns the largest text a direct message can carry with the

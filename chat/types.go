@@ -161,11 +161,9 @@ type Peer struct {
 	Connected bool // runtime only; never persisted
 }
 
-// StatusUpdate records the delivery outcome of an outgoing message.
+// StatusUpdate records the delivery outcome of an outgoing direct message.
 type StatusUpdate struct {
-	ID     MessageID
-	Peer   PeerID // the recipient, whose outbox entry is dropped
-	HLC    HLC
-	Status Status // StatusDelivered or StatusFailed
-	Reason string
+	Message *Message // the message as enqueued (its stored fields are rewritten as they are)
+	Status  Status   // StatusDelivered or StatusFailed
+	Reason  string
 }

@@ -1,9 +1,6 @@
 package crypto
 
-import (
-	"errors"
-	"math/big"
-)
+import "errors"
 
 // base58btc, the Bitcoin alphabet used by libp2p peer IDs.
 const base58Alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -18,24 +15,37 @@ var base58Index = func() (idx [256]int8) {
 	return idx
 }()
 
+// base58Encode converts big-endian base 256 to base 58 digit by digit
+// (quadratic, but peer IDs are under 50 bytes and it allocates once).
 func base58Encode(b []byte) string {
 	zeros := 0
 	for zeros < len(b) && b[zeros] == 0 {
 		zeros++
 	}
-	n := new(big.Int).SetBytes(b)
-	radix := big.NewInt(58)
-	mod := new(big.Int)
-	out := make([]byte, 0, len(b)*138/100+1)
-	for n.Sign() > 0 {
-		n.DivMod(n, radix, mod)
-		out = append(out, base58Alphabet[mod.Int64()])
+	// log(256)/log(58) < 1.37
+	size := (len(b)-zeros)*137/100 + 1
+	digits := make([]byte, size)
+	high := size - 1
+	for _, c := range b[zeros:] {
+		carry := int(c)
+		j := size - 1
+		for ; j > high || carry != 0; j-- {
+			carry += 256 * int(digits[j])
+			digits[j] = byte(carry % 58)
+			carry /= 58
+		}
+		high = j
 	}
-	for range zeros {
-		out = append(out, base58Alphabet[0])
+	start := 0
+	for start < size && digits[start] == 0 {
+		start++
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
+	out := make([]byte, zeros+size-start)
+	for i := range zeros {
+		out[i] = base58Alphabet[0]
+	}
+	for i, d := range digits[start:] {
+		out[zeros+i] = base58Alphabet[d]
 	}
 	return string(out)
 }
@@ -48,15 +58,27 @@ func base58Decode(s string) ([]byte, error) {
 	for zeros < len(s) && s[zeros] == base58Alphabet[0] {
 		zeros++
 	}
-	n := new(big.Int)
-	radix := big.NewInt(58)
-	for i := range len(s) {
+	// log(58)/log(256) < 0.74
+	size := (len(s)-zeros)*74/100 + 1
+	bytes := make([]byte, size)
+	high := size - 1
+	for i := zeros; i < len(s); i++ {
 		d := base58Index[s[i]]
 		if d < 0 {
 			return nil, errors.New("invalid base58 character")
 		}
-		n.Mul(n, radix)
-		n.Add(n, big.NewInt(int64(d)))
+		carry := int(d)
+		j := size - 1
+		for ; j > high || carry != 0; j-- {
+			carry += 58 * int(bytes[j])
+			bytes[j] = byte(carry & 0xff)
+			carry >>= 8
+		}
+		high = j
 	}
-	return append(make([]byte, zeros), n.Bytes()...), nil
+	start := 0
+	for start < size && bytes[start] == 0 {
+		start++
+	}
+	return append(make([]byte, zeros, zeros+size-start), bytes[start:]...), nil
 }

@@ -321,6 +321,9 @@ func (n *Node) DHTMode() string {
 	return "client"
 }
 
+// ConnCount returns the number of open connections to p.
+func (n *Node) ConnCount(p chat.PeerID) int { return len(n.h.Network().ConnsToPeer(peer.ID(p))) }
+
 // MDNS reports whether LAN discovery is on.
 func (n *Node) MDNS() bool { return n.cfg.MDNS }
 

@@ -34,7 +34,7 @@ func decodeMessage(key, val []byte) (*chat.Message, error) {
 	if err := proto.Unmarshal(val, &sm); err != nil {
 		return nil, fmt.Errorf("decode stored message: %w", err)
 	}
-	m, err := chat.OpenEnvelope(sm.Envelope, sm.Signature, "")
+	m, err := chat.DecodeEnvelope(sm.Envelope, sm.Signature)
 	if err != nil {
 		return nil, fmt.Errorf("decode stored envelope: %w", err)
 	}
@@ -53,25 +53,30 @@ func putNew(txn *badger.Txn, m *chat.Message) (bool, error) {
 	} else if !errors.Is(err, badger.ErrKeyNotFound) {
 		return false, err
 	}
+	return true, putMessage(txn, m)
+}
+
+// putMessage writes m's record and index entry unconditionally.
+func putMessage(txn *badger.Txn, m *chat.Message) error {
 	val, err := encodeMessage(m)
 	if err != nil {
-		return false, err
+		return err
 	}
 	mk := messageKey(m.Conversation, m.HLC, m.ID)
 	if err := txn.Set(mk, val); err != nil {
-		return false, err
+		return err
 	}
-	return true, txn.Set(ik, mk[1:len(mk)-idLen])
+	return txn.Set(indexKey(m.ID), mk[1:len(mk)-idLen])
 }
 
-// Enqueue implements chat.Store.
+// Enqueue implements chat.Store. The message is new (its HLC is fresh), so
+// it is written without looking first.
 func (s *Store) Enqueue(m *chat.Message) error {
 	if m.To == "" {
 		return errors.New("enqueue: not a direct message")
 	}
 	return s.update(func(txn *badger.Txn) error {
-		added, err := putNew(txn, m)
-		if err != nil || !added {
+		if err := putMessage(txn, m); err != nil {
 			return err
 		}
 		return txn.Set(outboxKey(m.To, m.HLC, m.ID), nil)
@@ -109,31 +114,17 @@ func (s *Store) AddMessages(ms []*chat.Message) ([]bool, error) {
 	return added, nil
 }
 
-// SetStatus implements chat.Store.
+// SetStatus implements chat.Store. The caller holds each message as it was
+// enqueued, so the records are rewritten without being read.
 func (s *Store) SetStatus(updates []chat.StatusUpdate) error {
 	return s.update(func(txn *badger.Txn) error {
 		for _, u := range updates {
-			if err := txn.Delete(outboxKey(u.Peer, u.HLC, u.ID)); err != nil {
+			m := *u.Message
+			m.Status, m.Reason = u.Status, u.Reason
+			if err := putMessage(txn, &m); err != nil {
 				return err
 			}
-			mk, val, err := getByID(txn, u.ID)
-			if errors.Is(err, chat.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			var sm wire.StoredMessage
-			if err := proto.Unmarshal(val, &sm); err != nil {
-				return fmt.Errorf("decode stored message: %w", err)
-			}
-			sm.Status = uint32(u.Status)
-			sm.Reason = u.Reason
-			b, err := proto.Marshal(&sm)
-			if err != nil {
-				return err
-			}
-			if err := txn.Set(mk, b); err != nil {
+			if err := txn.Delete(outboxKey(m.To, m.HLC, m.ID)); err != nil {
 				return err
 			}
 		}

@@ -23,6 +23,7 @@ const MaxRequestBody = 1 << 20
 type Backend interface {
 	Identity() Identity
 	Peers() []chat.Peer
+	ConnCount(p chat.PeerID) int
 	Connect(ctx context.Context, addr string) (chat.PeerID, error)
 	ResolvePeer(ref string) (chat.PeerID, error)
 	SendDM(to chat.PeerID, text string) (*chat.Message, error)
@@ -137,7 +138,9 @@ func (s *Server) handlePeers(w http.ResponseWriter, _ *http.Request) {
 	peers := s.backend.Peers()
 	out := make([]Peer, 0, len(peers))
 	for _, p := range peers {
-		out = append(out, PeerOf(p))
+		v := PeerOf(p)
+		v.Connections = s.backend.ConnCount(p.ID)
+		out = append(out, v)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -19,11 +19,12 @@ type Identity struct {
 
 // Peer is one entry of GET /api/v1/peers.
 type Peer struct {
-	PeerID    string     `json:"peer_id"`
-	Nick      string     `json:"nick"`
-	Connected bool       `json:"connected"`
-	LastSeen  *time.Time `json:"last_seen,omitempty"`
-	Addrs     []string   `json:"addrs,omitempty"`
+	PeerID      string     `json:"peer_id"`
+	Nick        string     `json:"nick"`
+	Connected   bool       `json:"connected"`
+	Connections int        `json:"connections"` // open transport connections (normally 0 or 1)
+	LastSeen    *time.Time `json:"last_seen,omitempty"`
+	Addrs       []string   `json:"addrs,omitempty"`
 }
 
 // Message is a message as the API shows it.

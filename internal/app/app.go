@@ -323,6 +323,8 @@ func (b backend) Identity() api.Identity {
 
 func (b backend) Peers() []chat.Peer { return b.a.Chat.Peers() }
 
+func (b backend) ConnCount(p chat.PeerID) int { return b.a.Node.ConnCount(p) }
+
 func (b backend) Connect(ctx context.Context, addr string) (chat.PeerID, error) {
 	p, err := b.a.Node.Connect(ctx, addr)
 	if errors.Is(err, node.ErrBadAddr) {
