@@ -1,17 +1,24 @@
 package node
 
 import (
+	"net"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 )
 
-// mdnsRunner runs mDNS discovery and restarts it when the host's addresses
-// change: the mDNS service binds interfaces and advertises addresses only
-// when it starts.
+// ifacePollInterval is how often interface addresses are checked. libp2p
+// itself notices new interface addresses only after its one-minute cache
+// expires, which is too slow for a laptop joining a network.
+const ifacePollInterval = 2 * time.Second
+
+// mdnsRunner runs mDNS discovery and restarts it when the machine's
+// addresses change: the mDNS service binds interfaces and advertises
+// addresses only when it starts.
 type mdnsRunner struct {
 	n *Node
 
@@ -22,10 +29,32 @@ type mdnsRunner struct {
 
 func newMDNSRunner(n *Node) *mdnsRunner { return &mdnsRunner{n: n} }
 
+// addrKey summarises the machine's interface addresses.
 func (r *mdnsRunner) addrKey() string {
-	addrs := addrStrings(r.n.h.Addrs())
-	slices.Sort(addrs)
-	return strings.Join(addrs, " ")
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return ""
+	}
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = a.String()
+	}
+	slices.Sort(out)
+	return strings.Join(out, " ")
+}
+
+// watch restarts mDNS when interface addresses change, until the node closes.
+func (r *mdnsRunner) watch() {
+	t := time.NewTicker(ifacePollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.n.ctx.Done():
+			return
+		case <-t.C:
+			r.addressesChanged()
+		}
+	}
 }
 
 func (r *mdnsRunner) start() error {

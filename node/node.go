@@ -230,6 +230,7 @@ func (n *Node) start(bootstrap []peer.AddrInfo) error {
 		if err := n.mdns.start(); err != nil {
 			return fmt.Errorf("start mDNS: %w", err)
 		}
+		n.spawn(n.mdns.watch)
 	}
 	if n.dht != nil {
 		for _, b := range bootstrap {

@@ -48,7 +48,7 @@ func (c *cli) daemonCmd() *cobra.Command {
 	var logLevel string
 	cmd := &cobra.Command{
 		Use:   "daemon [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--no-mdns] [--no-dht]",
-		Short: "Run the node in the foreground until interrupted",
+		Short: "Run the node in the foreground until interrupted (creates an identity on first start)",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(*cobra.Command, []string) error {
 			p, err := c.paths()
@@ -68,6 +68,15 @@ func (c *cli) daemonCmd() *cobra.Command {
 			}
 			o.Logger = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level}))
 			a, err := app.Open(p, o)
+			if errors.Is(err, app.ErrNotInitialised) {
+				// First start: make an identity (nick from the user name).
+				id, ierr := app.Init(p, "")
+				if ierr != nil {
+					return c.fail(ierr)
+				}
+				o.Logger.Info("created a new identity; set your nickname in config.toml or start with 'parley init --nick NAME'", "peer_id", id.PeerID(), "home", p.Data)
+				a, err = app.Open(p, o)
+			}
 			if err != nil {
 				return c.fail(err)
 			}

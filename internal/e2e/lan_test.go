@@ -76,3 +76,31 @@ func TestLANDiscoveryAndCablePull(t *testing.T) {
 		t.Errorf("cat holds the message %d times, want once", n)
 	}
 }
+
+// TestLANAddressArrivesLate starts a node before its LAN address exists
+// (a late DHCP lease). mDNS binds and advertises at start, so the node must
+// restart it when its addresses change; then the other node finds it.
+func TestLANAddressArrivesLate(t *testing.T) {
+	lan := testnet.NewLAN(t, 2)
+	a := testnet.NewDaemon(t, "early", lan.Exec(1)...)
+	b := testnet.NewDaemon(t, "late", lan.Exec(2)...)
+	lan.DelAddr(2)
+	a.Start()
+	b.Start()
+	aID, bID := a.Identity().PeerID, b.Identity().PeerID
+	for _, addr := range b.Identity().Addrs {
+		if strings.Contains(addr, lan.Addr(2)) {
+			t.Fatalf("late node has its LAN address before it was given: %s", addr)
+		}
+	}
+	lan.AddAddr(2)
+	given := time.Now()
+	waitUntil(t, 60*time.Second, "the late node is found and connected", func() bool {
+		return connected(t, a, bID) && connected(t, b, aID)
+	})
+	t.Logf("figure: address given to connected: %v", time.Since(given))
+	waitUntil(t, 30*time.Second, "the late node restarts mDNS on its new address", func() bool {
+		return strings.Contains(b.Log(), "restarting mDNS")
+	})
+	t.Logf("figure: address given to mDNS restarted: %v", time.Since(given))
+}

@@ -70,6 +70,15 @@ func (l *LAN) Addr(k int) string { return fmt.Sprintf("10.77.0.%d", 10+k) }
 // Exec is the command prefix that runs a program in node k's namespace.
 func (l *LAN) Exec(k int) []string { return []string{"ip", "netns", "exec", l.NS(k)} }
 
+// DelAddr removes node k's LAN address (as before a DHCP lease).
+func (l *LAN) DelAddr(k int) { l.ip("-n", l.NS(k), "addr", "del", l.Addr(k)+"/24", "dev", "eth0") }
+
+// AddAddr gives node k its LAN address back.
+func (l *LAN) AddAddr(k int) {
+	l.ip("-n", l.NS(k), "addr", "add", l.Addr(k)+"/24", "dev", "eth0")
+	_ = exec.Command("ip", "-n", l.NS(k), "route", "add", "224.0.0.0/4", "dev", "eth0").Run()
+}
+
 // Cut pulls node k's cable: its bridge port goes down.
 func (l *LAN) Cut(k int) { l.ip("-n", l.bridgeNS(), "link", "set", fmt.Sprintf("v%d", k), "down") }
 
