@@ -65,6 +65,7 @@ type dmWriter struct {
 func (w *dmWriter) write(batch []*Message) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	_ = w.st.SetWriteDeadline(time.Now().Add(w.timeout))
 	for _, m := range batch {
 		f := &wire.DMFrame{Frame: &wire.DMFrame_Message{Message: &wire.SignedEnvelope{Envelope: m.Envelope, Signature: m.Signature}}}
 		b, err := proto.Marshal(f)
@@ -76,7 +77,6 @@ func (w *dmWriter) write(batch []*Message) error {
 			return fmt.Errorf("write: %w", err)
 		}
 	}
-	_ = w.st.SetWriteDeadline(time.Now().Add(w.timeout))
 	if err := w.bw.Flush(); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
@@ -121,7 +121,7 @@ func (l *dmLink) enqueue(ms ...*Message) {
 			_ = w.st.Reset() // the session sees the reset and requeues
 			return
 		}
-		l.s.publish(Event{Type: EventStatus, Message: statusCopy(m, StatusSent, "")})
+		l.publishSent(ms)
 		return
 	}
 	l.pending = append(l.pending, ms...)
@@ -144,9 +144,7 @@ func (l *dmLink) startLocked() {
 	if l.running || l.s.ctx.Err() != nil {
 		return
 	}
-	l.running = true
-	l.s.wg.Add(1)
-	go l.run()
+	l.running = l.s.goTracked(l.run)
 }
 
 // overlaySent marks messages of ms that are on the wire as sent.
@@ -163,7 +161,6 @@ func (l *dmLink) overlaySent(ms []*Message) {
 }
 
 func (l *dmLink) run() {
-	defer l.s.wg.Done()
 	ctx := l.s.ctx
 	backoff := l.s.cfg.RetryMin
 	for {
@@ -261,9 +258,7 @@ func (l *dmLink) writeLoop(ctx context.Context, w *dmWriter, readDone <-chan err
 			if err := w.write(batch); err != nil {
 				return err
 			}
-			for _, m := range batch {
-				l.s.publish(Event{Type: EventStatus, Message: statusCopy(m, StatusSent, "")})
-			}
+			l.publishSent(batch)
 			if !idle.Stop() {
 				select {
 				case <-idle.C:
@@ -339,7 +334,7 @@ func (l *dmLink) requeueInflight() {
 // readAcks reads ack frames until the stream ends. Each ack batch is
 // persisted before the messages leave the in-flight set.
 func (l *dmLink) readAcks(st Stream, delivered *bool) error {
-	fr := newFrameReader(st, l.s.cfg.MaxFrame)
+	fr := newFrameReader(st, max(l.s.cfg.MaxFrame, DefaultMaxFrame))
 	for {
 		b, err := fr.Next()
 		if err != nil {
@@ -509,13 +504,13 @@ func (s *Service) acceptDM(remote PeerID, b []byte) (*Message, *wire.AckEntry, e
 		return nil, nil, errors.New("bad frame: not a message")
 	}
 	id := MessageIDOf(se.Envelope)
-	m, err := DecodeEnvelope(se.Envelope, se.Signature)
-	if err != nil {
-		return nil, nil, err
-	}
 	reject := func(reason string) (*Message, *wire.AckEntry, error) {
 		s.log.Debug("rejected direct message", "peer", remote, "id", id, "reason", reason)
 		return nil, &wire.AckEntry{Id: id[:], Status: wire.AckStatus_ACK_STATUS_REJECTED, Reason: reason}, nil
+	}
+	m, err := DecodeEnvelope(se.Envelope, se.Signature)
+	if err != nil {
+		return reject(err.Error())
 	}
 	switch {
 	case m.Author != remote:
@@ -568,4 +563,16 @@ func (s *Service) untrackInbound(st Stream) {
 	delete(s.inbound, st)
 	s.mu.Unlock()
 	s.wg.Done()
+}
+
+// publishSent announces written messages as sent, unless their ack has
+// been applied meanwhile (then "delivered" or "failed" was announced).
+func (l *dmLink) publishSent(ms []*Message) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, m := range ms {
+		if _, ok := l.inflight[m.ID]; ok {
+			l.s.publish(Event{Type: EventStatus, Message: statusCopy(m, StatusSent, "")})
+		}
+	}
 }

@@ -90,6 +90,9 @@ func DecodeEnvelope(envelope, signature []byte) (*Message, error) {
 		}
 		m.To = to
 	case len(env.ToPeer) == 0 && env.Room != "":
+		if err := ValidateRoomName(env.Room); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadEnvelope, err)
+		}
 		m.Room = env.Room
 		m.Conversation = RoomConversation(env.Room)
 	default:

@@ -8,6 +8,8 @@ import (
 
 // Stream is a reliable, ordered, bidirectional byte stream to one peer, as
 // a Transport opens or accepts it. libp2p's network.Stream satisfies it.
+// Writes must be buffered by the transport (a small write returns before
+// the peer reads it): the profile exchange has both sides write first.
 type Stream interface {
 	io.ReadWriteCloser
 	// Reset aborts the stream in both directions.

@@ -86,6 +86,7 @@ type Service struct {
 
 	convs sync.Map // PeerID -> Conversation: text forms, computed once per peer
 
+	saveMu  sync.Mutex // held from a peer snapshot to its write, so writes land in order
 	mu      sync.Mutex
 	nick    string
 	peers   map[PeerID]*Peer
@@ -290,6 +291,9 @@ func (s *Service) History(conv Conversation, before Cursor, limit int) ([]*Messa
 // anything else must be a peer ID.
 func (s *Service) ResolvePeer(ref string) (PeerID, error) {
 	if nick, ok := strings.CutPrefix(ref, "@"); ok {
+		if nick == "" {
+			return "", fmt.Errorf("%w: want a nickname after '@'", ErrUnknownPeer)
+		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		var found []PeerID
@@ -359,6 +363,8 @@ func clonePeer(p *Peer) Peer {
 // touchPeer makes sure a peer we message is known, so it is listed and
 // its nickname is learnt when it connects.
 func (s *Service) touchPeer(id PeerID) {
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
 	s.mu.Lock()
 	_, ok := s.peers[id]
 	if !ok {
@@ -379,6 +385,7 @@ func (s *Service) savePeer(p Peer) {
 
 func (s *Service) onPeerEvent(ev PeerEvent) {
 	now := s.cfg.Now()
+	s.saveMu.Lock()
 	s.mu.Lock()
 	p, ok := s.peers[ev.Peer]
 	if !ok {
@@ -395,6 +402,7 @@ func (s *Service) onPeerEvent(ev PeerEvent) {
 	s.mu.Unlock()
 
 	s.savePeer(snapshot)
+	s.saveMu.Unlock()
 	if changed {
 		s.publish(Event{Type: EventPeer, Peer: &snapshot})
 	}
@@ -409,16 +417,19 @@ func (s *Service) onPeerEvent(ev PeerEvent) {
 }
 
 func (s *Service) setPeerNick(id PeerID, nick string) {
+	s.saveMu.Lock()
 	s.mu.Lock()
 	p, ok := s.peers[id]
 	if !ok || p.Nick == nick {
 		s.mu.Unlock()
+		s.saveMu.Unlock()
 		return
 	}
 	p.Nick = nick
 	snapshot := clonePeer(p)
 	s.mu.Unlock()
 	s.savePeer(snapshot)
+	s.saveMu.Unlock()
 	s.publish(Event{Type: EventPeer, Peer: &snapshot})
 }
 
@@ -456,4 +467,20 @@ func cleanNick(nick string) string {
 		}
 	}
 	return b.String()
+}
+
+// goTracked runs f in a goroutine the service waits for on shutdown, unless
+// the service is shutting down; it reports whether f was started.
+func (s *Service) goTracked(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx.Err() != nil {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
 }

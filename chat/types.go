@@ -76,6 +76,25 @@ func (c Conversation) Room() (string, bool) {
 	return strings.CutPrefix(string(c), roomPrefix)
 }
 
+// MaxRoomNameLen is the longest room name.
+const MaxRoomNameLen = 64
+
+// ValidateRoomName checks a room name (without '#'): 1 to 64 lower-case
+// letters a-z, digits, '-' and '_'. Names are plain ASCII so that they are
+// typed the same everywhere and can never smuggle a separator into a key.
+func ValidateRoomName(name string) error {
+	if name == "" || len(name) > MaxRoomNameLen {
+		return fmt.Errorf("%w %q: want 1 to %d characters", ErrBadRoom, name, MaxRoomNameLen)
+	}
+	for i := range len(name) {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return fmt.Errorf("%w %q: use lower-case letters a-z, digits, '-' and '_'", ErrBadRoom, name)
+		}
+	}
+	return nil
+}
+
 // Kind says how a message body is read.
 type Kind uint8
 

@@ -225,7 +225,7 @@ func (s *Store) Outbox() (map[chat.PeerID][]*chat.Message, error) {
 			}
 			k, v, err := getByID(txn, id)
 			if errors.Is(err, chat.ErrNotFound) {
-				s.log.Warn("outbox entry without its message; dropping it", "id", id)
+				s.log.Warn("outbox entry without its message; skipping it", "id", id)
 				continue
 			}
 			if err != nil {

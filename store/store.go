@@ -71,6 +71,10 @@ func Open(dir string, o Options) (*Store, error) {
 		WithNumCompactors(2).
 		WithNumGoroutines(2).
 		WithMetricsEnabled(false)
+	if o.InMemory {
+		// In memory, Badger refuses values over ValueThreshold.
+		opts = opts.WithValueThreshold(256 << 10)
+	}
 	db, err := badger.Open(opts)
 	if err != nil {
 		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
