@@ -88,7 +88,7 @@ func ValidateRoomName(name string) error {
 	}
 	for i := range len(name) {
 		c := name[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' && c != '_' {
 			return fmt.Errorf("%w %q: use lower-case letters a-z, digits, '-' and '_'", ErrBadRoom, name)
 		}
 	}

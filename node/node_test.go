@@ -23,11 +23,16 @@ import (
 
 func newLoopbackNode(t *testing.T) *node.Node {
 	t.Helper()
+	return newNode(t, "/ip4/127.0.0.1/tcp/0")
+}
+
+func newNode(t *testing.T, listen ...string) *node.Node {
+	t.Helper()
 	id, err := crypto.NewIdentity(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.New(node.Config{Identity: id, Listen: []string{"/ip4/127.0.0.1/tcp/0"}})
+	n, err := node.New(node.Config{Identity: id, Listen: listen})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,10 +46,11 @@ func addrInfo(t *testing.T, n *node.Node) peer.AddrInfo {
 }
 
 // TestSimultaneousDialKeepsOneConnection has both ends dial each other at
-// once, repeatedly: each pair must settle on one connection, the one the
-// smaller peer ID dialled.
+// the same moment over QUIC (where that makes two connections) several
+// times: each time the pair must settle on the one connection the smaller
+// peer ID dialled.
 func TestSimultaneousDialKeepsOneConnection(t *testing.T) {
-	a, b := newLoopbackNode(t), newLoopbackNode(t)
+	a, b := newNode(t, "/ip4/127.0.0.1/udp/0/quic-v1"), newNode(t, "/ip4/127.0.0.1/udp/0/quic-v1")
 	for round := range 5 {
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 		errs := make(chan error, 2)
@@ -54,21 +60,67 @@ func TestSimultaneousDialKeepsOneConnection(t *testing.T) {
 		go func() {
 			errs <- b.Host().Connect(network.WithForceDirectDial(ctx, "test"), addrInfo(t, a))
 		}()
-		<-errs
-		<-errs
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Errorf("round %d: dial: %v", round, err)
+			}
+		}
 		cancel()
 		nodetest.WaitFor(t, 10*time.Second, "one connection on each side", func() bool {
 			return a.ConnCount(b.Self()) == 1 && b.ConnCount(a.Self()) == 1
 		})
 		conns := a.Host().Network().ConnsToPeer(b.Host().ID())
 		if len(conns) != 1 {
-			continue // closed meanwhile by a later round's dial; checked again next round
+			t.Fatalf("round %d: a has %d connections", round, len(conns))
 		}
 		outbound := conns[0].Stat().Direction == network.DirOutbound
 		if want := a.Host().ID() < b.Host().ID(); outbound != want {
 			t.Errorf("round %d: a kept an outbound=%v connection, want outbound=%v (the smaller ID dials)", round, outbound, want)
 		}
+		_ = a.Host().Network().ClosePeer(b.Host().ID())
+		nodetest.WaitFor(t, 10*time.Second, "disconnected", func() bool {
+			return a.ConnCount(b.Self()) == 0 && b.ConnCount(a.Self()) == 0
+		})
 	}
+}
+
+// TestDiscoveryRaceSettles has two nodes learn of each other at the same
+// moment, as when each finds the other by mDNS: they must end up up, with
+// one connection, over TCP and QUIC.
+func TestDiscoveryRaceSettles(t *testing.T) {
+	listen := []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
+	a, b := newNode(t, listen...), newNode(t, listen...)
+	registerDM(a)
+	registerDM(b)
+	evA, cancelA := a.SubscribePeers()
+	defer cancelA()
+	a.AddPeerAddrs(b.Self(), addrStrings(b))
+	b.AddPeerAddrs(a.Self(), addrStrings(a))
+	select {
+	case ev := <-evA:
+		if ev.Peer != b.Self() || !ev.Up {
+			t.Fatalf("first peer event: got %+v, want b up", ev)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("b never came up at a")
+	}
+	nodetest.WaitFor(t, 10*time.Second, "one connection on each side", func() bool {
+		return a.ConnCount(b.Self()) == 1 && b.ConnCount(a.Self()) == 1
+	})
+}
+
+// registerDM makes n look like a Parley peer to others (identify lists
+// the DM protocol).
+func registerDM(n *node.Node) {
+	n.SetStreamHandler(chat.DMProtocol, func(_ chat.PeerID, s chat.Stream) { _ = s.Reset() })
+}
+
+func addrStrings(n *node.Node) []string {
+	var out []string
+	for _, a := range n.Host().Addrs() {
+		out = append(out, a.String())
+	}
+	return out
 }
 
 // hostileVictim is a chat service on a real node with short stream timeouts.
@@ -146,7 +198,7 @@ func TestHostileDMStreams(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer s.Reset()
+			defer func() { _ = s.Reset() }()
 			if tc.bytes != nil {
 				if _, err := s.Write(tc.bytes); err != nil {
 					t.Fatal(err)

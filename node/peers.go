@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	mrand "math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -185,10 +186,17 @@ func (n *Node) redial(p peer.ID) {
 		if time.Since(started) > n.cfg.RedialFastFor {
 			delay = n.cfg.RedialSlow
 		}
-		if !n.wait(delay, wake) {
+		if !n.wait(jitter(delay), wake) {
 			return
 		}
 	}
+}
+
+// jitter spreads d over ±20%, so that two peers redialling each other do
+// not keep dialling at the same instant (with TCP port reuse, two dials at
+// once can meet as one simultaneous open that neither handshake survives).
+func jitter(d time.Duration) time.Duration {
+	return d*4/5 + mrand.N(d*2/5+1)
 }
 
 // wait sleeps for d, or until wake fires; it reports false if the node closed.

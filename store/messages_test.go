@@ -666,8 +666,6 @@ func TestConcurrentAddMessages(t *testing.T) {
 func TestLargeMessage(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
-			if b.name == "memory" {
-			}
 			s := b.open(t)
 			self, peer := newPeer(t), newPeer(t)
 			in := incoming(t, self, peer, baseHLC, strings.Repeat("é", (chat.DefaultMaxFrame-200)/2))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/parley-chat/parley/chat"
 	"github.com/parley-chat/parley/internal/api"
 	"github.com/parley-chat/parley/internal/app"
 )
@@ -30,7 +31,7 @@ func (c *cli) initCmd() *cobra.Command {
 			}
 			id, err := app.Init(p, nick)
 			if err != nil {
-				if strings.Contains(err.Error(), "invalid nickname") {
+				if errors.Is(err, chat.ErrBadNick) {
 					return usageError{err}
 				}
 				return c.fail(err)

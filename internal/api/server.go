@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parley-chat/parley/chat"
@@ -34,13 +35,14 @@ type Backend interface {
 
 // Server serves the API on a unix socket and a loopback TCP listener.
 type Server struct {
-	backend Backend
-	token   string
-	log     *slog.Logger
-	unix    *http.Server
-	tcp     *http.Server
-	tcpAddr string
-	stop    chan struct{}
+	backend  Backend
+	token    string
+	log      *slog.Logger
+	unix     *http.Server
+	tcp      *http.Server
+	tcpAddr  string
+	stop     chan struct{}
+	stopOnce sync.Once
 }
 
 // NewServer returns a server for backend; token guards the TCP listener.
@@ -76,11 +78,7 @@ func (s *Server) Serve(unixL, tcpL net.Listener) error {
 
 // Shutdown ends event streams and stops both servers, waiting up to ctx.
 func (s *Server) Shutdown(ctx context.Context) error {
-	select {
-	case <-s.stop:
-	default:
-		close(s.stop)
-	}
+	s.stopOnce.Do(func() { close(s.stop) })
 	return errors.Join(s.unix.Shutdown(ctx), s.tcp.Shutdown(ctx))
 }
 
@@ -99,6 +97,20 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /api/v1/history", s.handleHistory)
 	mux.HandleFunc("GET /api/v1/events", s.handleEvents)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		// Another method on a known path is 405, not 404.
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/api/" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeError(w, http.StatusMethodNotAllowed, CodeBadRequest, fmt.Sprintf("%s %s is not allowed: use %s", r.Method, r.URL.Path, strings.Join(allow, " or ")))
+			return
+		}
 		writeError(w, http.StatusNotFound, CodeNotFound, fmt.Sprintf("no API endpoint %s %s", r.Method, r.URL.Path))
 	})
 	return mux
@@ -111,8 +123,8 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			writeError(w, http.StatusForbidden, CodeForbidden, "forbidden host "+strconv.Quote(r.Host)+": use "+s.tcpAddr)
 			return
 		}
-		auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(auth), []byte(s.token)) != 1 {
+		scheme, auth, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(auth)), []byte(s.token)) != 1 {
 			writeError(w, http.StatusUnauthorized, CodeAuth, "missing or wrong API token: send 'Authorization: Bearer <token from api.token>'")
 			return
 		}

@@ -44,12 +44,16 @@ func Init(p Paths, nick string) (*crypto.Identity, error) {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("create %s: %w", d, err)
 		}
+		if err := os.Chmod(d, 0o700); err != nil {
+			return nil, fmt.Errorf("restrict %s: %w", d, err)
+		}
 	}
-	id, err := crypto.CreateIdentityFile(p.IdentityFile(), rand.Reader)
+	// Read the config first: a broken one must not leave a half-made node.
+	cfg, err := LoadConfig(p.ConfigFile())
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := LoadConfig(p.ConfigFile())
+	id, err := crypto.CreateIdentityFile(p.IdentityFile(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
@@ -218,9 +222,14 @@ func (a *App) listenAPI(tcpAddr string) error {
 	return nil
 }
 
+// loadOrCreateToken returns the API token, making one if there is none.
+// The file is kept at mode 0600 whatever it was.
 func loadOrCreateToken(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		if err := os.Chmod(path, 0o600); err != nil {
+			return "", fmt.Errorf("restrict API token: %w", err)
+		}
 		return strings.TrimSpace(string(b)), nil
 	}
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -231,7 +240,11 @@ func loadOrCreateToken(path string) (string, error) {
 		return "", err
 	}
 	token := hex.EncodeToString(raw[:])
-	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(token+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write API token: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		return "", fmt.Errorf("write API token: %w", err)
 	}
 	return token, nil
