@@ -55,17 +55,34 @@ type dmLink struct {
 // loop and SendDM (for a lone message on an idle stream, saving a hand-off)
 // write through it.
 type dmWriter struct {
-	mu      sync.Mutex
-	st      Stream
-	bw      *bufio.Writer
-	buf     []byte
-	timeout time.Duration
+	mu       sync.Mutex
+	st       Stream
+	bw       *bufio.Writer
+	buf      []byte
+	deadline deadline
+}
+
+// deadline refreshes a stream deadline lazily: only once less than half of
+// d is left, so a busy stream does not pay for a timer update per frame.
+// The effective limit is between d/2 and d.
+type deadline struct {
+	set func(time.Time) error
+	d   time.Duration
+	at  time.Time
+}
+
+func (dl *deadline) refresh() {
+	now := time.Now()
+	if dl.at.Sub(now) < dl.d/2 {
+		dl.at = now.Add(dl.d)
+		_ = dl.set(dl.at)
+	}
 }
 
 func (w *dmWriter) write(batch []*Message) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	_ = w.st.SetWriteDeadline(time.Now().Add(w.timeout))
+	w.deadline.refresh()
 	for _, m := range batch {
 		f := &wire.DMFrame{Frame: &wire.DMFrame_Message{Message: &wire.SignedEnvelope{Envelope: m.Envelope, Signature: m.Signature}}}
 		b, err := proto.Marshal(f)
@@ -226,7 +243,7 @@ func (l *dmLink) session(ctx context.Context) (delivered bool, err error) {
 		defer acked.Done()
 		readDone <- l.readAcks(st, &delivered)
 	}()
-	w := &dmWriter{st: st, bw: bufio.NewWriterSize(st, 64<<10), timeout: l.s.cfg.AckTimeout}
+	w := &dmWriter{st: st, bw: bufio.NewWriterSize(st, 64<<10), deadline: deadline{set: st.SetWriteDeadline, d: l.s.cfg.AckTimeout}}
 	l.mu.Lock()
 	l.cur = w
 	l.mu.Unlock()
@@ -446,11 +463,18 @@ func (s *Service) handleDM(remote PeerID, st Stream) {
 func (s *Service) serveDM(remote PeerID, st Stream) error {
 	fr := newFrameReader(st, s.cfg.MaxFrame)
 	bw := bufio.NewWriterSize(st, 16<<10)
-	timeout := s.cfg.FirstFrameTimeout
+	// The first frame must come within FirstFrameTimeout; after that the
+	// sender may idle for StreamIdleTimeout before it closes the stream.
+	_ = st.SetReadDeadline(time.Now().Add(s.cfg.FirstFrameTimeout))
+	readDL := deadline{set: st.SetReadDeadline, d: s.cfg.StreamIdleTimeout + s.cfg.FirstFrameTimeout, at: time.Now()}
+	writeDL := deadline{set: st.SetWriteDeadline, d: s.cfg.AckTimeout}
 	var out []byte
+	first := true
 	for {
-		_ = st.SetReadDeadline(time.Now().Add(timeout))
-		timeout = s.cfg.StreamIdleTimeout + s.cfg.FirstFrameTimeout
+		if !first {
+			readDL.refresh()
+		}
+		first = false
 		batch := make([]*Message, 0, 8)
 		entries := make([]*wire.AckEntry, 0, 8)
 		for {
@@ -481,7 +505,7 @@ func (s *Service) serveDM(remote PeerID, st Stream) error {
 			return err
 		}
 		out = appendFrame(out[:0], ack)
-		_ = st.SetWriteDeadline(time.Now().Add(s.cfg.AckTimeout))
+		writeDL.refresh()
 		if _, err := bw.Write(out); err != nil {
 			return err
 		}
