@@ -98,7 +98,13 @@ func DecodeEnvelope(envelope, signature []byte) (*Message, error) {
 	default:
 		return nil, fmt.Errorf("%w: want exactly one of recipient and room", ErrBadEnvelope)
 	}
-	if m.Kind != KindText {
+	switch {
+	case m.Kind == KindText:
+	case m.Room != "" && (m.Kind == KindJoin || m.Kind == KindLeave || m.Kind == KindTyping):
+		if m.Body != "" {
+			return nil, fmt.Errorf("%w: a %v message has no body", ErrBadEnvelope, m.Kind)
+		}
+	default:
 		return nil, fmt.Errorf("%w: unknown kind %d", ErrBadEnvelope, env.Kind)
 	}
 	if m.HLC == 0 {

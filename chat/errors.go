@@ -21,6 +21,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("closed")
+	// ErrNotJoined is returned for a room this node has not joined.
+	ErrNotJoined = errors.New("not in room")
 	// ErrBadRoom is returned for a room name that breaks the rules.
 	ErrBadRoom = errors.New("invalid room name")
 	// ErrBadNick is returned for a nickname that breaks the rules.

@@ -10,17 +10,24 @@ type EventType string
 
 // Event types.
 const (
-	EventMessage EventType = "message" // a message was stored (sent or received)
-	EventStatus  EventType = "status"  // an outgoing message changed status
-	EventPeer    EventType = "peer"    // a peer came up, went down or changed nick
+	EventMessage  EventType = "message"  // a message was stored (sent or received)
+	EventStatus   EventType = "status"   // an outgoing message changed status
+	EventPeer     EventType = "peer"     // a peer came up, went down or changed nick
+	EventTyping   EventType = "typing"   // a peer is typing in Room
+	EventPresence EventType = "presence" // a peer came online (Peer.Connected) or went offline in Room
+	EventRoom     EventType = "room"     // this node joined (Joined) or left Room
+	EventRead     EventType = "read"     // Conversation's read marker moved
 )
 
 // Event is one entry of the event stream.
 type Event struct {
-	Type    EventType
-	Time    time.Time
-	Message *Message // EventMessage and EventStatus (ID, Conversation, Status, Reason set)
-	Peer    *Peer    // EventPeer
+	Type         EventType
+	Time         time.Time
+	Message      *Message     // EventMessage and EventStatus (ID, Conversation, Status, Reason set)
+	Peer         *Peer        // EventPeer, EventTyping, EventPresence
+	Room         string       // EventTyping, EventPresence, EventRoom
+	Joined       bool         // EventRoom
+	Conversation Conversation // EventRead
 }
 
 // subscriberBuffer is how many events a subscriber may lag behind before it

@@ -73,4 +73,91 @@ type Store interface {
 	Peers() ([]Peer, error)
 	// PutPeer creates or replaces a known peer.
 	PutPeer(p Peer) error
+
+	RoomStore
+}
+
+// Verdict is a validator's decision on a pubsub message.
+type Verdict int
+
+// Verdicts. Reject only for faults every node sees the same way (a bad
+// envelope, a forged author): pubsub penalises whoever relayed it. Ignore
+// for anything that depends on local state (a duplicate, a rate limit, a
+// clock), so honest relays are never punished.
+const (
+	Accept Verdict = iota
+	Reject
+	Ignore
+)
+
+// Validator decides on a pubsub message before it is delivered or relayed.
+// from is the message's author and signer.
+type Validator func(from PeerID, data []byte) Verdict
+
+// PubSubMessage is a message delivered on a Topic.
+type PubSubMessage struct {
+	From      PeerID // author and signer
+	Data      []byte
+	Seqno     []byte
+	Signature []byte
+	Local     bool // published by this node
+}
+
+// TopicPeerEvent reports a peer joining or leaving a topic.
+type TopicPeerEvent struct {
+	Peer   PeerID
+	Joined bool
+}
+
+// Topic is one joined pubsub topic.
+type Topic interface {
+	// Publish signs and publishes data, waiting briefly for the topic to
+	// have peers so the first message into a fresh mesh is not lost.
+	Publish(ctx context.Context, data []byte) error
+	// Next returns the next validated message (this node's own included).
+	Next(ctx context.Context) (*PubSubMessage, error)
+	// NextPeerEvent returns the next join or leave of a peer.
+	NextPeerEvent(ctx context.Context) (TopicPeerEvent, error)
+	// Peers returns the connected peers subscribed to the topic.
+	Peers() []PeerID
+	// Close leaves the topic.
+	Close() error
+}
+
+// PubSub carries room messages. Package node implements it with GossipSub.
+type PubSub interface {
+	// JoinTopic subscribes to topic; validate judges every message, this
+	// node's own included, before it is delivered or relayed.
+	JoinTopic(topic string, validate Validator) (Topic, error)
+	// Penalize lowers p's application-specific score after misbehaviour
+	// that is not a deterministic fault (flooding).
+	Penalize(p PeerID)
+}
+
+// RoomStore is what rooms need from the store, beyond Store.
+type RoomStore interface {
+	Rooms() ([]Room, error)
+	PutRoom(r Room) error
+	DeleteRoom(name string) error
+	Members(room string) ([]Member, error)
+	// EnqueueRoom persists this node's room message before it is
+	// published, remembering it as unpublished until SetProof.
+	EnqueueRoom(m *Message) error
+	// SetProof records that m was published (Seqno and Signature set).
+	SetProof(m *Message) error
+	// Unpublished returns this node's room messages never published.
+	Unpublished() ([]*Message, error)
+	// Has reports whether a message is held.
+	Has(id MessageID) (bool, error)
+	// SyncItems returns the positions of conv's published messages with
+	// HLC >= since, in order.
+	SyncItems(conv Conversation, since HLC) ([]Cursor, error)
+	// Marker and SetMarker keep a conversation's read marker.
+	Marker(conv Conversation) (Cursor, error)
+	SetMarker(conv Conversation, c Cursor) error
+	// CountAfter counts text messages of conv after a position, not written by except.
+	CountAfter(conv Conversation, after Cursor, except PeerID) (int, error)
+	// Flag and SetFlag keep one-time facts ("lobby joined").
+	Flag(name string) (bool, error)
+	SetFlag(name string) error
 }

@@ -44,6 +44,16 @@ type Config struct {
 	RetryMin          time.Duration // first redelivery backoff; 250ms if 0
 	RetryMax          time.Duration // longest redelivery backoff; 30s if 0
 	Window            int           // most unacknowledged messages per peer; 1024 if 0
+
+	// Rooms. PubSub nil: no rooms.
+	PubSub          PubSub
+	AutoJoin        []string      // rooms joined on the very first start
+	RoomRate        float64       // messages per second one author may send into a room; 500 if 0
+	RoomBurst       int           // and in a burst; 5000 if 0
+	AntiEntropy     time.Duration // a room syncs with a random member this often; 30s if 0
+	SyncSettle      time.Duration // and this long after live traffic; 2s if 0
+	SyncWindow      time.Duration // history a sync covers; 30 days if 0
+	SyncMaxMessages int           // and at most this many messages; 10000 if 0
 }
 
 func (c *Config) setDefaults() {
@@ -61,6 +71,12 @@ func (c *Config) setDefaults() {
 	setDefault(&c.RetryMin, 250*time.Millisecond)
 	setDefault(&c.RetryMax, 30*time.Second)
 	setDefault(&c.Window, 1024)
+	setDefault(&c.RoomRate, 500)
+	setDefault(&c.RoomBurst, 5000)
+	setDefault(&c.AntiEntropy, 30*time.Second)
+	setDefault(&c.SyncSettle, 2*time.Second)
+	setDefault(&c.SyncWindow, 30*24*time.Hour)
+	setDefault(&c.SyncMaxMessages, 10000)
 }
 
 func setDefault[T comparable](v *T, def T) {
@@ -84,13 +100,16 @@ type Service struct {
 	started atomic.Bool
 	done    chan struct{} // closed when Run returns
 
-	convs sync.Map // PeerID -> Conversation: text forms, computed once per peer
+	convs    sync.Map   // PeerID -> Conversation: text forms, computed once per peer
+	roomMu   sync.Mutex // serialises joins and leaves
+	markerMu sync.Mutex // serialises read-marker moves
 
 	saveMu  sync.Mutex // held from a peer snapshot to its write, so writes land in order
 	mu      sync.Mutex
 	nick    string
 	peers   map[PeerID]*Peer
 	links   map[PeerID]*dmLink
+	rooms   map[string]*room
 	inbound map[Stream]struct{} // inbound streams being served, reset on Close
 }
 
@@ -119,6 +138,7 @@ func New(cfg Config) (*Service, error) {
 		nick:    cfg.Nick,
 		peers:   make(map[PeerID]*Peer, len(known)),
 		links:   make(map[PeerID]*dmLink),
+		rooms:   make(map[string]*room),
 		inbound: make(map[Stream]struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -144,6 +164,13 @@ func (s *Service) Run(ctx context.Context) error {
 	defer unsubscribe()
 	s.cfg.Transport.SetStreamHandler(DMProtocol, s.handleDM)
 	s.cfg.Transport.SetStreamHandler(ProfileProtocol, s.handleProfile)
+	if s.cfg.PubSub != nil {
+		s.cfg.Transport.SetStreamHandler(SyncProtocol, s.handleSync)
+	}
+	if err := s.startRooms(); err != nil {
+		s.shutdown()
+		return fmt.Errorf("open rooms: %w", err)
+	}
 
 	outbox, err := s.cfg.Store.Outbox()
 	if err != nil {
@@ -175,6 +202,8 @@ func (s *Service) shutdown() {
 	s.cancel()
 	s.cfg.Transport.RemoveStreamHandler(DMProtocol)
 	s.cfg.Transport.RemoveStreamHandler(ProfileProtocol)
+	s.cfg.Transport.RemoveStreamHandler(SyncProtocol)
+	s.stopRooms()
 	s.mu.Lock()
 	for st := range s.inbound {
 		_ = st.Reset()

@@ -100,8 +100,28 @@ type Kind uint8
 
 // Kinds of message. The numbers match the wire enum.
 const (
-	KindText Kind = 1
+	KindText   Kind = 1
+	KindJoin   Kind = 2 // rooms: the author joined (a system line)
+	KindLeave  Kind = 3 // rooms: the author left (a system line)
+	KindTyping Kind = 4 // rooms: the author is typing (ephemeral, never stored)
 )
+
+// Stored reports whether messages of kind k are kept in history.
+func (k Kind) Stored() bool { return k == KindText || k == KindJoin || k == KindLeave }
+
+func (k Kind) String() string {
+	switch k {
+	case KindText:
+		return "text"
+	case KindJoin:
+		return "join"
+	case KindLeave:
+		return "leave"
+	case KindTyping:
+		return "typing"
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
 
 // Status is where a message stands. Outgoing messages go queued -> sent ->
 // delivered (or failed, when the receiver rejects them for good); incoming
@@ -147,10 +167,14 @@ type Message struct {
 	Body         string
 	ReplyTo      MessageID
 
-	// Envelope is the exact encoded envelope the ID was computed from;
-	// Signature signs it (rooms) or is empty (direct messages).
+	// Envelope is the exact encoded envelope the ID was computed from.
+	// Rooms: Signature and Seqno are the GossipSub signature and seqno of
+	// the pubsub message that carried it (the author's proof, checked again
+	// when the message arrives by sync); both are empty until published.
+	// Direct messages carry neither.
 	Envelope  []byte
 	Signature []byte
+	Seqno     []byte
 
 	Status     Status
 	Reason     string    // why a message failed, for a person
@@ -178,6 +202,19 @@ type Peer struct {
 	FirstSeen time.Time
 	LastSeen  time.Time
 	Connected bool // runtime only; never persisted
+}
+
+// Room is a joined room.
+type Room struct {
+	Name     string // without '#'
+	JoinedAt time.Time
+}
+
+// Member is what a room's history says of one author.
+type Member struct {
+	Peer    PeerID
+	Joined  bool // their latest membership event is a join or a message, not a leave
+	LastHLC HLC  // their latest message or event in the room
 }
 
 // StatusUpdate records the delivery outcome of an outgoing direct message.

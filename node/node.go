@@ -11,6 +11,7 @@ import (
 
 	"github.com/libp2p/go-libp2p"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	lcrypto "github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -56,6 +57,8 @@ type Config struct {
 	RedialSlow    time.Duration // redial period after that; 30s if 0
 	DialTimeout   time.Duration // one dial attempt; 2s if 0
 	TieBreakDelay time.Duration // how long the larger ID waits before dialling an mDNS peer; 300ms if 0
+
+	SeenMessagesTTL time.Duration // pubsub's duplicate cache; its default (2m) if 0 (tests shorten it)
 }
 
 func (c *Config) setDefaults() {
@@ -94,6 +97,11 @@ type Node struct {
 	closeOnce sync.Once
 	closeErr  error
 	ownsHost  bool
+
+	ps        *pubsub.PubSub
+	scoreMu   sync.Mutex
+	penalties map[peer.ID]float64 // application penalty, decaying
+	scores    map[peer.ID]float64 // latest GossipSub scores
 
 	mu     sync.Mutex
 	closed bool
@@ -197,12 +205,13 @@ func NewWithHost(h host.Host, cfg Config) (*Node, error) {
 
 func newNode(h host.Host, cfg Config) *Node {
 	n := &Node{
-		cfg:   cfg,
-		h:     h,
-		log:   cfg.Logger,
-		self:  h.ID(),
-		known: make(map[peer.ID]*knownPeer),
-		subs:  make(map[*peerSub]struct{}),
+		cfg:       cfg,
+		h:         h,
+		log:       cfg.Logger,
+		self:      h.ID(),
+		known:     make(map[peer.ID]*knownPeer),
+		subs:      make(map[*peerSub]struct{}),
+		penalties: make(map[peer.ID]float64),
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	return n
@@ -223,6 +232,9 @@ func (n *Node) start(bootstrap []peer.AddrInfo) error {
 		n.spawn(func() { n.dedupConns(c.RemotePeer()) })
 	}})
 	n.spawn(func() { n.eventLoop(sub) })
+	if err := n.startPubSub(); err != nil {
+		return err
+	}
 	if n.cfg.MDNS {
 		n.mu.Lock()
 		n.mdns = newMDNSRunner(n)

@@ -8,11 +8,16 @@ import (
 )
 
 const (
-	tagMessage = 'm'
-	tagIndex   = 'i'
-	tagOutbox  = 'o'
-	tagPeer    = 'p'
-	tagVersion = 'v'
+	tagMessage     = 'm'
+	tagIndex       = 'i'
+	tagOutbox      = 'o'
+	tagPeer        = 'p'
+	tagVersion     = 'v'
+	tagRoom        = 'r'
+	tagMember      = 'n'
+	tagUnpublished = 'u'
+	tagMarker      = 'k'
+	tagFlag        = 'f'
 )
 
 const idLen = len(chat.MessageID{})
@@ -67,3 +72,21 @@ func parseMessageKey(k []byte) (chat.Conversation, error) {
 	}
 	return chat.Conversation(k[1 : len(k)-8-idLen-1]), nil
 }
+
+func roomKey(name string) []byte { return append([]byte{tagRoom}, name...) }
+
+func memberPrefix(room string) []byte {
+	k := append([]byte{tagMember}, room...)
+	return append(k, 0)
+}
+
+func memberKey(room string, p chat.PeerID) []byte { return append(memberPrefix(room), p...) }
+
+func unpublishedKey(conv chat.Conversation, h chat.HLC, id chat.MessageID) []byte {
+	k := append([]byte{tagUnpublished}, conv...)
+	return appendPosition(append(k, 0), h, id)
+}
+
+func markerKey(conv chat.Conversation) []byte { return append([]byte{tagMarker}, conv...) }
+
+func flagKey(name string) []byte { return append([]byte{tagFlag}, name...) }

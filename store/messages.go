@@ -22,6 +22,7 @@ func encodeMessage(m *chat.Message) ([]byte, error) {
 		Status:       uint32(m.Status),
 		ReceivedAtMs: m.ReceivedAt.UnixMilli(),
 		Reason:       m.Reason,
+		Seqno:        m.Seqno,
 	})
 }
 
@@ -39,6 +40,7 @@ func decodeMessage(key, val []byte) (*chat.Message, error) {
 		return nil, fmt.Errorf("decode stored envelope: %w", err)
 	}
 	m.Conversation = conv
+	m.Seqno = sm.Seqno
 	m.Status = chat.Status(sm.Status)
 	m.Reason = sm.Reason
 	m.ReceivedAt = time.UnixMilli(sm.ReceivedAtMs).UTC()
@@ -56,7 +58,8 @@ func putNew(txn *badger.Txn, m *chat.Message) (bool, error) {
 	return true, putMessage(txn, m)
 }
 
-// putMessage writes m's record and index entry unconditionally.
+// putMessage writes m's record and index entry unconditionally, and
+// keeps a room's member index in step.
 func putMessage(txn *badger.Txn, m *chat.Message) error {
 	val, err := encodeMessage(m)
 	if err != nil {
@@ -66,7 +69,13 @@ func putMessage(txn *badger.Txn, m *chat.Message) error {
 	if err := txn.Set(mk, val); err != nil {
 		return err
 	}
-	return txn.Set(indexKey(m.ID), mk[1:len(mk)-idLen])
+	if err := txn.Set(indexKey(m.ID), mk[1:len(mk)-idLen]); err != nil {
+		return err
+	}
+	if m.Room != "" {
+		return noteMember(txn, m)
+	}
+	return nil
 }
 
 // Enqueue implements chat.Store. The message is new (its HLC is fresh), so

@@ -32,6 +32,9 @@ type Kind int32
 const (
 	Kind_KIND_UNSPECIFIED Kind = 0
 	Kind_KIND_TEXT        Kind = 1
+	Kind_KIND_JOIN        Kind = 2 // rooms: the author joined (stored, shown as a system line)
+	Kind_KIND_LEAVE       Kind = 3 // rooms: the author left (stored, shown as a system line)
+	Kind_KIND_TYPING      Kind = 4 // rooms: the author is typing (ephemeral: never stored or synced)
 )
 
 // Enum value maps for Kind.
@@ -39,10 +42,16 @@ var (
 	Kind_name = map[int32]string{
 		0: "KIND_UNSPECIFIED",
 		1: "KIND_TEXT",
+		2: "KIND_JOIN",
+		3: "KIND_LEAVE",
+		4: "KIND_TYPING",
 	}
 	Kind_value = map[string]int32{
 		"KIND_UNSPECIFIED": 0,
 		"KIND_TEXT":        1,
+		"KIND_JOIN":        2,
+		"KIND_LEAVE":       3,
+		"KIND_TYPING":      4,
 	}
 )
 
@@ -468,6 +477,312 @@ func (x *Ack) GetEntries() []*AckEntry {
 	return nil
 }
 
+// RoomMessage is a room message with the proof of its author: the
+// GossipSub signature over the pubsub message that carried it. The pubsub
+// message was {from: author, data: envelope, seqno, topic:
+// "/parley/room/1/<room>"}; signature signs "libp2p-pubsub:" followed by
+// that message's protobuf encoding, with the author's key.
+type RoomMessage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Envelope      []byte                 `protobuf:"bytes,1,opt,name=envelope,proto3" json:"envelope,omitempty"`
+	Seqno         []byte                 `protobuf:"bytes,2,opt,name=seqno,proto3" json:"seqno,omitempty"`
+	Signature     []byte                 `protobuf:"bytes,3,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoomMessage) Reset() {
+	*x = RoomMessage{}
+	mi := &file_parley_v1_parley_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoomMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoomMessage) ProtoMessage() {}
+
+func (x *RoomMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_parley_v1_parley_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoomMessage.ProtoReflect.Descriptor instead.
+func (*RoomMessage) Descriptor() ([]byte, []int) {
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *RoomMessage) GetEnvelope() []byte {
+	if x != nil {
+		return x.Envelope
+	}
+	return nil
+}
+
+func (x *RoomMessage) GetSeqno() []byte {
+	if x != nil {
+		return x.Seqno
+	}
+	return nil
+}
+
+func (x *RoomMessage) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+// SyncFrame is one length-delimited frame on /parley/sync/1.0.0 (range-based
+// set reconciliation; see docs/PROTOCOL.md). The opener's first frame names
+// the room and the window it wants; the answer fixes the window. Then the
+// sides take turns (a turn is frames up to one with more = false) until a
+// turn carries no ranges and no wants.
+type SyncFrame struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`                                   // first frame only
+	Since         uint64                 `protobuf:"varint,2,opt,name=since,proto3" json:"since,omitempty"`                                // first frame: lower bound (HLC) the opener asks for
+	WindowStart   uint64                 `protobuf:"varint,3,opt,name=window_start,json=windowStart,proto3" json:"window_start,omitempty"` // first answer: the window both sides reconcile
+	Ranges        []*SyncRange           `protobuf:"bytes,4,rep,name=ranges,proto3" json:"ranges,omitempty"`                               // ranges to reconcile, in order, covering the window
+	Want          [][]byte               `protobuf:"bytes,5,rep,name=want,proto3" json:"want,omitempty"`                                   // ID prefixes (8 bytes) of messages the sender wants
+	Messages      []*RoomMessage         `protobuf:"bytes,6,rep,name=messages,proto3" json:"messages,omitempty"`                           // messages the other side wants or lacks
+	More          bool                   `protobuf:"varint,7,opt,name=more,proto3" json:"more,omitempty"`                                  // more frames of this turn follow (messages split over frames)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SyncFrame) Reset() {
+	*x = SyncFrame{}
+	mi := &file_parley_v1_parley_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SyncFrame) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SyncFrame) ProtoMessage() {}
+
+func (x *SyncFrame) ProtoReflect() protoreflect.Message {
+	mi := &file_parley_v1_parley_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SyncFrame.ProtoReflect.Descriptor instead.
+func (*SyncFrame) Descriptor() ([]byte, []int) {
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SyncFrame) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *SyncFrame) GetSince() uint64 {
+	if x != nil {
+		return x.Since
+	}
+	return 0
+}
+
+func (x *SyncFrame) GetWindowStart() uint64 {
+	if x != nil {
+		return x.WindowStart
+	}
+	return 0
+}
+
+func (x *SyncFrame) GetRanges() []*SyncRange {
+	if x != nil {
+		return x.Ranges
+	}
+	return nil
+}
+
+func (x *SyncFrame) GetWant() [][]byte {
+	if x != nil {
+		return x.Want
+	}
+	return nil
+}
+
+func (x *SyncFrame) GetMessages() []*RoomMessage {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+func (x *SyncFrame) GetMore() bool {
+	if x != nil {
+		return x.More
+	}
+	return false
+}
+
+// SyncRange covers the items (hlc, id) from the previous range's upper bound
+// (or the window start) up to, not including, upper.
+type SyncRange struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	UpperHlc uint64                 `protobuf:"varint,1,opt,name=upper_hlc,json=upperHlc,proto3" json:"upper_hlc,omitempty"` // upper bound; 0 with no upper_id: no bound (the end)
+	UpperId  []byte                 `protobuf:"bytes,2,opt,name=upper_id,json=upperId,proto3" json:"upper_id,omitempty"`     // upper bound ID prefix (0 to 32 bytes, zero-padded when compared)
+	// Types that are valid to be assigned to Payload:
+	//
+	//	*SyncRange_Fingerprint
+	//	*SyncRange_Ids
+	Payload       isSyncRange_Payload `protobuf_oneof:"payload"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SyncRange) Reset() {
+	*x = SyncRange{}
+	mi := &file_parley_v1_parley_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SyncRange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SyncRange) ProtoMessage() {}
+
+func (x *SyncRange) ProtoReflect() protoreflect.Message {
+	mi := &file_parley_v1_parley_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SyncRange.ProtoReflect.Descriptor instead.
+func (*SyncRange) Descriptor() ([]byte, []int) {
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SyncRange) GetUpperHlc() uint64 {
+	if x != nil {
+		return x.UpperHlc
+	}
+	return 0
+}
+
+func (x *SyncRange) GetUpperId() []byte {
+	if x != nil {
+		return x.UpperId
+	}
+	return nil
+}
+
+func (x *SyncRange) GetPayload() isSyncRange_Payload {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+func (x *SyncRange) GetFingerprint() []byte {
+	if x != nil {
+		if x, ok := x.Payload.(*SyncRange_Fingerprint); ok {
+			return x.Fingerprint
+		}
+	}
+	return nil
+}
+
+func (x *SyncRange) GetIds() *IdList {
+	if x != nil {
+		if x, ok := x.Payload.(*SyncRange_Ids); ok {
+			return x.Ids
+		}
+	}
+	return nil
+}
+
+type isSyncRange_Payload interface {
+	isSyncRange_Payload()
+}
+
+type SyncRange_Fingerprint struct {
+	Fingerprint []byte `protobuf:"bytes,3,opt,name=fingerprint,proto3,oneof"` // 16 bytes: SHA-256 of (count, sum of IDs mod 2^256)
+}
+
+type SyncRange_Ids struct {
+	Ids *IdList `protobuf:"bytes,4,opt,name=ids,proto3,oneof"` // every item of the range, as 8-byte ID prefixes
+}
+
+func (*SyncRange_Fingerprint) isSyncRange_Payload() {}
+
+func (*SyncRange_Ids) isSyncRange_Payload() {}
+
+type IdList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ids           [][]byte               `protobuf:"bytes,1,rep,name=ids,proto3" json:"ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IdList) Reset() {
+	*x = IdList{}
+	mi := &file_parley_v1_parley_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IdList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IdList) ProtoMessage() {}
+
+func (x *IdList) ProtoReflect() protoreflect.Message {
+	mi := &file_parley_v1_parley_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IdList.ProtoReflect.Descriptor instead.
+func (*IdList) Descriptor() ([]byte, []int) {
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *IdList) GetIds() [][]byte {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
 // Profile is exchanged on /parley/profile/1.0.0: each side writes one frame
 // with its own profile. Nicknames are labels, never identity.
 type Profile struct {
@@ -480,7 +795,7 @@ type Profile struct {
 
 func (x *Profile) Reset() {
 	*x = Profile{}
-	mi := &file_parley_v1_parley_proto_msgTypes[5]
+	mi := &file_parley_v1_parley_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -492,7 +807,7 @@ func (x *Profile) String() string {
 func (*Profile) ProtoMessage() {}
 
 func (x *Profile) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[5]
+	mi := &file_parley_v1_parley_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -505,7 +820,7 @@ func (x *Profile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Profile.ProtoReflect.Descriptor instead.
 func (*Profile) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{5}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Profile) GetNick() string {
@@ -548,13 +863,37 @@ const file_parley_v1_parley_proto_rawDesc = "" +
 	"\x06status\x18\x02 \x01(\x0e2\x14.parley.v1.AckStatusR\x06status\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\"4\n" +
 	"\x03Ack\x12-\n" +
-	"\aentries\x18\x01 \x03(\v2\x13.parley.v1.AckEntryR\aentries\"3\n" +
+	"\aentries\x18\x01 \x03(\v2\x13.parley.v1.AckEntryR\aentries\"]\n" +
+	"\vRoomMessage\x12\x1a\n" +
+	"\benvelope\x18\x01 \x01(\fR\benvelope\x12\x14\n" +
+	"\x05seqno\x18\x02 \x01(\fR\x05seqno\x12\x1c\n" +
+	"\tsignature\x18\x03 \x01(\fR\tsignature\"\xe2\x01\n" +
+	"\tSyncFrame\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12\x14\n" +
+	"\x05since\x18\x02 \x01(\x04R\x05since\x12!\n" +
+	"\fwindow_start\x18\x03 \x01(\x04R\vwindowStart\x12,\n" +
+	"\x06ranges\x18\x04 \x03(\v2\x14.parley.v1.SyncRangeR\x06ranges\x12\x12\n" +
+	"\x04want\x18\x05 \x03(\fR\x04want\x122\n" +
+	"\bmessages\x18\x06 \x03(\v2\x16.parley.v1.RoomMessageR\bmessages\x12\x12\n" +
+	"\x04more\x18\a \x01(\bR\x04more\"\x99\x01\n" +
+	"\tSyncRange\x12\x1b\n" +
+	"\tupper_hlc\x18\x01 \x01(\x04R\bupperHlc\x12\x19\n" +
+	"\bupper_id\x18\x02 \x01(\fR\aupperId\x12\"\n" +
+	"\vfingerprint\x18\x03 \x01(\fH\x00R\vfingerprint\x12%\n" +
+	"\x03ids\x18\x04 \x01(\v2\x11.parley.v1.IdListH\x00R\x03idsB\t\n" +
+	"\apayload\"\x1a\n" +
+	"\x06IdList\x12\x10\n" +
+	"\x03ids\x18\x01 \x03(\fR\x03ids\"3\n" +
 	"\aProfile\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x14\n" +
-	"\x05agent\x18\x02 \x01(\tR\x05agent*+\n" +
+	"\x05agent\x18\x02 \x01(\tR\x05agent*[\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\r\n" +
-	"\tKIND_TEXT\x10\x01*W\n" +
+	"\tKIND_TEXT\x10\x01\x12\r\n" +
+	"\tKIND_JOIN\x10\x02\x12\x0e\n" +
+	"\n" +
+	"KIND_LEAVE\x10\x03\x12\x0f\n" +
+	"\vKIND_TYPING\x10\x04*W\n" +
 	"\tAckStatus\x12\x1a\n" +
 	"\x16ACK_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11ACK_STATUS_STORED\x10\x01\x12\x17\n" +
@@ -573,7 +912,7 @@ func file_parley_v1_parley_proto_rawDescGZIP() []byte {
 }
 
 var file_parley_v1_parley_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_parley_v1_parley_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_parley_v1_parley_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_parley_v1_parley_proto_goTypes = []any{
 	(Kind)(0),              // 0: parley.v1.Kind
 	(AckStatus)(0),         // 1: parley.v1.AckStatus
@@ -582,19 +921,26 @@ var file_parley_v1_parley_proto_goTypes = []any{
 	(*DMFrame)(nil),        // 4: parley.v1.DMFrame
 	(*AckEntry)(nil),       // 5: parley.v1.AckEntry
 	(*Ack)(nil),            // 6: parley.v1.Ack
-	(*Profile)(nil),        // 7: parley.v1.Profile
+	(*RoomMessage)(nil),    // 7: parley.v1.RoomMessage
+	(*SyncFrame)(nil),      // 8: parley.v1.SyncFrame
+	(*SyncRange)(nil),      // 9: parley.v1.SyncRange
+	(*IdList)(nil),         // 10: parley.v1.IdList
+	(*Profile)(nil),        // 11: parley.v1.Profile
 }
 var file_parley_v1_parley_proto_depIdxs = []int32{
-	0, // 0: parley.v1.Envelope.kind:type_name -> parley.v1.Kind
-	3, // 1: parley.v1.DMFrame.message:type_name -> parley.v1.SignedEnvelope
-	6, // 2: parley.v1.DMFrame.ack:type_name -> parley.v1.Ack
-	1, // 3: parley.v1.AckEntry.status:type_name -> parley.v1.AckStatus
-	5, // 4: parley.v1.Ack.entries:type_name -> parley.v1.AckEntry
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	0,  // 0: parley.v1.Envelope.kind:type_name -> parley.v1.Kind
+	3,  // 1: parley.v1.DMFrame.message:type_name -> parley.v1.SignedEnvelope
+	6,  // 2: parley.v1.DMFrame.ack:type_name -> parley.v1.Ack
+	1,  // 3: parley.v1.AckEntry.status:type_name -> parley.v1.AckStatus
+	5,  // 4: parley.v1.Ack.entries:type_name -> parley.v1.AckEntry
+	9,  // 5: parley.v1.SyncFrame.ranges:type_name -> parley.v1.SyncRange
+	7,  // 6: parley.v1.SyncFrame.messages:type_name -> parley.v1.RoomMessage
+	10, // 7: parley.v1.SyncRange.ids:type_name -> parley.v1.IdList
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_parley_v1_parley_proto_init() }
@@ -606,13 +952,17 @@ func file_parley_v1_parley_proto_init() {
 		(*DMFrame_Message)(nil),
 		(*DMFrame_Ack)(nil),
 	}
+	file_parley_v1_parley_proto_msgTypes[7].OneofWrappers = []any{
+		(*SyncRange_Fingerprint)(nil),
+		(*SyncRange_Ids)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_parley_v1_parley_proto_rawDesc), len(file_parley_v1_parley_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   6,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

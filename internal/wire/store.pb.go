@@ -32,6 +32,7 @@ type StoredMessage struct {
 	Status        uint32                 `protobuf:"varint,3,opt,name=status,proto3" json:"status,omitempty"`                                   // chat.Status
 	ReceivedAtMs  int64                  `protobuf:"varint,4,opt,name=received_at_ms,json=receivedAtMs,proto3" json:"received_at_ms,omitempty"` // when this node stored it
 	Reason        string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`                                    // why it failed, if it did
+	Seqno         []byte                 `protobuf:"bytes,6,opt,name=seqno,proto3" json:"seqno,omitempty"`                                      // rooms: the pubsub seqno of the signature
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -101,6 +102,172 @@ func (x *StoredMessage) GetReason() string {
 	return ""
 }
 
+func (x *StoredMessage) GetSeqno() []byte {
+	if x != nil {
+		return x.Seqno
+	}
+	return nil
+}
+
+// StoredRoom is the value under a joined room's key.
+type StoredRoom struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	JoinedAtMs    int64                  `protobuf:"varint,1,opt,name=joined_at_ms,json=joinedAtMs,proto3" json:"joined_at_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StoredRoom) Reset() {
+	*x = StoredRoom{}
+	mi := &file_parley_v1_store_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StoredRoom) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StoredRoom) ProtoMessage() {}
+
+func (x *StoredRoom) ProtoReflect() protoreflect.Message {
+	mi := &file_parley_v1_store_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StoredRoom.ProtoReflect.Descriptor instead.
+func (*StoredRoom) Descriptor() ([]byte, []int) {
+	return file_parley_v1_store_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *StoredRoom) GetJoinedAtMs() int64 {
+	if x != nil {
+		return x.JoinedAtMs
+	}
+	return 0
+}
+
+// StoredMember is what a room's history says of one author.
+type StoredMember struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Joined        bool                   `protobuf:"varint,1,opt,name=joined,proto3" json:"joined,omitempty"`                     // latest membership event: join (or a message) vs leave
+	StateHlc      uint64                 `protobuf:"varint,2,opt,name=state_hlc,json=stateHlc,proto3" json:"state_hlc,omitempty"` // HLC of that event
+	LastHlc       uint64                 `protobuf:"varint,3,opt,name=last_hlc,json=lastHlc,proto3" json:"last_hlc,omitempty"`    // HLC of the author's latest message or event
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StoredMember) Reset() {
+	*x = StoredMember{}
+	mi := &file_parley_v1_store_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StoredMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StoredMember) ProtoMessage() {}
+
+func (x *StoredMember) ProtoReflect() protoreflect.Message {
+	mi := &file_parley_v1_store_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StoredMember.ProtoReflect.Descriptor instead.
+func (*StoredMember) Descriptor() ([]byte, []int) {
+	return file_parley_v1_store_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *StoredMember) GetJoined() bool {
+	if x != nil {
+		return x.Joined
+	}
+	return false
+}
+
+func (x *StoredMember) GetStateHlc() uint64 {
+	if x != nil {
+		return x.StateHlc
+	}
+	return 0
+}
+
+func (x *StoredMember) GetLastHlc() uint64 {
+	if x != nil {
+		return x.LastHlc
+	}
+	return 0
+}
+
+// StoredMarker is a conversation's read marker.
+type StoredMarker struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hlc           uint64                 `protobuf:"varint,1,opt,name=hlc,proto3" json:"hlc,omitempty"`
+	Id            []byte                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StoredMarker) Reset() {
+	*x = StoredMarker{}
+	mi := &file_parley_v1_store_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StoredMarker) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StoredMarker) ProtoMessage() {}
+
+func (x *StoredMarker) ProtoReflect() protoreflect.Message {
+	mi := &file_parley_v1_store_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StoredMarker.ProtoReflect.Descriptor instead.
+func (*StoredMarker) Descriptor() ([]byte, []int) {
+	return file_parley_v1_store_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *StoredMarker) GetHlc() uint64 {
+	if x != nil {
+		return x.Hlc
+	}
+	return 0
+}
+
+func (x *StoredMarker) GetId() []byte {
+	if x != nil {
+		return x.Id
+	}
+	return nil
+}
+
 // StoredPeer is the value under a peer key.
 type StoredPeer struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -114,7 +281,7 @@ type StoredPeer struct {
 
 func (x *StoredPeer) Reset() {
 	*x = StoredPeer{}
-	mi := &file_parley_v1_store_proto_msgTypes[1]
+	mi := &file_parley_v1_store_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -126,7 +293,7 @@ func (x *StoredPeer) String() string {
 func (*StoredPeer) ProtoMessage() {}
 
 func (x *StoredPeer) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_store_proto_msgTypes[1]
+	mi := &file_parley_v1_store_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -139,7 +306,7 @@ func (x *StoredPeer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoredPeer.ProtoReflect.Descriptor instead.
 func (*StoredPeer) Descriptor() ([]byte, []int) {
-	return file_parley_v1_store_proto_rawDescGZIP(), []int{1}
+	return file_parley_v1_store_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *StoredPeer) GetNick() string {
@@ -174,13 +341,25 @@ var File_parley_v1_store_proto protoreflect.FileDescriptor
 
 const file_parley_v1_store_proto_rawDesc = "" +
 	"\n" +
-	"\x15parley/v1/store.proto\x12\tparley.v1\"\x9f\x01\n" +
+	"\x15parley/v1/store.proto\x12\tparley.v1\"\xb5\x01\n" +
 	"\rStoredMessage\x12\x1a\n" +
 	"\benvelope\x18\x01 \x01(\fR\benvelope\x12\x1c\n" +
 	"\tsignature\x18\x02 \x01(\fR\tsignature\x12\x16\n" +
 	"\x06status\x18\x03 \x01(\rR\x06status\x12$\n" +
 	"\x0ereceived_at_ms\x18\x04 \x01(\x03R\freceivedAtMs\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\"|\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05seqno\x18\x06 \x01(\fR\x05seqno\".\n" +
+	"\n" +
+	"StoredRoom\x12 \n" +
+	"\fjoined_at_ms\x18\x01 \x01(\x03R\n" +
+	"joinedAtMs\"^\n" +
+	"\fStoredMember\x12\x16\n" +
+	"\x06joined\x18\x01 \x01(\bR\x06joined\x12\x1b\n" +
+	"\tstate_hlc\x18\x02 \x01(\x04R\bstateHlc\x12\x19\n" +
+	"\blast_hlc\x18\x03 \x01(\x04R\alastHlc\"0\n" +
+	"\fStoredMarker\x12\x10\n" +
+	"\x03hlc\x18\x01 \x01(\x04R\x03hlc\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\fR\x02id\"|\n" +
 	"\n" +
 	"StoredPeer\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x14\n" +
@@ -201,10 +380,13 @@ func file_parley_v1_store_proto_rawDescGZIP() []byte {
 	return file_parley_v1_store_proto_rawDescData
 }
 
-var file_parley_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_parley_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_parley_v1_store_proto_goTypes = []any{
 	(*StoredMessage)(nil), // 0: parley.v1.StoredMessage
-	(*StoredPeer)(nil),    // 1: parley.v1.StoredPeer
+	(*StoredRoom)(nil),    // 1: parley.v1.StoredRoom
+	(*StoredMember)(nil),  // 2: parley.v1.StoredMember
+	(*StoredMarker)(nil),  // 3: parley.v1.StoredMarker
+	(*StoredPeer)(nil),    // 4: parley.v1.StoredPeer
 }
 var file_parley_v1_store_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -225,7 +407,7 @@ func file_parley_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_parley_v1_store_proto_rawDesc), len(file_parley_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

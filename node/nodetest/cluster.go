@@ -128,6 +128,7 @@ func (m *Member) Start(opts Options) {
 	ccfg := opts.Chat
 	ccfg.Identity = m.Identity
 	ccfg.Transport = nd
+	ccfg.PubSub = nd
 	ccfg.Store = st
 	ccfg.Logger = log
 	if ccfg.Nick == "" {

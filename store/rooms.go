@@ -1,0 +1,294 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/parley-chat/parley/chat"
+	"github.com/parley-chat/parley/crypto"
+	"github.com/parley-chat/parley/internal/wire"
+)
+
+// Rooms implements chat.Store.
+func (s *Store) Rooms() ([]chat.Room, error) {
+	var out []chat.Room
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tagRoom}, PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var sr wire.StoredRoom
+			if err := it.Item().Value(func(v []byte) error { return proto.Unmarshal(v, &sr) }); err != nil {
+				return fmt.Errorf("decode room: %w", err)
+			}
+			out = append(out, chat.Room{Name: string(it.Item().Key()[1:]), JoinedAt: time.UnixMilli(sr.JoinedAtMs).UTC()})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read rooms: %w", err)
+	}
+	return out, nil
+}
+
+// PutRoom implements chat.Store.
+func (s *Store) PutRoom(r chat.Room) error {
+	b, err := proto.Marshal(&wire.StoredRoom{JoinedAtMs: r.JoinedAt.UnixMilli()})
+	if err != nil {
+		return err
+	}
+	return s.update(func(txn *badger.Txn) error { return txn.Set(roomKey(r.Name), b) })
+}
+
+// DeleteRoom implements chat.Store. The room's history stays.
+func (s *Store) DeleteRoom(name string) error {
+	return s.update(func(txn *badger.Txn) error { return txn.Delete(roomKey(name)) })
+}
+
+// Flag implements chat.Store.
+func (s *Store) Flag(name string) (bool, error) {
+	err := s.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get(flagKey(name))
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// SetFlag implements chat.Store.
+func (s *Store) SetFlag(name string) error {
+	return s.update(func(txn *badger.Txn) error { return txn.Set(flagKey(name), nil) })
+}
+
+// noteMember folds a room message into the room's member index.
+func noteMember(txn *badger.Txn, m *chat.Message) error {
+	k := memberKey(m.Room, m.Author)
+	var sm wire.StoredMember
+	item, err := txn.Get(k)
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+	case err != nil:
+		return err
+	default:
+		if err := item.Value(func(v []byte) error { return proto.Unmarshal(v, &sm) }); err != nil {
+			return fmt.Errorf("decode member: %w", err)
+		}
+	}
+	h := uint64(m.HLC)
+	sm.LastHlc = max(sm.LastHlc, h)
+	if h >= sm.StateHlc {
+		sm.StateHlc = h
+		sm.Joined = m.Kind != chat.KindLeave
+	}
+	b, err := proto.Marshal(&sm)
+	if err != nil {
+		return err
+	}
+	return txn.Set(k, b)
+}
+
+// Members implements chat.Store.
+func (s *Store) Members(room string) ([]chat.Member, error) {
+	var out []chat.Member
+	prefix := memberPrefix(room)
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			id, err := crypto.PeerIDFromBytes(it.Item().Key()[len(prefix):])
+			if err != nil {
+				continue
+			}
+			var sm wire.StoredMember
+			if err := it.Item().Value(func(v []byte) error { return proto.Unmarshal(v, &sm) }); err != nil {
+				return fmt.Errorf("decode member: %w", err)
+			}
+			out = append(out, chat.Member{Peer: id, Joined: sm.Joined, LastHLC: chat.HLC(sm.LastHlc)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read members of %s: %w", room, err)
+	}
+	return out, nil
+}
+
+// EnqueueRoom implements chat.Store: a room message of this node, stored
+// before it is published and remembered as unpublished until SetProof.
+func (s *Store) EnqueueRoom(m *chat.Message) error {
+	if m.Room == "" {
+		return errors.New("enqueue room: not a room message")
+	}
+	return s.update(func(txn *badger.Txn) error {
+		if err := putMessage(txn, m); err != nil {
+			return err
+		}
+		return txn.Set(unpublishedKey(m.Conversation, m.HLC, m.ID), nil)
+	})
+}
+
+// SetProof implements chat.Store: m (as enqueued) was published with its
+// Seqno and Signature set.
+func (s *Store) SetProof(m *chat.Message) error {
+	return s.update(func(txn *badger.Txn) error {
+		if err := putMessage(txn, m); err != nil {
+			return err
+		}
+		return txn.Delete(unpublishedKey(m.Conversation, m.HLC, m.ID))
+	})
+}
+
+// Unpublished implements chat.Store.
+func (s *Store) Unpublished() ([]*chat.Message, error) {
+	var out []*chat.Message
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tagUnpublished}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if len(k) < idLen {
+				continue
+			}
+			var id chat.MessageID
+			copy(id[:], k[len(k)-idLen:])
+			mk, v, err := getByID(txn, id)
+			if errors.Is(err, chat.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			m, err := decodeMessage(mk, v)
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read unpublished messages: %w", err)
+	}
+	return out, nil
+}
+
+// Has implements chat.Store.
+func (s *Store) Has(id chat.MessageID) (bool, error) {
+	err := s.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get(indexKey(id))
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// SyncItems implements chat.Store: the positions of conv's messages with
+// HLC >= since, in order, leaving out messages not yet published (they
+// have no proof to offer).
+func (s *Store) SyncItems(conv chat.Conversation, since chat.HLC) ([]chat.Cursor, error) {
+	var out []chat.Cursor
+	err := s.db.View(func(txn *badger.Txn) error {
+		unpublished := map[chat.MessageID]bool{}
+		up := append([]byte{tagUnpublished}, conv...)
+		up = append(up, 0)
+		uit := txn.NewIterator(badger.IteratorOptions{Prefix: up})
+		for uit.Rewind(); uit.Valid(); uit.Next() {
+			var id chat.MessageID
+			k := uit.Item().Key()
+			copy(id[:], k[len(k)-idLen:])
+			unpublished[id] = true
+		}
+		uit.Close()
+
+		prefix := convPrefix(conv)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Seek(appendPosition(append([]byte{}, prefix...), since, chat.MessageID{})); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			var c chat.Cursor
+			pos := k[len(prefix):]
+			c.HLC = chat.HLC(binary.BigEndian.Uint64(pos))
+			copy(c.ID[:], pos[8:])
+			if !unpublished[c.ID] {
+				out = append(out, c)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read sync items: %w", err)
+	}
+	return out, nil
+}
+
+// Marker implements chat.Store.
+func (s *Store) Marker(conv chat.Conversation) (chat.Cursor, error) {
+	var c chat.Cursor
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(markerKey(conv))
+		if err != nil {
+			return err
+		}
+		var sm wire.StoredMarker
+		if err := item.Value(func(v []byte) error { return proto.Unmarshal(v, &sm) }); err != nil {
+			return err
+		}
+		c.HLC = chat.HLC(sm.Hlc)
+		copy(c.ID[:], sm.Id)
+		return nil
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return chat.Cursor{}, nil
+	}
+	return c, err
+}
+
+// SetMarker implements chat.Store.
+func (s *Store) SetMarker(conv chat.Conversation, c chat.Cursor) error {
+	b, err := proto.Marshal(&wire.StoredMarker{Hlc: uint64(c.HLC), Id: c.ID[:]})
+	if err != nil {
+		return err
+	}
+	return s.update(func(txn *badger.Txn) error { return txn.Set(markerKey(conv), b) })
+}
+
+// CountAfter implements chat.Store: text messages of conv after `after`
+// (the zero Cursor: all) not written by `except`.
+func (s *Store) CountAfter(conv chat.Conversation, after chat.Cursor, except chat.PeerID) (int, error) {
+	n := 0
+	prefix := convPrefix(conv)
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
+		defer it.Close()
+		start := appendPosition(append([]byte{}, prefix...), after.HLC, after.ID)
+		for it.Seek(start); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if after != (chat.Cursor{}) && string(k) == string(start) {
+				continue
+			}
+			err := it.Item().Value(func(v []byte) error {
+				m, err := decodeMessage(k, v)
+				if err != nil {
+					return err
+				}
+				if m.Kind == chat.KindText && m.Author != except {
+					n++
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}
