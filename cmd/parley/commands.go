@@ -241,9 +241,9 @@ const maxStdinText = 1 << 20
 
 func (c *cli) sendCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "send PEER TEXT|-",
-		Short: "Send a direct message to a peer (peer ID or @nick); '-' reads the text from standard input",
-		Args:  exactArgs(2, "a peer (peer ID or @nick) and a text, or '-' to read it from standard input"),
+		Use:   "send PEER|#ROOM TEXT|-",
+		Short: "Send a message to a peer (peer ID or @nick) or a room (#name); '-' reads the text from standard input",
+		Args:  exactArgs(2, "a peer (peer ID or @nick) or #room, and a text or '-' to read it from standard input"),
 		RunE: func(_ *cobra.Command, args []string) error {
 			text := args[1]
 			if text == "-" {
@@ -271,13 +271,13 @@ func (c *cli) sendCmd() *cobra.Command {
 }
 
 func (c *cli) historyCmd() *cobra.Command {
-	var asJSON bool
+	var asJSON, all, keepUnread bool
 	var limit int
 	var before string
 	cmd := &cobra.Command{
-		Use:   "history PEER [--limit N] [--json]",
-		Short: "Show the conversation with a peer (peer ID or @nick), oldest first",
-		Args:  exactArgs(1, "a peer (peer ID or @nick)"),
+		Use:   "history PEER|#ROOM [--limit N] [--json]",
+		Short: "Show a conversation (peer ID, @nick or #room), oldest first, and mark it read",
+		Args:  exactArgs(1, "a peer (peer ID or @nick) or #room"),
 		RunE: func(_ *cobra.Command, args []string) error {
 			if limit < 1 || limit > api.MaxHistoryLimit {
 				return usageError{fmt.Errorf("--limit %d: want 1 to %d", limit, api.MaxHistoryLimit)}
@@ -286,9 +286,14 @@ func (c *cli) historyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ms, err := cl.History(c.ctx, args[0], limit, before)
+			ms, err := cl.HistoryAll(c.ctx, args[0], limit, before, all)
 			if err != nil {
 				return c.fail(err)
+			}
+			if !keepUnread && before == "" && len(ms) > 0 {
+				if err := cl.MarkRead(c.ctx, args[0], ""); err != nil {
+					return c.fail(err)
+				}
 			}
 			if asJSON {
 				if ms == nil {
@@ -306,6 +311,8 @@ func (c *cli) historyCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().IntVar(&limit, "limit", api.DefaultHistoryLimit, "how many of the newest messages to show")
 	cmd.Flags().StringVar(&before, "before", "", "show messages before this message ID (paging)")
+	cmd.Flags().BoolVar(&all, "all", false, "rooms: include join and leave lines")
+	cmd.Flags().BoolVar(&keepUnread, "keep-unread", false, "do not mark the conversation read")
 	return cmd
 }
 
@@ -333,6 +340,11 @@ func (c *cli) printMessage(m api.Message, names map[string]string) {
 	at := m.SentAt
 	if t, err := time.Parse(time.RFC3339Nano, m.SentAt); err == nil {
 		at = t.Local().Format("2006-01-02 15:04:05")
+	}
+	if m.Kind == "join" || m.Kind == "leave" {
+		verb := map[string]string{"join": "joined", "leave": "left"}[m.Kind]
+		_, _ = fmt.Fprintf(c.stdout, "%s  * %s %s #%s\n", at, who, verb, m.Room)
+		return
 	}
 	status := ""
 	if m.Status != "received" {
@@ -391,5 +403,127 @@ func (c *cli) tailCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print each event as one JSON line")
+	return cmd
+}
+
+func (c *cli) joinCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "join '#ROOM'",
+		Short: "Join a room (names: lower-case letters, digits, '-' and '_'; up to 64)",
+		Args:  exactArgs(1, "a room (#name)"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			res, err := cl.Join(c.ctx, args[0])
+			if err != nil {
+				return c.fail(err)
+			}
+			if res.Changed {
+				_, _ = fmt.Fprintf(c.stdout, "joined #%s\n", res.Name)
+			} else {
+				_, _ = fmt.Fprintf(c.stdout, "already in #%s\n", res.Name)
+			}
+			return nil
+		},
+	}
+}
+
+func (c *cli) leaveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "leave '#ROOM'",
+		Short: "Leave a room (its history stays)",
+		Args:  exactArgs(1, "a room (#name)"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			res, err := cl.Leave(c.ctx, args[0])
+			if err != nil {
+				return c.fail(err)
+			}
+			if res.Changed {
+				_, _ = fmt.Fprintf(c.stdout, "left #%s\n", res.Name)
+			} else {
+				_, _ = fmt.Fprintf(c.stdout, "not in #%s\n", res.Name)
+			}
+			return nil
+		},
+	}
+}
+
+func (c *cli) roomsCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "rooms [--json]",
+		Short: "List the rooms this node is in, with members and unread messages",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(*cobra.Command, []string) error {
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			rooms, err := cl.Rooms(c.ctx)
+			if err != nil {
+				return c.fail(err)
+			}
+			if asJSON {
+				if rooms == nil {
+					rooms = []api.Room{}
+				}
+				return c.writeJSON(rooms)
+			}
+			if len(rooms) == 0 {
+				_, _ = fmt.Fprintln(c.stdout, "in no rooms (join one: parley join '#name')")
+				return nil
+			}
+			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+			_, _ = fmt.Fprintln(tw, "ROOM\tMEMBERS\tONLINE\tUNREAD")
+			for _, r := range rooms {
+				_, _ = fmt.Fprintf(tw, "#%s\t%d\t%d\t%d\n", r.Name, r.Members, r.Online, r.Unread)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func (c *cli) membersCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "members '#ROOM' [--json]",
+		Short: "List a room's members: online now, and who else is in it",
+		Args:  exactArgs(1, "a room (#name)"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			ms, err := cl.Members(c.ctx, args[0])
+			if err != nil {
+				return c.fail(err)
+			}
+			if asJSON {
+				return c.writeJSON(ms)
+			}
+			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+			_, _ = fmt.Fprintln(tw, "NICK\tPEER ID\tSTATE\tLAST SEEN")
+			for _, m := range ms {
+				state, seen := "offline", "-"
+				if m.Online {
+					state = "online"
+				}
+				if m.LastSeen != nil {
+					seen = m.LastSeen.Local().Format("2006-01-02 15:04:05")
+				}
+				_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", orDash(m.Nick), m.PeerID, state, seen)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }

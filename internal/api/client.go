@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -119,9 +120,17 @@ func (c *Client) Send(ctx context.Context, to, text string) (Message, error) {
 	return out, c.do(ctx, http.MethodPost, "/api/v1/messages", SendRequest{To: to, Text: text}, &out)
 }
 
-// History calls GET /api/v1/history.
+// History calls GET /api/v1/history (text messages only).
 func (c *Client) History(ctx context.Context, with string, limit int, before string) ([]Message, error) {
+	return c.HistoryAll(ctx, with, limit, before, false)
+}
+
+// HistoryAll calls GET /api/v1/history; all includes join and leave lines.
+func (c *Client) HistoryAll(ctx context.Context, with string, limit int, before string, all bool) ([]Message, error) {
 	q := url.Values{"with": {with}}
+	if all {
+		q.Set("all", "true")
+	}
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}
@@ -172,4 +181,38 @@ func (c *Client) Events(ctx context.Context, fn func(Event) error) error {
 		return fmt.Errorf("event stream: %w", err)
 	}
 	return errors.New("the daemon closed the event stream")
+}
+
+// Rooms calls GET /api/v1/rooms.
+func (c *Client) Rooms(ctx context.Context) ([]Room, error) {
+	var out []Room
+	return out, c.do(ctx, http.MethodGet, "/api/v1/rooms", nil, &out)
+}
+
+// Join calls POST /api/v1/rooms.
+func (c *Client) Join(ctx context.Context, room string) (JoinResponse, error) {
+	var out JoinResponse
+	return out, c.do(ctx, http.MethodPost, "/api/v1/rooms", JoinRequest{Name: room}, &out)
+}
+
+// Leave calls DELETE /api/v1/rooms/{name}.
+func (c *Client) Leave(ctx context.Context, room string) (JoinResponse, error) {
+	var out JoinResponse
+	return out, c.do(ctx, http.MethodDelete, "/api/v1/rooms/"+url.PathEscape(strings.TrimPrefix(room, "#")), nil, &out)
+}
+
+// Members calls GET /api/v1/rooms/{name}/members.
+func (c *Client) Members(ctx context.Context, room string) ([]Member, error) {
+	var out []Member
+	return out, c.do(ctx, http.MethodGet, "/api/v1/rooms/"+url.PathEscape(strings.TrimPrefix(room, "#"))+"/members", nil, &out)
+}
+
+// MarkRead calls POST /api/v1/read.
+func (c *Client) MarkRead(ctx context.Context, with, id string) error {
+	return c.do(ctx, http.MethodPost, "/api/v1/read", ReadRequest{With: with, ID: id}, nil)
+}
+
+// Typing calls POST /api/v1/typing.
+func (c *Client) Typing(ctx context.Context, room string) error {
+	return c.do(ctx, http.MethodPost, "/api/v1/typing", TypingRequest{With: room}, nil)
 }

@@ -77,6 +77,9 @@ type fakeBackend struct {
 	subscribed chan *subscription // one entry per Subscribe call
 
 	mu           sync.Mutex
+	rooms        map[string]bool
+	marked       map[chat.Conversation]chat.Cursor
+	roomSends    []sendCall
 	sends        []sendCall
 	histories    []historyCall
 	connects     []connectCall

@@ -28,6 +28,13 @@ type Backend interface {
 	Connect(ctx context.Context, addr string) (chat.PeerID, error)
 	ResolvePeer(ref string) (chat.PeerID, error)
 	SendDM(to chat.PeerID, text string) (*chat.Message, error)
+	SendRoom(room, text string) (*chat.Message, error)
+	JoinRoom(room string) (bool, error)
+	LeaveRoom(room string) (bool, error)
+	Rooms() ([]chat.RoomInfo, error)
+	RoomMembers(room string) ([]chat.RoomMember, error)
+	MarkRead(conv chat.Conversation, upTo chat.Cursor) error
+	Typing(room string) error
 	History(conv chat.Conversation, before chat.Cursor, limit int) ([]*chat.Message, error)
 	Message(id chat.MessageID) (*chat.Message, error)
 	Subscribe() (<-chan chat.Event, func())
@@ -96,6 +103,12 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /api/v1/messages/{id}", s.handleMessage)
 	mux.HandleFunc("GET /api/v1/history", s.handleHistory)
 	mux.HandleFunc("GET /api/v1/events", s.handleEvents)
+	mux.HandleFunc("GET /api/v1/rooms", s.handleRooms)
+	mux.HandleFunc("POST /api/v1/rooms", s.handleJoin)
+	mux.HandleFunc("DELETE /api/v1/rooms/{name}", s.handleLeave)
+	mux.HandleFunc("GET /api/v1/rooms/{name}/members", s.handleMembers)
+	mux.HandleFunc("POST /api/v1/read", s.handleRead)
+	mux.HandleFunc("POST /api/v1/typing", s.handleTyping)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		// Another method on a known path is 405, not 404.
 		var allow []string
@@ -172,22 +185,170 @@ func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ConnectResponse{PeerID: p.String()})
 }
 
+// conversation resolves what a person typed: "#room", a peer ID or @nick.
+func (s *Server) conversation(ref string) (conv chat.Conversation, room string, peer chat.PeerID, err error) {
+	if strings.HasPrefix(ref, "#") {
+		room, err = chat.ParseRoom(ref)
+		if err != nil {
+			return "", "", "", fmt.Errorf("%w: %w", ErrBadRequest, err)
+		}
+		return chat.RoomConversation(room), room, "", nil
+	}
+	peer, err = s.backend.ResolvePeer(ref)
+	if err != nil {
+		return "", "", "", err
+	}
+	return chat.DMConversation(peer), "", peer, nil
+}
+
 func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
 	var req SendRequest
 	if !readJSON(w, r, &req) {
 		return
 	}
-	to, err := s.backend.ResolvePeer(req.To)
+	_, room, to, err := s.conversation(req.To)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	m, err := s.backend.SendDM(to, req.Text)
+	var m *chat.Message
+	if room != "" {
+		m, err = s.backend.SendRoom(room, req.Text)
+	} else {
+		m, err = s.backend.SendDM(to, req.Text)
+	}
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, MessageOf(m))
+}
+
+func (s *Server) handleRooms(w http.ResponseWriter, _ *http.Request) {
+	rooms, err := s.backend.Rooms()
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := make([]Room, len(rooms))
+	for i, r := range rooms {
+		out[i] = Room{Name: r.Name, Members: r.Members, Online: r.Online, Unread: r.Unread, JoinedAt: r.JoinedAt.UTC()}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func roomArg(ref string) (string, error) {
+	name, err := chat.ParseRoom(ref)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrBadRequest, err)
+	}
+	return name, nil
+}
+
+func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
+	var req JoinRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	name, err := roomArg(req.Name)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	changed, err := s.backend.JoinRoom(name)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, JoinResponse{Name: name, Changed: changed})
+}
+
+func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request) {
+	name, err := roomArg(r.PathValue("name"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	changed, err := s.backend.LeaveRoom(name)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, JoinResponse{Name: name, Changed: changed})
+}
+
+func (s *Server) handleMembers(w http.ResponseWriter, r *http.Request) {
+	name, err := roomArg(r.PathValue("name"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	members, err := s.backend.RoomMembers(name)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := make([]Member, len(members))
+	for i, m := range members {
+		out[i] = Member{PeerID: m.Peer.String(), Nick: m.Nick, Online: m.Online}
+		if !m.LastSeen.IsZero() {
+			t := m.LastSeen.UTC()
+			out[i].LastSeen = &t
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
+	var req ReadRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	conv, _, _, err := s.conversation(req.With)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	var upTo chat.Cursor
+	if req.ID != "" {
+		id, err := chat.ParseMessageID(req.ID)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+			return
+		}
+		m, err := s.backend.Message(id)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		if m.Conversation != conv {
+			writeError(w, http.StatusBadRequest, CodeBadRequest, "message "+req.ID+" is not in "+req.With)
+			return
+		}
+		upTo = chat.CursorOf(m)
+	}
+	if err := s.backend.MarkRead(conv, upTo); err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+func (s *Server) handleTyping(w http.ResponseWriter, r *http.Request) {
+	var req TypingRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	name, err := roomArg(req.With)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if err := s.backend.Typing(name); err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
 func (s *Server) handleMessage(w http.ResponseWriter, r *http.Request) {
@@ -214,9 +375,10 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	with := q.Get("with")
 	if with == "" {
-		writeError(w, http.StatusBadRequest, CodeBadRequest, "missing ?with=<peer ID or @nick>")
+		writeError(w, http.StatusBadRequest, CodeBadRequest, "missing ?with=<#room, peer ID or @nick>")
 		return
 	}
+	all := q.Get("all") == "true" || q.Get("all") == "1"
 	limit := DefaultHistoryLimit
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -226,7 +388,7 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	p, err := s.backend.ResolvePeer(with)
+	conv, _, _, err := s.conversation(with)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -245,14 +407,27 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 		}
 		before = chat.CursorOf(m)
 	}
-	ms, err := s.backend.History(chat.DMConversation(p), before, limit)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	out := make([]Message, len(ms))
-	for i, m := range ms {
-		out[i] = MessageOf(m)
+	out := make([]Message, 0, min(limit, 256))
+	// Without ?all=true, join and leave lines are left out: pages are
+	// fetched until limit text messages are found or history ends.
+	for len(out) < limit {
+		want := limit - len(out)
+		ms, err := s.backend.History(conv, before, want)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		page := make([]Message, 0, len(ms))
+		for _, m := range ms {
+			if all || m.Kind == chat.KindText {
+				page = append(page, MessageOf(m))
+			}
+		}
+		out = append(page, out...)
+		if len(ms) < want {
+			break // the beginning of history
+		}
+		before = chat.CursorOf(ms[0])
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -345,9 +520,11 @@ func writeErr(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, chat.ErrTooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, CodeTooLarge, err.Error())
-	case errors.Is(err, ErrBadRequest), errors.Is(err, chat.ErrEmptyMessage), errors.Is(err, chat.ErrSelf), errors.Is(err, chat.ErrBadEnvelope), errors.Is(err, chat.ErrBadNick):
+	case errors.Is(err, ErrBadRequest):
+		writeError(w, http.StatusBadRequest, CodeBadRequest, strings.TrimPrefix(err.Error(), ErrBadRequest.Error()+": "))
+	case errors.Is(err, chat.ErrEmptyMessage), errors.Is(err, chat.ErrSelf), errors.Is(err, chat.ErrBadEnvelope), errors.Is(err, chat.ErrBadNick), errors.Is(err, chat.ErrBadRoom):
 		writeError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
-	case errors.Is(err, chat.ErrUnknownPeer), errors.Is(err, chat.ErrNotFound):
+	case errors.Is(err, chat.ErrUnknownPeer), errors.Is(err, chat.ErrNotFound), errors.Is(err, chat.ErrNotJoined):
 		writeError(w, http.StatusNotFound, CodeNotFound, err.Error())
 	case errors.Is(err, chat.ErrAmbiguousPeer):
 		writeError(w, http.StatusConflict, CodeConflict, err.Error())

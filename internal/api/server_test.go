@@ -254,6 +254,7 @@ func TestSend(t *testing.T) {
 		ID:           b.sendReply.ID.String(),
 		From:         self.String(),
 		To:           bob.String(),
+		Kind:         "text",
 		Conversation: string(chat.DMConversation(bob)),
 		Text:         "hello bob",
 		SentAt:       sentAt.Format(time.RFC3339Nano),
@@ -650,7 +651,7 @@ func TestMessageJSON(t *testing.T) {
 		{
 			name:     "received",
 			m:        in,
-			wantKeys: []string{"conversation", "from", "id", "sent_at", "status", "text", "to"},
+			wantKeys: []string{"conversation", "from", "id", "kind", "sent_at", "status", "text", "to"},
 			want: map[string]string{
 				"id":           in.ID.String(),
 				"from":         bob.String(),
@@ -663,7 +664,7 @@ func TestMessageJSON(t *testing.T) {
 		{
 			name:     "failed reply",
 			m:        out,
-			wantKeys: []string{"conversation", "from", "id", "reason", "reply_to", "sent_at", "status", "text", "to"},
+			wantKeys: []string{"conversation", "from", "id", "kind", "reason", "reply_to", "sent_at", "status", "text", "to"},
 			want: map[string]string{
 				"id":           out.ID.String(),
 				"from":         self.String(),

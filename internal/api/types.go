@@ -31,7 +31,9 @@ type Peer struct {
 type Message struct {
 	ID           string `json:"id"`
 	From         string `json:"from"`
-	To           string `json:"to,omitempty"`
+	To           string `json:"to,omitempty"`   // direct messages: the recipient
+	Room         string `json:"room,omitempty"` // room messages: the room, without '#'
+	Kind         string `json:"kind"`           // "text", or in rooms "join"/"leave" (system lines)
 	Conversation string `json:"conversation"`
 	Text         string `json:"text"`
 	SentAt       string `json:"sent_at"` // RFC 3339, the author's clock
@@ -50,11 +52,54 @@ type StatusChange struct {
 
 // Event is one entry of GET /api/v1/events.
 type Event struct {
-	Type    string        `json:"type"` // "message", "status", "peer"
-	Time    time.Time     `json:"time"`
-	Message *Message      `json:"message,omitempty"`
-	Status  *StatusChange `json:"status,omitempty"`
-	Peer    *Peer         `json:"peer,omitempty"`
+	Type         string        `json:"type"` // "message", "status", "peer", "typing", "presence", "room", "read"
+	Time         time.Time     `json:"time"`
+	Message      *Message      `json:"message,omitempty"`
+	Status       *StatusChange `json:"status,omitempty"`
+	Peer         *Peer         `json:"peer,omitempty"`         // peer, typing, presence (connected = online in the room)
+	Room         string        `json:"room,omitempty"`         // typing, presence, room
+	Joined       *bool         `json:"joined,omitempty"`       // room
+	Conversation string        `json:"conversation,omitempty"` // read
+}
+
+// Room is one entry of GET /api/v1/rooms.
+type Room struct {
+	Name     string    `json:"name"`    // without '#'
+	Members  int       `json:"members"` // members known to be in the room, this node included
+	Online   int       `json:"online"`  // of which online now
+	Unread   int       `json:"unread"`
+	JoinedAt time.Time `json:"joined_at"`
+}
+
+// Member is one entry of GET /api/v1/rooms/{name}/members.
+type Member struct {
+	PeerID   string     `json:"peer_id"`
+	Nick     string     `json:"nick"`
+	Online   bool       `json:"online"`
+	LastSeen *time.Time `json:"last_seen,omitempty"`
+}
+
+// JoinRequest is POST /api/v1/rooms.
+type JoinRequest struct {
+	Name string `json:"name"` // "#name" or "name"
+}
+
+// JoinResponse answers POST /api/v1/rooms and DELETE /api/v1/rooms/{name}.
+type JoinResponse struct {
+	Name    string `json:"name"`
+	Changed bool   `json:"changed"` // false: already joined (or already left)
+}
+
+// ReadRequest is POST /api/v1/read: mark a conversation read up to a
+// message (default: the newest).
+type ReadRequest struct {
+	With string `json:"with"` // "#room", peer ID or @nick
+	ID   string `json:"id,omitempty"`
+}
+
+// TypingRequest is POST /api/v1/typing.
+type TypingRequest struct {
+	With string `json:"with"` // "#room"
 }
 
 // SendRequest is POST /api/v1/messages.
@@ -98,6 +143,8 @@ func MessageOf(m *chat.Message) Message {
 		ID:           m.ID.String(),
 		From:         m.Author.String(),
 		To:           m.To.String(),
+		Room:         m.Room,
+		Kind:         m.Kind.String(),
 		Conversation: string(m.Conversation),
 		Text:         m.Body,
 		SentAt:       m.SentAt().Format(time.RFC3339Nano),
@@ -129,9 +176,16 @@ func EventOf(e chat.Event) Event {
 		out.Message = &m
 	case chat.EventStatus:
 		out.Status = &StatusChange{ID: e.Message.ID.String(), Conversation: string(e.Message.Conversation), Status: e.Message.Status.String(), Reason: e.Message.Reason}
-	case chat.EventPeer:
+	case chat.EventPeer, chat.EventTyping, chat.EventPresence:
 		p := PeerOf(*e.Peer)
 		out.Peer = &p
+		out.Room = e.Room
+	case chat.EventRoom:
+		out.Room = e.Room
+		joined := e.Joined
+		out.Joined = &joined
+	case chat.EventRead:
+		out.Conversation = string(e.Conversation)
 	}
 	return out
 }

@@ -28,6 +28,10 @@ const Version = "0.1.0"
 // Agent is the software string sent to peers.
 const Agent = "parley/" + Version
 
+// DefaultRoom is joined on a node's first start unless the config's
+// auto_join says otherwise.
+const DefaultRoom = "lobby"
+
 // ErrNotInitialised is returned by Open for a home without an identity.
 var ErrNotInitialised = errors.New("no identity")
 
@@ -160,12 +164,23 @@ func Open(p Paths, o Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	autoJoin := cfg.AutoJoin
+	if autoJoin == nil {
+		autoJoin = []string{DefaultRoom}
+	}
+	for i, r := range autoJoin {
+		if autoJoin[i], err = chat.ParseRoom(r); err != nil {
+			return nil, fmt.Errorf("config auto_join: %w", err)
+		}
+	}
 	a.Chat, err = chat.New(chat.Config{
 		Identity:  id,
 		Nick:      cfg.Nick,
 		Agent:     Agent,
 		Transport: a.Node,
+		PubSub:    a.Node,
 		Store:     a.Store,
+		AutoJoin:  autoJoin,
 		Logger:    log.With("part", "chat"),
 	})
 	if err != nil {
@@ -351,6 +366,26 @@ func (b backend) ResolvePeer(ref string) (chat.PeerID, error) { return b.a.Chat.
 func (b backend) SendDM(to chat.PeerID, text string) (*chat.Message, error) {
 	return b.a.Chat.SendDM(to, text)
 }
+
+func (b backend) SendRoom(room, text string) (*chat.Message, error) {
+	return b.a.Chat.SendRoom(room, text)
+}
+
+func (b backend) JoinRoom(room string) (bool, error) { return b.a.Chat.JoinRoom(room) }
+
+func (b backend) LeaveRoom(room string) (bool, error) { return b.a.Chat.LeaveRoom(room) }
+
+func (b backend) Rooms() ([]chat.RoomInfo, error) { return b.a.Chat.Rooms() }
+
+func (b backend) RoomMembers(room string) ([]chat.RoomMember, error) {
+	return b.a.Chat.RoomMembers(room)
+}
+
+func (b backend) MarkRead(conv chat.Conversation, upTo chat.Cursor) error {
+	return b.a.Chat.MarkRead(conv, upTo)
+}
+
+func (b backend) Typing(room string) error { return b.a.Chat.Typing(room) }
 
 func (b backend) History(conv chat.Conversation, before chat.Cursor, limit int) ([]*chat.Message, error) {
 	return b.a.Chat.History(conv, before, limit)

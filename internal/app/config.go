@@ -22,6 +22,7 @@ type Config struct {
 	Bootstrap []string `toml:"bootstrap,omitempty"` // DHT bootstrap peers; none by default (private)
 	MDNS      *bool    `toml:"mdns,omitempty"`      // LAN discovery; default true
 	DHT       *bool    `toml:"dht,omitempty"`       // Kademlia DHT; default true
+	AutoJoin  []string `toml:"auto_join,omitempty"` // rooms joined on the first start; default ["lobby"], [] for none
 	APIListen string   `toml:"api_listen,omitempty"`
 	LogLevel  string   `toml:"log_level,omitempty"` // debug, info, warn, error
 }

@@ -45,6 +45,7 @@ type Member struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	mu     sync.Mutex
+	opts   Options
 }
 
 // Options tune a cluster.
@@ -54,6 +55,10 @@ type Options struct {
 	Chat chat.Config
 	// Node is applied to every member's node config.
 	Node node.Config
+	// PerMember, if set, adjusts member i's configs last (a skewed clock, ...).
+	PerMember func(i int, c *chat.Config, n *node.Config)
+	// InMemory keeps every member's store in memory (large clusters).
+	InMemory bool
 }
 
 // NewCluster starts n members with nicks "n0".."n{n-1}" and links them all;
@@ -101,13 +106,17 @@ func Logger(name string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", name)
 }
 
+// Options returns the options the member was last started with.
+func (m *Member) Options() Options { return m.opts }
+
 // Start (re)opens the member's store, node and chat service.
 func (m *Member) Start(opts Options) {
 	m.t.Helper()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.opts = opts
 	log := Logger(fmt.Sprintf("n%d", m.Index))
-	st, err := store.Open(m.Dir, store.Options{Logger: log})
+	st, err := store.Open(m.Dir, store.Options{Logger: log, InMemory: opts.InMemory})
 	if err != nil {
 		m.t.Fatal(err)
 	}
@@ -121,14 +130,8 @@ func (m *Member) Start(opts Options) {
 	if ncfg.RedialFast == 0 {
 		ncfg.RedialFast = 100 * time.Millisecond
 	}
-	nd, err := node.NewWithHost(m.Host, ncfg)
-	if err != nil {
-		m.t.Fatal(err)
-	}
 	ccfg := opts.Chat
 	ccfg.Identity = m.Identity
-	ccfg.Transport = nd
-	ccfg.PubSub = nd
 	ccfg.Store = st
 	ccfg.Logger = log
 	if ccfg.Nick == "" {
@@ -138,6 +141,15 @@ func (m *Member) Start(opts Options) {
 		ccfg.RetryMin = 20 * time.Millisecond
 		ccfg.RetryMax = 200 * time.Millisecond
 	}
+	if opts.PerMember != nil {
+		opts.PerMember(m.Index, &ccfg, &ncfg)
+	}
+	nd, err := node.NewWithHost(m.Host, ncfg)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	ccfg.Transport = nd
+	ccfg.PubSub = nd
 	svc, err := chat.New(ccfg)
 	if err != nil {
 		m.t.Fatal(err)
