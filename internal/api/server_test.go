@@ -191,7 +191,7 @@ func TestSendErrorMapping(t *testing.T) {
 		{name: "ambiguous peer", resolveErr: fmt.Errorf("%w @bob: 2 peers share it", chat.ErrAmbiguousPeer), wantStatus: http.StatusConflict, wantCode: CodeConflict},
 		{name: "too large", sendErr: fmt.Errorf("%w: 70000 bytes", chat.ErrTooLarge), wantStatus: http.StatusRequestEntityTooLarge, wantCode: CodeTooLarge},
 		{name: "empty message", sendErr: chat.ErrEmptyMessage, wantStatus: http.StatusBadRequest, wantCode: CodeBadRequest},
-		{name: "bad request wrapped", sendErr: fmt.Errorf("%w: no such thing", ErrBadRequest), wantStatus: http.StatusBadRequest, wantCode: CodeBadRequest},
+		{name: "bad request wrapped", sendErr: fmt.Errorf("%w: no such thing", ErrBadRequest), wantStatus: http.StatusBadRequest, wantCode: CodeBadRequest, wantMessage: "no such thing"},
 		{name: "self", sendErr: chat.ErrSelf, wantStatus: http.StatusBadRequest, wantCode: CodeBadRequest},
 		{name: "bad nick", sendErr: chat.ErrBadNick, wantStatus: http.StatusBadRequest, wantCode: CodeBadRequest},
 		{name: "not found", sendErr: fmt.Errorf("message: %w", chat.ErrNotFound), wantStatus: http.StatusNotFound, wantCode: CodeNotFound},
