@@ -40,7 +40,7 @@ func startLoopbackPeer(tb testing.TB, nick string) *loopbackPeer {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	svc, err := chat.New(chat.Config{Identity: id, Nick: nick, Transport: nd, Store: st})
+	svc, err := chat.New(chat.Config{Identity: id, Nick: nick, Transport: nd, PubSub: nd, Store: st, RoomRate: 1e6, RoomBurst: 1e6})
 	if err != nil {
 		tb.Fatal(err)
 	}

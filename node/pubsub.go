@@ -110,6 +110,10 @@ func topicScoreParams() *pubsub.TopicScoreParams {
 	}
 }
 
+// PubSub returns the node's GossipSub instance (benchmarks compare raw
+// pubsub with rooms on the same hosts).
+func (n *Node) PubSub() *pubsub.PubSub { return n.ps }
+
 // Penalize implements chat.PubSub.
 func (n *Node) Penalize(p chat.PeerID) {
 	n.scoreMu.Lock()

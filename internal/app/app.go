@@ -181,6 +181,8 @@ func Open(p Paths, o Options) (_ *App, err error) {
 		PubSub:    a.Node,
 		Store:     a.Store,
 		AutoJoin:  autoJoin,
+		RoomRate:  cfg.RoomRate,
+		RoomBurst: cfg.RoomBurst,
 		Logger:    log.With("part", "chat"),
 	})
 	if err != nil {

@@ -18,11 +18,13 @@ const DefaultPort = 7714
 // Config is config.toml.
 type Config struct {
 	Nick      string   `toml:"nick"`
-	Listen    []string `toml:"listen,omitempty"`    // multiaddrs; empty: all interfaces on DefaultPort
-	Bootstrap []string `toml:"bootstrap,omitempty"` // DHT bootstrap peers; none by default (private)
-	MDNS      *bool    `toml:"mdns,omitempty"`      // LAN discovery; default true
-	DHT       *bool    `toml:"dht,omitempty"`       // Kademlia DHT; default true
-	AutoJoin  []string `toml:"auto_join,omitempty"` // rooms joined on the first start; default ["lobby"], [] for none
+	Listen    []string `toml:"listen,omitempty"`     // multiaddrs; empty: all interfaces on DefaultPort
+	Bootstrap []string `toml:"bootstrap,omitempty"`  // DHT bootstrap peers; none by default (private)
+	MDNS      *bool    `toml:"mdns,omitempty"`       // LAN discovery; default true
+	DHT       *bool    `toml:"dht,omitempty"`        // Kademlia DHT; default true
+	AutoJoin  []string `toml:"auto_join,omitempty"`  // rooms joined on the first start; default ["lobby"], [] for none
+	RoomRate  float64  `toml:"room_rate,omitempty"`  // messages/s one author may send into a room before being ignored; default 500
+	RoomBurst int      `toml:"room_burst,omitempty"` // and in a burst; default 5000
 	APIListen string   `toml:"api_listen,omitempty"`
 	LogLevel  string   `toml:"log_level,omitempty"` // debug, info, warn, error
 }
