@@ -234,6 +234,67 @@ func (s *Service) Nick() string {
 	return s.nick
 }
 
+// SetNick changes this node's nickname and tells connected peers.
+func (s *Service) SetNick(nick string) error {
+	if err := ValidateNick(nick); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.nick = nick
+	var up []PeerID
+	for id, p := range s.peers {
+		if p.Connected {
+			up = append(up, id)
+		}
+	}
+	s.mu.Unlock()
+	for _, p := range up {
+		s.goTracked(func() { s.exchangeProfile(p) })
+	}
+	return nil
+}
+
+// ConversationInfo is one entry of a client's sidebar: a joined room, or a
+// peer with whom there is a direct conversation (or who is online).
+type ConversationInfo struct {
+	Conversation Conversation
+	Room         string // rooms
+	Peer         PeerID // direct conversations
+	Nick         string
+	Online       bool
+	Unread       int
+}
+
+// Conversations lists the joined rooms (by name) and then the direct
+// conversations: every known peer that is online or has history with
+// this node (by nickname).
+func (s *Service) Conversations() ([]ConversationInfo, error) {
+	rooms, err := s.Rooms()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ConversationInfo, 0, len(rooms))
+	for _, r := range rooms {
+		out = append(out, ConversationInfo{Conversation: RoomConversation(r.Name), Room: r.Name, Online: r.Online > 1, Unread: r.Unread})
+	}
+	for _, p := range s.Peers() {
+		conv := s.dmConversation(p.ID)
+		newest, err := s.cfg.Store.Messages(conv, Cursor{}, 1)
+		if err != nil {
+			return nil, err
+		}
+		if len(newest) == 0 && !p.Connected {
+			continue
+		}
+		unread, err := s.Unread(conv)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ConversationInfo{Conversation: conv, Peer: p.ID, Nick: p.Nick, Online: p.Connected, Unread: unread})
+	}
+	return out, nil
+}
+
 // Subscribe returns a channel of events until cancel is called. If the
 // subscriber falls subscriberBuffer events behind, the channel is closed.
 func (s *Service) Subscribe() (<-chan Event, func()) { return s.events.subscribe() }

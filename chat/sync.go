@@ -23,7 +23,7 @@ const SyncProtocol = "/parley/sync/1.0.0"
 
 // Reconciliation parameters.
 const (
-	syncBranch     = 16               // a differing range splits into this many
+	syncBranch     = 8                // a differing range splits into this many
 	syncListMax    = 32               // a differing range this small is sent as an ID list
 	syncPrefixLen  = 8                // ID prefix length in ID lists and wants
 	maxSyncFrame   = 1 << 20          // frame cap

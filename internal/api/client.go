@@ -216,3 +216,14 @@ func (c *Client) MarkRead(ctx context.Context, with, id string) error {
 func (c *Client) Typing(ctx context.Context, room string) error {
 	return c.do(ctx, http.MethodPost, "/api/v1/typing", TypingRequest{With: room}, nil)
 }
+
+// Conversations calls GET /api/v1/conversations.
+func (c *Client) Conversations(ctx context.Context) ([]Conversation, error) {
+	var out []Conversation
+	return out, c.do(ctx, http.MethodGet, "/api/v1/conversations", nil, &out)
+}
+
+// SetNick calls POST /api/v1/nick.
+func (c *Client) SetNick(ctx context.Context, nick string) error {
+	return c.do(ctx, http.MethodPost, "/api/v1/nick", NickRequest{Nick: nick}, nil)
+}

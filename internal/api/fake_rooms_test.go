@@ -87,3 +87,24 @@ func (f *fakeBackend) Typing(room string) error {
 	}
 	return nil
 }
+
+func (f *fakeBackend) Conversations() ([]chat.ConversationInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.roomState()
+	var out []chat.ConversationInfo
+	for name := range f.rooms {
+		out = append(out, chat.ConversationInfo{Conversation: chat.RoomConversation(name), Room: name})
+	}
+	return out, nil
+}
+
+func (f *fakeBackend) SetNick(nick string) error {
+	if err := chat.ValidateNick(nick); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.identity.Nick = nick
+	return nil
+}

@@ -35,6 +35,8 @@ type Backend interface {
 	RoomMembers(room string) ([]chat.RoomMember, error)
 	MarkRead(conv chat.Conversation, upTo chat.Cursor) error
 	Typing(room string) error
+	Conversations() ([]chat.ConversationInfo, error)
+	SetNick(nick string) error
 	History(conv chat.Conversation, before chat.Cursor, limit int) ([]*chat.Message, error)
 	Message(id chat.MessageID) (*chat.Message, error)
 	Subscribe() (<-chan chat.Event, func())
@@ -109,6 +111,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /api/v1/rooms/{name}/members", s.handleMembers)
 	mux.HandleFunc("POST /api/v1/read", s.handleRead)
 	mux.HandleFunc("POST /api/v1/typing", s.handleTyping)
+	mux.HandleFunc("GET /api/v1/conversations", s.handleConversations)
+	mux.HandleFunc("POST /api/v1/nick", s.handleNick)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		// Another method on a known path is 405, not 404.
 		var allow []string
@@ -535,4 +539,37 @@ func writeErr(w http.ResponseWriter, err error) {
 	default:
 		writeError(w, http.StatusInternalServerError, CodeInternal, err.Error())
 	}
+}
+
+func (s *Server) handleConversations(w http.ResponseWriter, _ *http.Request) {
+	convs, err := s.backend.Conversations()
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := make([]Conversation, len(convs))
+	for i, c := range convs {
+		out[i] = Conversation{Conversation: string(c.Conversation), Online: c.Online, Unread: c.Unread}
+		if c.Room != "" {
+			out[i].Kind, out[i].Room, out[i].Name = "room", c.Room, "#"+c.Room
+		} else {
+			out[i].Kind, out[i].PeerID, out[i].Name = "dm", c.Peer.String(), c.Nick
+			if c.Nick == "" {
+				out[i].Name = c.Peer.Short()
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleNick(w http.ResponseWriter, r *http.Request) {
+	var req NickRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	if err := s.backend.SetNick(req.Nick); err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"nick": req.Nick})
 }

@@ -189,3 +189,19 @@ func EventOf(e chat.Event) Event {
 	}
 	return out
 }
+
+// Conversation is one entry of GET /api/v1/conversations.
+type Conversation struct {
+	Conversation string `json:"conversation"` // "room:<name>" or "dm:<peer ID>"
+	Kind         string `json:"kind"`         // "room" or "dm"
+	Name         string `json:"name"`         // "#room" or the peer's nick (or short ID)
+	Room         string `json:"room,omitempty"`
+	PeerID       string `json:"peer_id,omitempty"`
+	Online       bool   `json:"online"` // dm: the peer is connected; room: someone else is
+	Unread       int    `json:"unread"`
+}
+
+// NickRequest is POST /api/v1/nick.
+type NickRequest struct {
+	Nick string `json:"nick"`
+}

@@ -111,6 +111,7 @@ type App struct {
 	token   string
 	closeMu sync.Mutex
 	closed  bool
+	cfgMu   sync.Mutex
 }
 
 // Open loads the node in p and starts its network; Run serves it.
@@ -388,6 +389,24 @@ func (b backend) MarkRead(conv chat.Conversation, upTo chat.Cursor) error {
 }
 
 func (b backend) Typing(room string) error { return b.a.Chat.Typing(room) }
+
+func (b backend) Conversations() ([]chat.ConversationInfo, error) { return b.a.Chat.Conversations() }
+
+// SetNick changes the nickname and saves it in the config file.
+func (b backend) SetNick(nick string) error {
+	if err := b.a.Chat.SetNick(nick); err != nil {
+		return err
+	}
+	b.a.cfgMu.Lock()
+	defer b.a.cfgMu.Unlock()
+	cfg, err := LoadConfig(b.a.Paths.ConfigFile())
+	if err != nil {
+		return err
+	}
+	cfg.Nick = nick
+	b.a.Config.Nick = nick
+	return cfg.Save(b.a.Paths.ConfigFile())
+}
 
 func (b backend) History(conv chat.Conversation, before chat.Cursor, limit int) ([]*chat.Message, error) {
 	return b.a.Chat.History(conv, before, limit)
