@@ -328,7 +328,9 @@ func (n *Node) DHTMode() string {
 	if n.dht == nil {
 		return "off"
 	}
-	if n.dht.Mode() == dht.ModeServer {
+	// dht.Mode() reports the configured option (auto-server), not the
+	// mode in force: a server is one that serves the protocol.
+	if slices.Contains(n.h.Mux().Protocols(), protocol.ID(DHTPrefix+"/kad/1.0.0")) {
 		return "server"
 	}
 	return "client"

@@ -12,7 +12,6 @@ import (
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
 	drouting "github.com/libp2p/go-libp2p/p2p/discovery/routing"
-	dutil "github.com/libp2p/go-libp2p/p2p/discovery/util"
 
 	"github.com/parley-chat/parley/chat"
 )
@@ -294,11 +293,13 @@ func (t *topic) Close() error {
 
 // rendezvous advertises the topic in the DHT under its own name and
 // connects to the peers found there, so members that share only a
-// bootstrap peer meet.
+// bootstrap peer meet. Advertising is retried quickly while it fails (at
+// start the routing table is still empty), then renewed before it expires.
 func (t *topic) rendezvous() {
 	disc := drouting.NewRoutingDiscovery(t.n.dht)
-	dutil.Advertise(t.ctx, disc, t.name)
-	wait := time.Second // the first lookup soon after joining
+	var advertisedUntil time.Time
+	retry := time.Second
+	wait := time.Second // the first round soon after joining
 	for {
 		select {
 		case <-t.ctx.Done():
@@ -306,17 +307,25 @@ func (t *topic) rendezvous() {
 		case <-time.After(wait):
 		}
 		wait = rendezvousEvery
+		if time.Now().After(advertisedUntil) {
+			actx, cancel := context.WithTimeout(t.ctx, time.Minute)
+			ttl, err := disc.Advertise(actx, t.name)
+			cancel()
+			if err != nil {
+				wait, retry = retry, min(2*retry, rendezvousEvery)
+			} else {
+				advertisedUntil, retry = time.Now().Add(7*ttl/8), time.Second
+			}
+		}
 		ctx, cancel := context.WithTimeout(t.ctx, 20*time.Second)
 		found, err := disc.FindPeers(ctx, t.name)
-		if err != nil {
-			cancel()
-			continue
-		}
-		for ai := range found {
-			if ai.ID == t.n.self || len(ai.Addrs) == 0 {
-				continue
+		if err == nil {
+			for ai := range found {
+				if ai.ID == t.n.self || len(ai.Addrs) == 0 {
+					continue
+				}
+				t.n.addKnownAddrs(ai.ID, ai.Addrs)
 			}
-			t.n.addKnownAddrs(ai.ID, ai.Addrs)
 		}
 		cancel()
 	}

@@ -412,6 +412,9 @@ func (c *cli) joinCmd() *cobra.Command {
 		Short: "Join a room (names: lower-case letters, digits, '-' and '_'; up to 64)",
 		Args:  exactArgs(1, "a room (#name)"),
 		RunE: func(_ *cobra.Command, args []string) error {
+			if _, err := chat.ParseRoom(args[0]); err != nil {
+				return usageError{err}
+			}
 			cl, err := c.client()
 			if err != nil {
 				return err
@@ -436,6 +439,9 @@ func (c *cli) leaveCmd() *cobra.Command {
 		Short: "Leave a room (its history stays)",
 		Args:  exactArgs(1, "a room (#name)"),
 		RunE: func(_ *cobra.Command, args []string) error {
+			if _, err := chat.ParseRoom(args[0]); err != nil {
+				return usageError{err}
+			}
 			cl, err := c.client()
 			if err != nil {
 				return err
@@ -498,6 +504,9 @@ func (c *cli) membersCmd() *cobra.Command {
 		Short: "List a room's members: online now, and who else is in it",
 		Args:  exactArgs(1, "a room (#name)"),
 		RunE: func(_ *cobra.Command, args []string) error {
+			if _, err := chat.ParseRoom(args[0]); err != nil {
+				return usageError{err}
+			}
 			cl, err := c.client()
 			if err != nil {
 				return err

@@ -2,6 +2,10 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -244,16 +248,44 @@ func TestLANRoom(t *testing.T) {
 	}
 }
 
-// TestRoomRendezvousViaBootstrap runs three daemons without mDNS: A and C
-// know only the bootstrap node B, which is not in #secret. A and C join
-// #secret and must meet through the DHT rendezvous (the room's topic as
-// namespace), so that what A posts reaches C.
+// TestRoomRendezvousViaBootstrap runs three daemons in network namespaces
+// without mDNS: A and C know only the bootstrap node B, which is not in
+// #secret. A and C must meet through the DHT rendezvous (the room's topic
+// as namespace), and what A posts must reach C.
+//
+// In a three-node DHT the routing-table lookups alone would introduce A and
+// C (B answers A's self-lookup with C), which is not what is tested; in a
+// large DHT two members are rarely among each other's closest peers. So A
+// and C cannot reach each other (an unreachable route either way) until
+// both have joined, and #lobby is not auto-joined (its rendezvous would
+// introduce them too). Once the route is back, only the rendezvous, or a
+// DHT refresh minutes later, brings them together.
+//
+// "join" joins by command, once the bootstrap peer is connected; "auto-join"
+// has #secret in auto_join, so the room is opened while the node starts,
+// as every joined room is at each restart.
 func TestRoomRendezvousViaBootstrap(t *testing.T) {
+	t.Run("join", func(t *testing.T) { testRendezvous(t, false) })
+	t.Run("auto-join", func(t *testing.T) { testRendezvous(t, true) })
+}
+
+func testRendezvous(t *testing.T, autoJoin bool) {
 	const room = "secret"
 	lan := testnet.NewLAN(t, 3)
 	b := testnet.NewDaemon(t, "boot", lan.Exec(1)...)
 	a := testnet.NewDaemon(t, "amy", lan.Exec(2)...)
 	c := testnet.NewDaemon(t, "cal", lan.Exec(3)...)
+	auto := "[]"
+	if autoJoin {
+		auto = `["` + room + `"]`
+	}
+	for _, d := range []*testnet.Daemon{a, c} {
+		appendFile(t, filepath.Join(d.Home, "config.toml"), "auto_join = "+auto+"\n")
+	}
+	// A and C cannot reach each other: unreachable routes either way.
+	ipRoute(t, "add", lan.NS(2), lan.Addr(3))
+	ipRoute(t, "add", lan.NS(3), lan.Addr(2))
+
 	b.Start("--no-mdns")
 	bid := b.Identity()
 	var bootAddr string
@@ -265,39 +297,122 @@ func TestRoomRendezvousViaBootstrap(t *testing.T) {
 	if bootAddr == "" {
 		t.Fatalf("the bootstrap node has no TCP address on %s: %v", lan.Addr(1), bid.Addrs)
 	}
-	a.Start("--no-mdns", "--bootstrap", bootAddr)
-	c.Start("--no-mdns", "--bootstrap", bootAddr)
+	args := []string{"--no-mdns", "--log-level", "debug", "--bootstrap", bootAddr}
+	started := time.Now()
+	a.Start(args...)
+	c.Start(args...)
 	aid, cid := a.Identity(), c.Identity()
 	for _, id := range []api.Identity{bid, aid, cid} {
 		if id.MDNS || id.DHT != "server" {
-			t.Errorf("%s: mdns %v, dht %q; want mdns off, DHT server", id.Nick, id.MDNS, id.DHT)
+			t.Errorf("%s: id --json says mdns %v, dht %q; want mdns off, DHT server (nothing makes these nodes unreachable)", id.Nick, id.MDNS, id.DHT)
 		}
 	}
-	waitUntil(t, 30*time.Second, "amy and cal connected to the bootstrap node", func() bool {
+	waitOrDump(t, 30*time.Second, "amy and cal connected to the bootstrap node", func() bool {
 		return connected(t, a, bid.PeerID) && connected(t, c, bid.PeerID)
+	}, func() string {
+		return fmt.Sprintf("amy's log:\n%s\ncal's log:\n%s", tailLines(a.Log(), 20), tailLines(c.Log(), 20))
 	})
-	// The DHT's own lookups may already have introduced A and C; say so,
-	// since then the rendezvous is not what brought them together.
-	if connected(t, a, cid.PeerID) {
-		t.Logf("note: amy and cal were connected before joining #%s (DHT routing, not the rendezvous)", room)
+	if !autoJoin {
+		a.MustRun("join", "#"+room)
+		c.MustRun("join", "#"+room)
+	}
+	joined := time.Now()
+	for _, d := range []*testnet.Daemon{a, c} {
+		if roomMembers(t, d, room) != 1 {
+			t.Fatalf("%s: want #%s joined, alone", d.Name, room)
+		}
+	}
+	if _, ok := roomOf(rooms(t, b), room); ok {
+		t.Errorf("the bootstrap node lists #%s, which it never joined", room)
 	}
 
-	a.MustRun("join", "#"+room)
-	c.MustRun("join", "#"+room)
-	joined := time.Now()
-	took := waitUntil(t, 60*time.Second, "amy and cal meet in #secret", func() bool {
+	// The rendezvous found the other member when the node starts dialling
+	// it (and fails: no route yet). Only the rendezvous (or a bootstrap
+	// address, mDNS, connect, or a stored peer: none here) makes a peer
+	// one the node redials.
+	found := func(d *testnet.Daemon, other string) bool {
+		for _, line := range strings.Split(d.Log(), "\n") {
+			if strings.Contains(line, "redial failed") && strings.Contains(line, other) {
+				return true
+			}
+		}
+		return false
+	}
+	deadline := 60 * time.Second
+	for start := time.Now(); !found(a, cid.PeerID) && !found(c, aid.PeerID); {
+		if time.Since(start) > deadline {
+			t.Fatalf("neither amy nor cal found the other through the DHT rendezvous within %v of joining #%s (%v after the daemons started)\namy's log:\n%s\ncal's log:\n%s",
+				deadline, room, time.Since(started), tailLines(a.Log(), 30), tailLines(c.Log(), 30))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("figure: joined to the rendezvous finding the other member: %v (amy found cal: %v, cal found amy: %v)",
+		time.Since(joined), found(a, cid.PeerID), found(c, aid.PeerID))
+	if connected(t, a, cid.PeerID) || connected(t, c, aid.PeerID) {
+		t.Fatalf("amy and cal are connected through an unreachable route")
+	}
+
+	ipRoute(t, "del", lan.NS(2), lan.Addr(3))
+	ipRoute(t, "del", lan.NS(3), lan.Addr(2))
+	open := time.Now()
+	took := waitOrDump(t, 30*time.Second, "amy and cal meet in #secret", func() bool {
 		return roomMembers(t, a, room) == 2 && roomMembers(t, c, room) == 2
+	}, func() string {
+		return fmt.Sprintf("amy connected to cal: %v, cal to amy: %v; #%s members: amy %d, cal %d\namy's log:\n%s\ncal's log:\n%s",
+			connected(t, a, cid.PeerID), connected(t, c, aid.PeerID), room, roomMembers(t, a, room), roomMembers(t, c, room),
+			tailLines(a.Log(), 20), tailLines(c.Log(), 20))
 	})
-	t.Logf("figure: join to amy and cal both seeing 2 members in #%s (rendezvous through the bootstrap node): %v", room, took)
+	t.Logf("figure: route opened to amy and cal both seeing 2 members in #%s: %v", room, took)
 
 	msg := sendRoom(t, a, room, "only for #secret")
 	sent := time.Now()
-	waitUntil(t, 30*time.Second, "amy's message reaches cal", func() bool {
+	waitOrDump(t, 30*time.Second, "amy's message reaches cal", func() bool {
 		return slices.Contains(messageIDs(peekRoom(t, c, room)), msg)
+	}, func() string {
+		return fmt.Sprintf("amy connected to cal: %v; cal's #%s: %v", connected(t, a, cid.PeerID), room, messageIDs(peekRoom(t, c, room)))
 	})
-	t.Logf("figure: send to cal holding the message: %v (join to delivery %v)", time.Since(sent), time.Since(joined))
-	if _, ok := roomOf(rooms(t, b), room); ok {
-		t.Errorf("the bootstrap node lists #%s, which it never joined", room)
+	t.Logf("figure: send to cal holding the message: %v (route opened to delivery: %v)", time.Since(sent), time.Since(open))
+}
+
+// ipRoute adds or deletes an unreachable route to addr in namespace ns.
+func ipRoute(t *testing.T, op, ns, addr string) {
+	t.Helper()
+	if out, err := exec.Command("ip", "-n", ns, "route", op, "unreachable", addr+"/32").CombinedOutput(); err != nil {
+		t.Fatalf("ip -n %s route %s unreachable %s: %v: %s", ns, op, addr, err, out)
+	}
+}
+
+// waitOrDump is waitUntil that says more on failure: dump describes the
+// state at the deadline.
+func waitOrDump(t *testing.T, timeout time.Duration, what string, cond func() bool, dump func() string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > timeout {
+			t.Fatalf("timed out after %v waiting for %s\n%s", timeout, what, dump())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// tailLines returns the last n lines of s.
+func tailLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+func appendFile(t *testing.T, path, text string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
 
