@@ -158,6 +158,14 @@ func (r *room) allow(from PeerID) bool {
 	}
 	b.tokens = min(burst, b.tokens+now.Sub(b.at).Seconds()*rate)
 	b.at = now
+	if len(r.limits) > 1024 {
+		// Forget authors whose bucket has refilled: they are not flooding.
+		for p, other := range r.limits {
+			if p != from && other.tokens+now.Sub(other.at).Seconds()*rate >= burst {
+				delete(r.limits, p)
+			}
+		}
+	}
 	if b.tokens < 1 {
 		return false
 	}

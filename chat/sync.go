@@ -56,6 +56,20 @@ func (b bound) above(c Cursor) bool {
 	return bytes.Compare(c.ID[:len(b.id)], b.id) < 0
 }
 
+// cmp orders bounds as the positions they stand for (IDs zero-padded).
+func (b bound) cmp(o bound) int {
+	if b.hlc != o.hlc {
+		if b.hlc < o.hlc {
+			return -1
+		}
+		return 1
+	}
+	var x, y MessageID
+	copy(x[:], b.id)
+	copy(y[:], o.id)
+	return bytes.Compare(x[:], y[:])
+}
+
 func boundOf(r *wire.SyncRange) (bound, error) {
 	if r.UpperHlc == 0 && len(r.UpperId) == 0 {
 		return infinity, nil
@@ -191,19 +205,30 @@ func (r *reconciler) answer(in []*wire.SyncRange) ([]*wire.SyncRange, error) {
 		out = append(out, s)
 	}
 	lo, start := bound{}, true
-	for _, rg := range in {
+	for i, rg := range in {
 		hi, err := boundOf(rg)
 		if err != nil {
 			return nil, err
+		}
+		if !start && hi.cmp(lo) <= 0 {
+			return nil, fmt.Errorf("%w: range bounds out of order", errSyncProtocol)
 		}
 		mine := r.span(lo, hi, start)
 		switch p := rg.Payload.(type) {
 		case nil:
 			skip(hi)
 		case *wire.SyncRange_Fingerprint:
-			if bytes.Equal(p.Fingerprint, fingerprint(mine)) {
+			fp := fingerprint(mine)
+			switch {
+			case bytes.Equal(p.Fingerprint, fp):
 				skip(hi)
-			} else {
+			case len(mine) > syncListMax && len(out)+syncBranch+len(in)-i-1 > maxSyncRanges:
+				// No room to split: say what we hold there as one range;
+				// the other side splits it (or lists it) in its turn.
+				r := &wire.SyncRange{Payload: &wire.SyncRange_Fingerprint{Fingerprint: fp}}
+				hi.put(r)
+				out = append(out, r)
+			default:
 				out = append(out, describe(mine, hi)...)
 			}
 		case *wire.SyncRange_Ids:
@@ -241,12 +266,16 @@ func (r *reconciler) answer(in []*wire.SyncRange) ([]*wire.SyncRange, error) {
 // resolve turns wanted prefixes into our message IDs.
 func (r *reconciler) resolve(want [][]byte) []MessageID {
 	out := make([]MessageID, 0, len(want))
+	seen := make(map[[syncPrefixLen]byte]bool, len(want))
 	for _, p := range want {
-		var k [syncPrefixLen]byte
 		if len(p) != syncPrefixLen {
 			continue
 		}
-		copy(k[:], p)
+		k := [syncPrefixLen]byte(p)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
 		if id, ok := r.byPfx[k]; ok {
 			out = append(out, id)
 		}
@@ -314,7 +343,7 @@ type turn struct {
 	messages []*wire.RoomMessage
 }
 
-func (c *syncConn) recvTurn(first *wire.SyncFrame) (*turn, error) {
+func (c *syncConn) recvTurn(first *wire.SyncFrame, maxMessages int) (*turn, error) {
 	t := &turn{}
 	f := first
 	for {
@@ -327,7 +356,7 @@ func (c *syncConn) recvTurn(first *wire.SyncFrame) (*turn, error) {
 		t.ranges = append(t.ranges, f.Ranges...)
 		t.want = append(t.want, f.Want...)
 		t.messages = append(t.messages, f.Messages...)
-		if len(t.ranges) > maxSyncRanges || len(t.want) > maxSyncWants {
+		if len(t.ranges) > maxSyncRanges || len(t.want) > maxSyncWants || len(t.messages) > maxMessages {
 			return nil, fmt.Errorf("%w: turn too large", errSyncProtocol)
 		}
 		if !f.More {
@@ -345,11 +374,9 @@ func (c *syncConn) sendTurn(head *wire.SyncFrame, ranges []*wire.SyncRange, want
 	if f == nil {
 		f = &wire.SyncFrame{}
 	}
-	f.Ranges, f.Want = ranges, want
 	size := proto.Size(f)
-	for _, m := range msgs {
-		ms := proto.Size(m) + 8
-		if size+ms > maxSyncBatch && (len(f.Messages) > 0 || size > 0) {
+	next := func(n int) error {
+		if size+n > maxSyncBatch && size > 0 {
 			f.More = true
 			if err := c.send(f); err != nil {
 				return err
@@ -357,8 +384,26 @@ func (c *syncConn) sendTurn(head *wire.SyncFrame, ranges []*wire.SyncRange, want
 			f = &wire.SyncFrame{}
 			size = 0
 		}
+		size += n
+		return nil
+	}
+	for _, r := range ranges {
+		if err := next(proto.Size(r) + 8); err != nil {
+			return err
+		}
+		f.Ranges = append(f.Ranges, r)
+	}
+	for _, w := range want {
+		if err := next(len(w) + 8); err != nil {
+			return err
+		}
+		f.Want = append(f.Want, w)
+	}
+	for _, m := range msgs {
+		if err := next(proto.Size(m) + 8); err != nil {
+			return err
+		}
 		f.Messages = append(f.Messages, m)
-		size += ms
 	}
 	if err := c.send(f); err != nil {
 		return err
@@ -387,7 +432,7 @@ func (s *Service) syncSession(ctx context.Context, c *syncConn, r *room, rec *re
 		if err != nil {
 			return received, err
 		}
-		ids := append(rec.resolve(in.want), rec.give...)
+		ids := dedupIDs(append(rec.resolve(in.want), rec.give...))
 		msgs, err := s.syncMessages(ids)
 		if err != nil {
 			return received, err
@@ -402,7 +447,7 @@ func (s *Service) syncSession(ctx context.Context, c *syncConn, r *room, rec *re
 				return received, nil
 			}
 		}
-		if in, err = c.recvTurn(nil); err != nil {
+		if in, err = c.recvTurn(nil, s.cfg.SyncMaxMessages); err != nil {
 			return received, err
 		}
 	}
@@ -505,12 +550,13 @@ func (s *Service) SyncRoomWith(ctx context.Context, name string, p PeerID) (Sync
 		_ = st.Reset()
 		return stats, err
 	}
-	items, err := s.cfg.Store.SyncItems(r.conv, HLC(first.WindowStart))
+	// The server may move the window's start later, never earlier.
+	items, err := s.cfg.Store.SyncItems(r.conv, max(HLC(first.WindowStart), since))
 	if err != nil {
 		_ = st.Reset()
 		return stats, err
 	}
-	in, err := c.recvTurn(first)
+	in, err := c.recvTurn(first, s.cfg.SyncMaxMessages)
 	if err != nil {
 		_ = st.Reset()
 		return stats, err
@@ -540,7 +586,30 @@ func (s *Service) handleSync(p PeerID, st Stream) {
 	_ = st.Close()
 }
 
+// Sync sessions a node serves at once: one per peer, a few in all.
+const maxServedSyncs = 8
+
+// claimSync reserves a served session for p; release it with the func.
+func (s *Service) claimSync(p PeerID) (func(), bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.serving[p] || len(s.serving) >= maxServedSyncs {
+		return nil, false
+	}
+	s.serving[p] = true
+	return func() {
+		s.mu.Lock()
+		delete(s.serving, p)
+		s.mu.Unlock()
+	}, true
+}
+
 func (s *Service) serveSync(p PeerID, st Stream) error {
+	release, ok := s.claimSync(p)
+	if !ok {
+		return errors.New("too many sync sessions")
+	}
+	defer release()
 	ctx, cancel := context.WithTimeout(s.ctx, syncTimeout)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
@@ -569,10 +638,23 @@ func (s *Service) serveSync(p PeerID, st Stream) error {
 	if err := c.sendTurn(head, ranges, nil, nil); err != nil {
 		return err
 	}
-	in, err := c.recvTurn(nil)
+	in, err := c.recvTurn(nil, s.cfg.SyncMaxMessages)
 	if err != nil {
 		return err
 	}
 	_, err = s.syncSession(ctx, c, r, rec, in)
 	return err
+}
+
+// dedupIDs drops repeated IDs, keeping the first of each.
+func dedupIDs(ids []MessageID) []MessageID {
+	seen := make(map[MessageID]bool, len(ids))
+	out := ids[:0]
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
 }

@@ -78,6 +78,7 @@ func TestSimultaneousDialKeepsOneConnection(t *testing.T) {
 			t.Errorf("round %d: a kept an outbound=%v connection, want outbound=%v (the smaller ID dials)", round, outbound, want)
 		}
 		_ = a.Host().Network().ClosePeer(b.Host().ID())
+		_ = b.Host().Network().ClosePeer(a.Host().ID())
 		nodetest.WaitFor(t, 10*time.Second, "disconnected", func() bool {
 			return a.ConnCount(b.Self()) == 0 && b.ConnCount(a.Self()) == 0
 		})

@@ -35,11 +35,15 @@ func (n *Node) startPubSub() error {
 	params, thresholds := scoreParams(n.appScore)
 	opts := []pubsub.Option{
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
-		// A message's pubsub ID is its content hash, like Parley's message
-		// ID: the same envelope published twice is one message.
+		// A message's pubsub ID hashes its author and content: the same
+		// envelope published twice by its author is one message, and
+		// nobody else's copy of it (rejected: author != signer) can make
+		// the real one a "seen", invalid duplicate.
 		pubsub.WithMessageIdFn(func(m *pb.Message) string {
-			sum := sha256.Sum256(m.Data)
-			return string(sum[:])
+			h := sha256.New()
+			h.Write(m.From)
+			h.Write(m.Data)
+			return string(h.Sum(nil))
 		}),
 		pubsub.WithPeerScore(params, thresholds),
 		pubsub.WithPeerScoreInspect(n.inspectScores, scoreInspect),

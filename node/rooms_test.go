@@ -57,16 +57,23 @@ func TestMocknetRoomSmall(t *testing.T) {
 		}
 		return true
 	})
-	want := roomHistory(t, c.Members[0], "test")
-	for _, m := range c.Members[1:] {
-		got := roomHistory(t, m, "test")
-		if len(got) != len(want) {
-			t.Fatalf("n%d has %d messages, n0 has %d", m.Index, len(got), len(want))
+	// Join lines may still be arriving: wait for identical full histories.
+	nodetest.WaitFor(t, 20*time.Second, "identical histories, join lines included", func() bool {
+		want := roomHistory(t, c.Members[0], "test")
+		if len(want) != 6 {
+			return false
 		}
-		for i := range got {
-			if got[i].ID != want[i].ID {
-				t.Fatalf("n%d order differs at %d", m.Index, i)
+		for _, m := range c.Members[1:] {
+			got := roomHistory(t, m, "test")
+			if len(got) != len(want) {
+				return false
+			}
+			for i := range got {
+				if got[i].ID != want[i].ID {
+					t.Fatalf("n%d order differs at %d", m.Index, i)
+				}
 			}
 		}
-	}
+		return true
+	})
 }
