@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/exec"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -535,4 +537,47 @@ func (c *cli) membersCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+func (c *cli) openCmd() *cobra.Command {
+	var noBrowser bool
+	cmd := &cobra.Command{
+		Use:   "open [--no-browser]",
+		Short: "Print a one-time login link to the web client (and try to open a browser)",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(*cobra.Command, []string) error {
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			url, err := cl.LoginLink(c.ctx)
+			if err != nil {
+				return c.fail(err)
+			}
+			_, _ = fmt.Fprintln(c.stdout, url)
+			if !noBrowser {
+				openBrowser(url)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&noBrowser, "no-browser", false, "only print the link")
+	return cmd
+}
+
+// openBrowser tries xdg-open when there is a display; any failure is
+// silent (the link is printed anyway).
+func openBrowser(url string) {
+	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+		return
+	}
+	path, err := exec.LookPath("xdg-open")
+	if err != nil {
+		return
+	}
+	cmd := exec.Command(path, url)
+	cmd.Stdout, cmd.Stderr = nil, nil
+	if err := cmd.Start(); err == nil {
+		go func() { _ = cmd.Wait() }()
+	}
 }

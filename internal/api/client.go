@@ -227,3 +227,10 @@ func (c *Client) Conversations(ctx context.Context) ([]Conversation, error) {
 func (c *Client) SetNick(ctx context.Context, nick string) error {
 	return c.do(ctx, http.MethodPost, "/api/v1/nick", NickRequest{Nick: nick}, nil)
 }
+
+// LoginLink calls POST /api/v1/login-link: a one-time URL that logs a
+// browser in to the web client.
+func (c *Client) LoginLink(ctx context.Context) (string, error) {
+	var out LoginLink
+	return out.URL, c.do(ctx, http.MethodPost, "/api/v1/login-link", nil, &out)
+}

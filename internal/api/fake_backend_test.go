@@ -245,7 +245,7 @@ func startServer(t *testing.T, b *fakeBackend) *testServer {
 	log := slog.New(slog.DiscardHandler)
 	ts := &testServer{
 		backend: b,
-		srv:     NewServer(b, testToken, log),
+		srv:     NewServer(b, testToken, log, nil),
 		socket:  socket,
 		tcpAddr: tcpL.Addr().String(),
 		client:  NewClient(socket),

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,14 +51,22 @@ type Server struct {
 	tcpAddr  string
 	stop     chan struct{}
 	stopOnce sync.Once
+	sessions *sessions
 }
 
 // NewServer returns a server for backend; token guards the TCP listener.
-func NewServer(backend Backend, token string, log *slog.Logger) *Server {
-	s := &Server{backend: backend, token: token, log: log, stop: make(chan struct{})}
+// ui, if not nil, is the web client, served on the TCP listener at "/".
+func NewServer(backend Backend, token string, log *slog.Logger, ui http.Handler) *Server {
+	s := &Server{backend: backend, token: token, log: log, stop: make(chan struct{}), sessions: newSessions()}
 	mux := s.routes()
 	s.unix = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	s.tcp = &http.Server{Handler: s.guard(mux), ReadHeaderTimeout: 10 * time.Second}
+	tcp := http.NewServeMux()
+	tcp.Handle("/api/", s.guard(mux))
+	tcp.HandleFunc("GET /login", s.handleLogin)
+	if ui != nil {
+		tcp.Handle("/", ui)
+	}
+	s.tcp = &http.Server{Handler: s.checkHost(tcp), ReadHeaderTimeout: 10 * time.Second}
 	return s
 }
 
@@ -113,6 +120,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /api/v1/typing", s.handleTyping)
 	mux.HandleFunc("GET /api/v1/conversations", s.handleConversations)
 	mux.HandleFunc("POST /api/v1/nick", s.handleNick)
+	mux.HandleFunc("POST /api/v1/login-link", s.handleLoginLink)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		// Another method on a known path is 405, not 404.
 		var allow []string
@@ -133,19 +141,32 @@ func (s *Server) routes() *http.ServeMux {
 	return mux
 }
 
-// guard checks the Host header and the bearer token of TCP requests.
-func (s *Server) guard(next http.Handler) http.Handler {
+// checkHost refuses TCP requests whose Host header is not this loopback
+// address (DNS rebinding).
+func (s *Server) checkHost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.allowedHost(r.Host) {
 			writeError(w, http.StatusForbidden, CodeForbidden, "forbidden host "+strconv.Quote(r.Host)+": use "+s.tcpAddr)
 			return
 		}
-		scheme, auth, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(auth)), []byte(s.token)) != 1 {
-			writeError(w, http.StatusUnauthorized, CodeAuth, "missing or wrong API token: send 'Authorization: Bearer <token from api.token>'")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// guard authenticates TCP API requests: the bearer token, or a browser
+// session (see sessions.go).
+func (s *Server) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		kind, why, ok := s.authenticate(r)
+		if !ok {
+			status, code := http.StatusUnauthorized, CodeAuth
+			if strings.HasPrefix(why, "cross-origin") || strings.HasPrefix(why, "a browser") {
+				status, code = http.StatusForbidden, CodeForbidden
+			}
+			writeError(w, status, code, why)
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, withAuth(r, kind))
 	})
 }
 

@@ -133,7 +133,7 @@ func TestTCPGuard(t *testing.T) {
 
 func TestTCPGuardCoversEveryEndpoint(t *testing.T) {
 	ts := startServer(t, newFakeBackend())
-	for _, path := range []string{"/api/v1/health", "/api/v1/id", "/api/v1/peers", "/api/v1/history?with=x", "/api/v1/events", "/api/v1/nope", "/"} {
+	for _, path := range []string{"/api/v1/health", "/api/v1/id", "/api/v1/peers", "/api/v1/history?with=x", "/api/v1/events", "/api/v1/nope", "/api/v1/login-link"} {
 		t.Run(path, func(t *testing.T) {
 			status, header, body := ts.tcpGet(t, path, "", "")
 			if status != http.StatusUnauthorized {

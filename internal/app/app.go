@@ -18,6 +18,7 @@ import (
 	"github.com/parley-chat/parley/chat"
 	"github.com/parley-chat/parley/crypto"
 	"github.com/parley-chat/parley/internal/api"
+	"github.com/parley-chat/parley/internal/web"
 	"github.com/parley-chat/parley/node"
 	"github.com/parley-chat/parley/store"
 )
@@ -192,7 +193,7 @@ func Open(p Paths, o Options) (_ *App, err error) {
 	if err := a.listenAPI(o.APIListen); err != nil {
 		return nil, err
 	}
-	a.API = api.NewServer(backend{a}, a.token, log.With("part", "api"))
+	a.API = api.NewServer(backend{a}, a.token, log.With("part", "api"), web.Handler())
 	return a, nil
 }
 
