@@ -22,6 +22,9 @@ type cli struct {
 	stdout io.Writer
 	stderr io.Writer
 	home   string
+
+	noColor, bell bool
+	node          app.Options // the embedded node's flags
 }
 
 // run parses args and runs the command. It is main without the process.
@@ -30,15 +33,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root := &cobra.Command{
 		Use:           "parley",
 		Short:         "Parley: serverless peer-to-peer team chat",
-		Long:          "Parley: serverless peer-to-peer team chat.\n\nStart a node with 'parley daemon'; the other commands talk to it.",
+		Long:          "Parley: serverless peer-to-peer team chat.\n\n'parley' alone opens the interactive chat (with its own node if no daemon runs).\nStart a headless node with 'parley daemon'; the other commands talk to it.",
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Version:       app.Version,
 		Args:          noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usageError{errors.New("no command given: run 'parley --help' to see the commands (the interactive chat is not built yet)")}
-		},
+		RunE:          func(cmd *cobra.Command, _ []string) error { return c.chat() },
 	}
+	root.Flags().BoolVar(&c.noColor, "no-color", false, "interactive chat: no colours (also NO_COLOR)")
+	root.Flags().BoolVar(&c.bell, "bell", false, "interactive chat: ring the terminal bell on direct messages and mentions")
+	root.Flags().StringArrayVar(&c.node.Listen, "listen", nil, "embedded node: multiaddr to listen on (as for 'daemon')")
+	root.Flags().StringArrayVar(&c.node.Bootstrap, "bootstrap", nil, "embedded node: DHT bootstrap peer (as for 'daemon')")
+	root.Flags().BoolVar(&c.node.NoMDNS, "no-mdns", false, "embedded node: no LAN discovery")
+	root.Flags().BoolVar(&c.node.NoDHT, "no-dht", false, "embedded node: no DHT")
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)

@@ -80,7 +80,7 @@ func TestUsageErrors(t *testing.T) {
 		stdin   string
 		wantErr string // in stderr
 	}{
-		{name: "no args", args: nil, wantErr: "no command"},
+		{name: "no args", args: nil, wantErr: "needs a terminal"},
 		{name: "unknown command", args: []string{"frobnicate"}, wantErr: "frobnicate"},
 		{name: "unknown flag", args: []string{"--frob"}, wantErr: "frob"},
 		{name: "unknown subcommand flag", args: []string{"peers", "--frob"}, wantErr: "frob"},

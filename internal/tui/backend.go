@@ -1,0 +1,26 @@
+package tui
+
+import (
+	"context"
+
+	"github.com/parley-chat/parley/internal/api"
+)
+
+// Backend is what the client needs from a node; *api.Client implements it.
+type Backend interface {
+	Identity(ctx context.Context) (api.Identity, error)
+	Conversations(ctx context.Context) ([]api.Conversation, error)
+	Peers(ctx context.Context) ([]api.Peer, error)
+	Members(ctx context.Context, room string) ([]api.Member, error)
+	HistoryAll(ctx context.Context, with string, limit int, before string, all bool) ([]api.Message, error)
+	Send(ctx context.Context, to, text string) (api.Message, error)
+	Join(ctx context.Context, room string) (api.JoinResponse, error)
+	Leave(ctx context.Context, room string) (api.JoinResponse, error)
+	Connect(ctx context.Context, addr string) (string, error)
+	SetNick(ctx context.Context, nick string) error
+	MarkRead(ctx context.Context, with, id string) error
+	Typing(ctx context.Context, room string) error
+	Events(ctx context.Context, fn func(api.Event) error) error
+}
+
+var _ Backend = (*api.Client)(nil)

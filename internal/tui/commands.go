@@ -1,0 +1,215 @@
+package tui
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+// slashCommands are the commands /help lists and Tab completes.
+var slashCommands = []struct{ name, args, help string }{
+	{"/join", "#room", "join a room and open it"},
+	{"/leave", "[#room]", "leave the open room (or the one named)"},
+	{"/msg", "@nick|peer-id [text]", "open a direct conversation (and send text)"},
+	{"/nick", "name", "change your nickname"},
+	{"/peers", "", "list known peers"},
+	{"/connect", "multiaddr", "connect to a peer by address (…/p2p/<peer ID>)"},
+	{"/help", "", "show this help"},
+	{"/quit", "", "quit (Ctrl+C)"},
+}
+
+// helpText is shown by /help.
+func helpText() []string {
+	lines := []string{"Commands:"}
+	for _, c := range slashCommands {
+		lines = append(lines, fmt.Sprintf("  %-9s %-22s %s", c.name, c.args, c.help))
+	}
+	return append(lines, "",
+		"Keys:",
+		"  Enter send · Alt+Enter new line · Tab complete @nick #room /command",
+		"  Ctrl+N/Ctrl+P or Alt+Down/Alt+Up switch conversation · Alt+A next with activity",
+		"  PgUp/PgDn scroll (older messages load at the top) · Ctrl+C quit",
+		"", "Press any key to close this help.")
+}
+
+// command runs a slash command.
+func (m *Model) command(line string) tea.Cmd {
+	fields := strings.Fields(line)
+	name, args := fields[0], fields[1:]
+	rest := strings.TrimSpace(strings.TrimPrefix(line, name))
+	switch name {
+	case "/quit", "/exit":
+		return tea.Quit
+	case "/help":
+		m.showHelp = true
+		return nil
+	case "/join":
+		if len(args) != 1 {
+			m.setStatus("usage: /join #room", true)
+			return nil
+		}
+		room := args[0]
+		if !strings.HasPrefix(room, "#") {
+			room = "#" + room
+		}
+		return func() tea.Msg {
+			ctx, cancel := m.call()
+			defer cancel()
+			res, err := m.be.Join(ctx, room)
+			if err != nil {
+				return errStatus(err)
+			}
+			return openMsg("room:" + res.Name)
+		}
+	case "/leave":
+		room := ""
+		if len(args) > 0 {
+			room = args[0]
+		} else if r, ok := roomOf(m.cur); ok {
+			room = "#" + r
+		}
+		if room == "" {
+			m.setStatus("usage: /leave #room (or open the room first)", true)
+			return nil
+		}
+		return func() tea.Msg {
+			ctx, cancel := m.call()
+			defer cancel()
+			res, err := m.be.Leave(ctx, room)
+			if err != nil {
+				return errStatus(err)
+			}
+			return statusMsg{text: "left #" + res.Name}
+		}
+	case "/msg":
+		if len(args) < 1 {
+			m.setStatus("usage: /msg @nick|peer-id [text]", true)
+			return nil
+		}
+		to := args[0]
+		text := strings.TrimSpace(strings.TrimPrefix(rest, to))
+		peerID := m.resolve(to)
+		if text == "" {
+			if peerID == "" {
+				m.setStatus("unknown peer "+to, true)
+				return nil
+			}
+			return func() tea.Msg { return openMsg("dm:" + peerID) }
+		}
+		return func() tea.Msg {
+			ctx, cancel := m.call()
+			defer cancel()
+			msg, err := m.be.Send(ctx, to, text)
+			if err != nil {
+				return errStatus(err)
+			}
+			return openMsg(msg.Conversation)
+		}
+	case "/nick":
+		if len(args) != 1 {
+			m.setStatus("usage: /nick name", true)
+			return nil
+		}
+		return func() tea.Msg {
+			ctx, cancel := m.call()
+			defer cancel()
+			if err := m.be.SetNick(ctx, args[0]); err != nil {
+				return errStatus(err)
+			}
+			self, err := m.be.Identity(ctx)
+			if err != nil {
+				return errStatus(err)
+			}
+			return selfMsg(self)
+		}
+	case "/peers":
+		var names []string
+		for _, p := range m.peers {
+			state := "offline"
+			if p.Connected {
+				state = "online"
+			}
+			names = append(names, fmt.Sprintf("%s (%s)", m.nickOr(p.PeerID, p.Nick), state))
+		}
+		sort.Strings(names)
+		if len(names) == 0 {
+			m.setStatus("no known peers yet: LAN peers appear by themselves; others: /connect <multiaddr>", false)
+		} else {
+			m.setStatus("peers: "+strings.Join(names, ", "), false)
+		}
+		return m.refreshPeers()
+	case "/connect":
+		if len(args) != 1 {
+			m.setStatus("usage: /connect /ip4/…/tcp/…/p2p/<peer ID>", true)
+			return nil
+		}
+		m.setStatus("connecting…", false)
+		return func() tea.Msg {
+			ctx, cancel := m.call()
+			defer cancel()
+			p, err := m.be.Connect(ctx, args[0])
+			if err != nil {
+				return errStatus(err)
+			}
+			return statusMsg{text: "connected to " + shortID(p)}
+		}
+	}
+	m.setStatus("unknown command "+name+": /help lists them", true)
+	return nil
+}
+
+// resolve finds a peer ID for "@nick" or a peer ID; "" if unknown.
+func (m *Model) resolve(ref string) string {
+	if nick, ok := strings.CutPrefix(ref, "@"); ok {
+		for id, p := range m.peers {
+			if strings.EqualFold(p.Nick, nick) {
+				return id
+			}
+		}
+		return ""
+	}
+	return ref
+}
+
+// complete cycles through completions of the word before the cursor:
+// @nick, #room, or a /command at the start.
+func (m *Model) complete() {
+	if !m.comp.active {
+		value := m.input.Value()
+		i := strings.LastIndexAny(value, " \n") + 1
+		word := value[i:]
+		var choices []string
+		switch {
+		case strings.HasPrefix(word, "@"):
+			for _, p := range m.peers {
+				if p.Nick != "" && strings.HasPrefix(strings.ToLower(p.Nick), strings.ToLower(word[1:])) {
+					choices = append(choices, "@"+p.Nick)
+				}
+			}
+		case strings.HasPrefix(word, "#"):
+			for _, c := range m.convs {
+				if c.Kind == "room" && strings.HasPrefix(c.Name, word) {
+					choices = append(choices, c.Name)
+				}
+			}
+		case strings.HasPrefix(word, "/") && i == 0:
+			for _, c := range slashCommands {
+				if strings.HasPrefix(c.name, word) {
+					choices = append(choices, c.name)
+				}
+			}
+		}
+		if len(choices) == 0 {
+			return
+		}
+		slices.Sort(choices)
+		choices = slices.Compact(choices)
+		m.comp = completion{active: true, base: value[:i], choices: choices, i: -1}
+	}
+	m.comp.i = (m.comp.i + 1) % len(m.comp.choices)
+	m.input.SetValue(m.comp.base + m.comp.choices[m.comp.i] + " ")
+	m.input.CursorEnd()
+}

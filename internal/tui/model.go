@@ -1,0 +1,625 @@
+package tui
+
+import (
+	"context"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textarea"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/parley-chat/parley/internal/api"
+)
+
+// Options configure the client.
+type Options struct {
+	Color bool       // false: plain text (NO_COLOR, --no-color)
+	Bell  io.Writer  // if set, a BEL is written here for DMs and mentions
+	Notify Notifier  // desktop notifications; nil for none
+	Now   func() time.Time
+	Loc   *time.Location // time zone of the times shown; Local if nil
+}
+
+// pageSize is how many messages a history page loads.
+const pageSize = 200
+
+// timeline is the loaded part of one conversation.
+type timeline struct {
+	msgs    []api.Message
+	loaded  bool
+	loading bool
+	atStart bool // the first message of the conversation is loaded
+	scroll  int  // lines scrolled up from the bottom
+}
+
+// Model is the client's state.
+type Model struct {
+	be   Backend
+	ctx  context.Context
+	opts Options
+	th   theme
+
+	width, height int
+	self          api.Identity
+	convs         []api.Conversation
+	cur           string // conversation key: "room:<name>" or "dm:<peer ID>"
+	tl            map[string]*timeline
+	peers         map[string]api.Peer
+	members       map[string][]api.Member
+	typing        map[string]map[string]time.Time // room -> nick -> shown until
+	input         textarea.Model
+	status        string
+	statusErr     bool
+	showHelp      bool
+	lastTyping    time.Time
+	convsBusy     bool // a conversations refresh is running
+	convsDirty    bool // and another is wanted after it
+	comp          completion
+	ready         bool
+}
+
+type completion struct {
+	active  bool
+	base    string // the input before the word being completed
+	choices []string
+	i       int
+}
+
+// New returns a client model over be.
+func New(ctx context.Context, be Backend, opts Options) *Model {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Loc == nil {
+		opts.Loc = time.Local
+	}
+	if opts.Notify == nil {
+		opts.Notify = nopNotifier{}
+	}
+	ta := textarea.New()
+	ta.ShowLineNumbers = false
+	ta.Prompt = "> "
+	ta.CharLimit = 60000
+	ta.KeyMap.InsertNewline = key.NewBinding(key.WithKeys("alt+enter", "ctrl+j"))
+	ta.SetHeight(1)
+	ta.Focus()
+	return &Model{
+		be: be, ctx: ctx, opts: opts, th: newTheme(opts.Color),
+		width: 80, height: 24,
+		tl:      map[string]*timeline{},
+		peers:   map[string]api.Peer{},
+		members: map[string][]api.Member{},
+		typing:  map[string]map[string]time.Time{},
+		input:   ta,
+	}
+}
+
+// Messages the model receives from its commands and the event stream.
+type (
+	initMsg struct {
+		self  api.Identity
+		convs []api.Conversation
+		peers []api.Peer
+	}
+	convsMsg   []api.Conversation
+	peersMsg   []api.Peer
+	membersMsg struct {
+		room string
+		ms   []api.Member
+	}
+	historyMsg struct {
+		conv  string
+		msgs  []api.Message
+		older bool
+	}
+	eventMsg   api.Event
+	eventsDone struct{ err error }
+	statusMsg  struct {
+		text string
+		err  bool
+	}
+	openMsg  string // open this conversation (after a join or /msg)
+	tickMsg  time.Time
+	selfMsg  api.Identity
+)
+
+// EventMsg wraps an API event for the program (Run sends them).
+func EventMsg(e api.Event) tea.Msg { return eventMsg(e) }
+
+// EventsDone tells the model the event stream ended.
+func EventsDone(err error) tea.Msg { return eventsDone{err} }
+
+func (m *Model) call() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(m.ctx, 30*time.Second)
+}
+
+func errStatus(err error) tea.Msg { return statusMsg{text: err.Error(), err: true} }
+
+// Init loads who we are, the conversations and the peers.
+func (m *Model) Init() tea.Cmd {
+	return tea.Batch(textarea.Blink, func() tea.Msg {
+		ctx, cancel := m.call()
+		defer cancel()
+		self, err := m.be.Identity(ctx)
+		if err != nil {
+			return errStatus(err)
+		}
+		convs, err := m.be.Conversations(ctx)
+		if err != nil {
+			return errStatus(err)
+		}
+		peers, err := m.be.Peers(ctx)
+		if err != nil {
+			return errStatus(err)
+		}
+		return initMsg{self, convs, peers}
+	})
+}
+
+func withOf(conv string) string {
+	if room, ok := strings.CutPrefix(conv, "room:"); ok {
+		return "#" + room
+	}
+	return strings.TrimPrefix(conv, "dm:")
+}
+
+func roomOf(conv string) (string, bool) { return strings.CutPrefix(conv, "room:") }
+
+func (m *Model) timeline(conv string) *timeline {
+	t, ok := m.tl[conv]
+	if !ok {
+		t = &timeline{}
+		m.tl[conv] = t
+	}
+	return t
+}
+
+// open switches to a conversation, loading its newest page if needed.
+func (m *Model) open(conv string) tea.Cmd {
+	if conv == "" {
+		return nil
+	}
+	m.cur = conv
+	m.showHelp = false
+	m.comp = completion{}
+	m.input.Placeholder = "Message " + m.convName(conv) + "  (/help for commands)"
+	t := m.timeline(conv)
+	cmds := []tea.Cmd{m.markRead(conv)}
+	if !t.loaded && !t.loading {
+		t.loading = true
+		cmds = append(cmds, m.loadHistory(conv, "", false))
+	}
+	if room, ok := roomOf(conv); ok {
+		cmds = append(cmds, m.loadMembers(room))
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) loadHistory(conv, before string, older bool) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := m.call()
+		defer cancel()
+		ms, err := m.be.HistoryAll(ctx, withOf(conv), pageSize, before, true)
+		if err != nil {
+			return errStatus(err)
+		}
+		return historyMsg{conv: conv, msgs: ms, older: older}
+	}
+}
+
+func (m *Model) loadMembers(room string) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := m.call()
+		defer cancel()
+		ms, err := m.be.Members(ctx, "#"+room)
+		if err != nil {
+			return nil // not joined any more: nothing to show
+		}
+		return membersMsg{room, ms}
+	}
+}
+
+func (m *Model) refreshConvs() tea.Cmd {
+	if m.convsBusy {
+		m.convsDirty = true
+		return nil
+	}
+	m.convsBusy = true
+	return func() tea.Msg {
+		ctx, cancel := m.call()
+		defer cancel()
+		cs, err := m.be.Conversations(ctx)
+		if err != nil {
+			return errStatus(err)
+		}
+		return convsMsg(cs)
+	}
+}
+
+func (m *Model) refreshPeers() tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := m.call()
+		defer cancel()
+		ps, err := m.be.Peers(ctx)
+		if err != nil {
+			return errStatus(err)
+		}
+		return peersMsg(ps)
+	}
+}
+
+func (m *Model) markRead(conv string) tea.Cmd {
+	for i := range m.convs {
+		if m.convs[i].Conversation == conv {
+			if m.convs[i].Unread == 0 {
+				return nil
+			}
+			m.convs[i].Unread = 0
+		}
+	}
+	return func() tea.Msg {
+		ctx, cancel := m.call()
+		defer cancel()
+		if err := m.be.MarkRead(ctx, withOf(conv), ""); err != nil {
+			return nil // e.g. an empty conversation
+		}
+		return nil
+	}
+}
+
+func tick() tea.Cmd { return tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) }) }
+
+// Update handles one message.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.layout()
+		return m, nil
+	case initMsg:
+		m.self, m.convs, m.ready = msg.self, msg.convs, true
+		for _, p := range msg.peers {
+			m.peers[p.PeerID] = p
+		}
+		first := ""
+		for _, c := range m.convs {
+			if c.Conversation == "room:lobby" || first == "" {
+				first = c.Conversation
+			}
+		}
+		return m, tea.Batch(m.open(first), tick())
+	case convsMsg:
+		m.convsBusy = false
+		m.convs = msg
+		for i := range m.convs {
+			if m.convs[i].Conversation == m.cur {
+				m.convs[i].Unread = 0
+			}
+		}
+		if m.convsDirty {
+			m.convsDirty = false
+			return m, m.refreshConvs()
+		}
+		return m, nil
+	case peersMsg:
+		clear(m.peers)
+		for _, p := range msg {
+			m.peers[p.PeerID] = p
+		}
+		return m, nil
+	case membersMsg:
+		m.members[msg.room] = msg.ms
+		return m, nil
+	case historyMsg:
+		return m, m.gotHistory(msg)
+	case eventMsg:
+		return m, m.gotEvent(api.Event(msg))
+	case eventsDone:
+		if msg.err != nil {
+			m.setStatus("lost the node's event stream: "+msg.err.Error(), true)
+		}
+		return m, nil
+	case statusMsg:
+		m.setStatus(msg.text, msg.err)
+		return m, nil
+	case selfMsg:
+		m.self = api.Identity(msg)
+		m.setStatus("you are now "+m.self.Nick, false)
+		return m, nil
+	case openMsg:
+		return m, tea.Batch(m.refreshConvs(), m.open(string(msg)))
+	case tickMsg:
+		now := time.Time(msg)
+		for room, who := range m.typing {
+			for nick, until := range who {
+				if now.After(until) {
+					delete(who, nick)
+				}
+			}
+			if len(who) == 0 {
+				delete(m.typing, room)
+			}
+		}
+		return m, tick()
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	case tea.PasteMsg:
+		var cmd tea.Cmd
+		m.input, cmd = m.input.Update(msg)
+		m.layout()
+		return m, cmd
+	}
+	var cmd tea.Cmd
+	m.input, cmd = m.input.Update(msg)
+	return m, cmd
+}
+
+func (m *Model) setStatus(text string, isErr bool) {
+	m.status, m.statusErr = strings.ReplaceAll(text, "\n", " "), isErr
+}
+
+func (m *Model) gotHistory(h historyMsg) tea.Cmd {
+	t := m.timeline(h.conv)
+	t.loading = false
+	if len(h.msgs) < pageSize {
+		t.atStart = true
+	}
+	if h.older {
+		t.msgs = mergeMessages(h.msgs, t.msgs)
+		return nil
+	}
+	t.loaded = true
+	t.msgs = mergeMessages(h.msgs, t.msgs)
+	return nil
+}
+
+// mergeMessages joins two runs of messages, dropping repeats, in order of
+// time then ID.
+func mergeMessages(a, b []api.Message) []api.Message {
+	out := make([]api.Message, 0, len(a)+len(b))
+	seen := make(map[string]bool, len(a)+len(b))
+	for _, run := range [][]api.Message{a, b} {
+		for _, msg := range run {
+			if !seen[msg.ID] {
+				seen[msg.ID] = true
+				out = append(out, msg)
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(x, y api.Message) int {
+		if c := strings.Compare(x.SentAt, y.SentAt); c != 0 && len(x.SentAt) == len(y.SentAt) {
+			return c
+		}
+		tx, _ := time.Parse(time.RFC3339Nano, x.SentAt)
+		ty, _ := time.Parse(time.RFC3339Nano, y.SentAt)
+		if c := tx.Compare(ty); c != 0 {
+			return c
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
+	return out
+}
+
+func (m *Model) gotEvent(e api.Event) tea.Cmd {
+	switch e.Type {
+	case "message":
+		msg := *e.Message
+		if t, ok := m.tl[msg.Conversation]; ok && t.loaded {
+			t.msgs = mergeMessages(t.msgs, []api.Message{msg})
+		}
+		var cmds []tea.Cmd
+		if msg.Kind == "text" && msg.From != m.self.PeerID {
+			m.alert(msg)
+			if msg.Conversation == m.cur {
+				cmds = append(cmds, func() tea.Msg {
+					ctx, cancel := m.call()
+					defer cancel()
+					_ = m.be.MarkRead(ctx, withOf(msg.Conversation), "")
+					return nil
+				})
+			}
+			if room, ok := roomOf(msg.Conversation); ok {
+				if who := m.typing[room]; who != nil {
+					delete(who, m.nick(msg.From))
+				}
+			}
+		}
+		cmds = append(cmds, m.refreshConvs())
+		if room, ok := roomOf(msg.Conversation); ok && msg.Kind != "text" && msg.Conversation == m.cur {
+			cmds = append(cmds, m.loadMembers(room))
+		}
+		return tea.Batch(cmds...)
+	case "status":
+		if t, ok := m.tl[e.Status.Conversation]; ok {
+			for i := range t.msgs {
+				if t.msgs[i].ID == e.Status.ID {
+					t.msgs[i].Status, t.msgs[i].Reason = e.Status.Status, e.Status.Reason
+				}
+			}
+		}
+	case "peer":
+		m.peers[e.Peer.PeerID] = *e.Peer
+		return m.refreshConvs()
+	case "typing":
+		who := m.typing[e.Room]
+		if who == nil {
+			who = map[string]time.Time{}
+			m.typing[e.Room] = who
+		}
+		who[m.nickOr(e.Peer.PeerID, e.Peer.Nick)] = m.opts.Now().Add(6 * time.Second)
+	case "presence":
+		if "room:"+e.Room == m.cur {
+			return m.loadMembers(e.Room)
+		}
+	case "room", "read":
+		return m.refreshConvs()
+	}
+	return nil
+}
+
+// alert notifies about a direct message, or a room message naming us.
+func (m *Model) alert(msg api.Message) {
+	_, isRoom := roomOf(msg.Conversation)
+	mention := isRoom && m.self.Nick != "" && strings.Contains(strings.ToLower(msg.Text), "@"+strings.ToLower(m.self.Nick))
+	if isRoom && !mention {
+		return
+	}
+	title := m.nick(msg.From)
+	if isRoom {
+		title += " in #" + msg.Room
+	}
+	m.opts.Notify.Notify(title, msg.Text)
+	if m.opts.Bell != nil {
+		_, _ = m.opts.Bell.Write([]byte("\a"))
+	}
+}
+
+// nick names a peer: its nickname, else the end of its ID.
+func (m *Model) nick(peerID string) string {
+	if peerID == m.self.PeerID && m.self.Nick != "" {
+		return m.self.Nick
+	}
+	if p, ok := m.peers[peerID]; ok && p.Nick != "" {
+		return p.Nick
+	}
+	return shortID(peerID)
+}
+
+func (m *Model) nickOr(peerID, nick string) string {
+	if nick != "" {
+		return nick
+	}
+	return m.nick(peerID)
+}
+
+func shortID(id string) string {
+	if len(id) > 8 {
+		return "…" + id[len(id)-6:]
+	}
+	return id
+}
+
+func (m *Model) convName(conv string) string {
+	if room, ok := roomOf(conv); ok {
+		return "#" + room
+	}
+	return "@" + m.nick(strings.TrimPrefix(conv, "dm:"))
+}
+
+// key handles a key press.
+func (m *Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if m.showHelp && k.String() != "ctrl+c" {
+		m.showHelp = false
+		return m, nil
+	}
+	if k.String() != "tab" {
+		m.comp = completion{}
+	}
+	switch k.String() {
+	case "ctrl+c":
+		return m, tea.Quit
+	case "enter":
+		text := strings.TrimSpace(m.input.Value())
+		if text == "" {
+			return m, nil
+		}
+		m.input.Reset()
+		m.layout()
+		if strings.HasPrefix(text, "/") {
+			return m, m.command(text)
+		}
+		return m, m.send(m.cur, text)
+	case "ctrl+n", "alt+down":
+		return m, m.step(1, false)
+	case "ctrl+p", "alt+up":
+		return m, m.step(-1, false)
+	case "alt+a":
+		return m, m.step(1, true)
+	case "pgup":
+		return m, m.scroll(m.timelineHeight() - 2)
+	case "pgdown":
+		return m, m.scroll(-(m.timelineHeight() - 2))
+	case "tab":
+		m.complete()
+		return m, nil
+	}
+	var cmd tea.Cmd
+	m.input, cmd = m.input.Update(k)
+	m.layout()
+	return m, tea.Batch(cmd, m.typingCmd())
+}
+
+// typingCmd tells a room we are typing, at most every 3 s.
+func (m *Model) typingCmd() tea.Cmd {
+	room, ok := roomOf(m.cur)
+	if !ok || strings.HasPrefix(m.input.Value(), "/") || m.input.Value() == "" {
+		return nil
+	}
+	now := m.opts.Now()
+	if now.Sub(m.lastTyping) < 3*time.Second {
+		return nil
+	}
+	m.lastTyping = now
+	return func() tea.Msg {
+		ctx, cancel := m.call()
+		defer cancel()
+		_ = m.be.Typing(ctx, "#"+room)
+		return nil
+	}
+}
+
+// step moves to the next (or previous) conversation; with activity, to
+// the next one with unread messages.
+func (m *Model) step(dir int, activity bool) tea.Cmd {
+	n := len(m.convs)
+	if n == 0 {
+		return nil
+	}
+	i := slices.IndexFunc(m.convs, func(c api.Conversation) bool { return c.Conversation == m.cur })
+	for range n {
+		i = (i + dir + n) % n
+		if !activity || m.convs[i].Unread > 0 {
+			return m.open(m.convs[i].Conversation)
+		}
+	}
+	m.setStatus("no conversation with unread messages", false)
+	return nil
+}
+
+// scroll moves the timeline by lines (positive: up, into the past); at the
+// top it loads the previous page.
+func (m *Model) scroll(lines int) tea.Cmd {
+	t, ok := m.tl[m.cur]
+	if !ok {
+		return nil
+	}
+	total := len(m.timelineLines(t, m.timelineWidth()))
+	maxScroll := max(0, total-m.timelineHeight())
+	t.scroll = min(max(0, t.scroll+lines), maxScroll)
+	if lines > 0 && t.scroll == maxScroll && !t.atStart && !t.loading && len(t.msgs) > 0 {
+		t.loading = true
+		return m.loadHistory(m.cur, t.msgs[0].ID, true)
+	}
+	return nil
+}
+
+func (m *Model) send(conv, text string) tea.Cmd {
+	if conv == "" {
+		m.setStatus("no conversation open: /join #room or /msg @nick", true)
+		return nil
+	}
+	if t, ok := m.tl[conv]; ok {
+		t.scroll = 0
+	}
+	return func() tea.Msg {
+		ctx, cancel := m.call()
+		defer cancel()
+		if _, err := m.be.Send(ctx, withOf(conv), text); err != nil {
+			return errStatus(err)
+		}
+		return nil
+	}
+}
