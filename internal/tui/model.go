@@ -16,11 +16,11 @@ import (
 
 // Options configure the client.
 type Options struct {
-	Color bool       // false: plain text (NO_COLOR, --no-color)
-	Bell  io.Writer  // if set, a BEL is written here for DMs and mentions
+	Color  bool      // false: plain text (NO_COLOR, --no-color)
+	Bell   io.Writer // if set, a BEL is written here for DMs and mentions
 	Notify Notifier  // desktop notifications; nil for none
-	Now   func() time.Time
-	Loc   *time.Location // time zone of the times shown; Local if nil
+	Now    func() time.Time
+	Loc    *time.Location // time zone of the times shown; Local if nil
 }
 
 // pageSize is how many messages a history page loads.
@@ -121,9 +121,9 @@ type (
 		text string
 		err  bool
 	}
-	openMsg  string // open this conversation (after a join or /msg)
-	tickMsg  time.Time
-	selfMsg  api.Identity
+	openMsg string // open this conversation (after a join or /msg)
+	tickMsg time.Time
+	selfMsg api.Identity
 )
 
 // EventMsg wraps an API event for the program (Run sends them).

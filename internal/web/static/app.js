@@ -1,1 +1,650 @@
-// Parley web client
+// Parley web client: plain ES2020, no build step, nothing fetched from
+// anywhere but this daemon. Message content is only ever put into the page
+// as text (textContent, text nodes), never as HTML.
+'use strict';
+(() => {
+  const PAGE = 100; // messages per history page
+  const TYPING_SHOW_MS = 6000;
+  const TYPING_SEND_MS = 3000;
+  const EVENT_TYPES = ['message', 'status', 'peer', 'typing', 'presence', 'room', 'read'];
+
+  const $ = (id) => document.getElementById(id);
+  const state = {
+    me: null, // GET /id
+    peers: new Map(), // peer ID -> peer
+    convs: [], // GET /conversations
+    rooms: new Map(), // room name -> GET /rooms entry
+    cur: null, // {with, conv, room, peer}
+    msgs: [], // the open conversation, oldest first
+    byId: new Map(),
+    hasMore: false,
+    loading: false,
+    seq: 0, // bumped on every conversation switch
+    typers: new Map(), // peer ID -> timer
+    lastTyping: 0,
+    es: null,
+    sseBroken: false,
+    retry: 0,
+  };
+
+  // ---- API ----
+
+  class APIError extends Error {
+    constructor(status, message) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  async function api(method, path, body) {
+    const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+    if (method !== 'GET') {
+      opts.headers['Content-Type'] = 'application/json';
+      if (body !== undefined) opts.body = JSON.stringify(body);
+    }
+    let res;
+    try {
+      res = await fetch('/api/v1/' + path, opts);
+    } catch (_) {
+      throw new APIError(0, 'The daemon does not answer: is it running?');
+    }
+    let data = null;
+    try {
+      data = await res.json();
+    } catch (_) { /* not JSON */ }
+    if (!res.ok) {
+      if (res.status === 401) showLogin();
+      throw new APIError(res.status, (data && data.error) || `${res.status} ${res.statusText}`);
+    }
+    return data;
+  }
+
+  const query = (params) => new URLSearchParams(params).toString();
+
+  // ---- helpers ----
+
+  // el builds an element; attribute names are always literals from this file.
+  function el(tag, attrs, ...kids) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === 'class') e.className = v;
+      else if (k === 'text') e.textContent = v;
+      else e.setAttribute(k, String(v));
+    }
+    for (const k of kids) if (k !== null && k !== undefined && k !== false) e.append(k);
+    return e;
+  }
+
+  const short = (id) => (id.length > 8 ? id.slice(-8) : id);
+  const isMe = (id) => state.me !== null && id === state.me.peer_id;
+
+  function nickOf(id) {
+    if (isMe(id)) return state.me.nick || 'me';
+    const p = state.peers.get(id);
+    return (p && p.nick) || short(id);
+  }
+
+  function colorClass(id) {
+    let h = 0;
+    for (let i = 0; i < id.length; i++) h = (Math.imul(h, 31) + id.charCodeAt(i)) >>> 0;
+    return 'c' + (h % 12);
+  }
+
+  const pad = (n) => String(n).padStart(2, '0');
+  const hhmm = (d) => pad(d.getHours()) + ':' + pad(d.getMinutes());
+  const dayKey = (d) => `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
+
+  function dayLabel(d) {
+    const today = new Date();
+    const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+    if (dayKey(d) === dayKey(today)) return 'Today';
+    if (dayKey(d) === dayKey(yesterday)) return 'Yesterday';
+    return d.toLocaleDateString(undefined, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
+  }
+
+  let noticeTimer = null;
+  function showNotice(text) {
+    const n = $('notice');
+    n.textContent = text;
+    n.hidden = false;
+    clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(() => { n.hidden = true; }, 8000);
+  }
+
+  function showLogin() {
+    if (state.es) state.es.close();
+    state.es = null;
+    $('loading').hidden = true;
+    $('app').hidden = true;
+    $('login-screen').hidden = false;
+  }
+
+  function withOf(conv) {
+    if (conv.startsWith('room:')) return '#' + conv.slice(5);
+    if (conv.startsWith('dm:')) return conv.slice(3);
+    return conv;
+  }
+
+  // ---- conversations (sidebar) ----
+
+  async function refreshConvs() {
+    const [convs, rooms] = await Promise.all([api('GET', 'conversations'), api('GET', 'rooms')]);
+    state.convs = convs;
+    state.rooms = new Map(rooms.map((r) => [r.name, r]));
+    renderConvs();
+    renderHeader();
+  }
+
+  let convTimer = null;
+  function refreshConvsSoon() {
+    clearTimeout(convTimer);
+    convTimer = setTimeout(() => refreshConvs().catch((e) => showNotice(e.message)), 250);
+  }
+
+  function renderConvs() {
+    const lists = { room: [], dm: [] };
+    let total = 0;
+    const sorted = [...state.convs].sort((a, b) => a.name.localeCompare(b.name));
+    for (const c of sorted) {
+      const active = state.cur !== null && state.cur.conv === c.conversation;
+      const unread = !active && c.unread > 0;
+      if (unread) total += c.unread;
+      const cls = ['conv', active && 'active', unread && 'unread', c.online && 'online'].filter(Boolean).join(' ');
+      const btn = el('button', {
+        type: 'button', class: cls, 'data-conv': c.conversation, 'data-with': withOf(c.conversation),
+        'data-unread': c.unread, 'aria-current': active ? 'page' : null,
+        title: c.kind === 'dm' ? c.peer_id : null,
+      },
+      el('span', { class: 'dot', 'aria-hidden': 'true' }),
+      el('span', { class: 'name', text: c.name }),
+      unread ? el('span', { class: 'badge', 'aria-label': `${c.unread} unread`, text: String(c.unread) }) : null);
+      btn.addEventListener('click', () => select(withOf(c.conversation)));
+      (lists[c.kind] || lists.dm).push(el('li', null, btn));
+    }
+    if (!lists.room.length) lists.room.push(el('li', { class: 'empty', text: 'No rooms: join one below' }));
+    if (!lists.dm.length) lists.dm.push(el('li', { class: 'empty', text: 'None yet: pick a peer' }));
+    $('rooms-list').replaceChildren(...lists.room);
+    $('dms-list').replaceChildren(...lists.dm);
+    document.title = total > 0 ? `(${total}) Parley` : 'Parley';
+  }
+
+  // ---- peers ----
+
+  async function loadPeers() {
+    const peers = await api('GET', 'peers');
+    state.peers = new Map(peers.map((p) => [p.peer_id, p]));
+    renderPeers();
+  }
+
+  function renderPeers() {
+    const peers = [...state.peers.values()].sort((a, b) =>
+      (b.connected - a.connected) || nickOf(a.peer_id).localeCompare(nickOf(b.peer_id)));
+    const items = peers.map((p) => {
+      let title = p.peer_id + (p.connected ? ' — online' : ' — offline');
+      if (!p.connected && p.last_seen) title += ', last seen ' + new Date(p.last_seen).toLocaleString();
+      const btn = el('button', { type: 'button', class: 'peer' + (p.connected ? ' online' : ''), 'data-peer': p.peer_id, title },
+        el('span', { class: 'dot', 'aria-hidden': 'true' }),
+        el('span', { class: 'nick ' + colorClass(p.peer_id), text: nickOf(p.peer_id) }),
+        el('span', { class: 'sr-only', text: p.connected ? ' (online)' : ' (offline)' }));
+      btn.addEventListener('click', () => select(p.peer_id));
+      return el('li', null, btn);
+    });
+    if (!items.length) items.push(el('li', { class: 'empty', text: 'No peers yet' }));
+    $('peers-list').replaceChildren(...items);
+  }
+
+  // ---- the open conversation ----
+
+  function renderHeader() {
+    const c = state.cur;
+    const title = $('conv-title');
+    const info = $('conv-info');
+    $('leave-button').hidden = !(c && c.room);
+    info.title = '';
+    if (!c) {
+      title.textContent = 'Pick a conversation';
+      info.textContent = '';
+      return;
+    }
+    if (c.room) {
+      title.textContent = '#' + c.room;
+      const r = state.rooms.get(c.room);
+      info.textContent = r ? `${r.members} member${r.members === 1 ? '' : 's'} · ${r.online} online` : '';
+    } else {
+      const p = state.peers.get(c.peer);
+      title.textContent = nickOf(c.peer);
+      info.textContent = (p && p.connected ? 'online' : 'offline') + ' · ' + short(c.peer);
+      info.title = c.peer;
+    }
+  }
+
+  async function select(w) {
+    const seq = ++state.seq;
+    const room = w.startsWith('#') ? w.slice(1) : null;
+    state.cur = { with: w, conv: room ? 'room:' + room : 'dm:' + w, room, peer: room ? null : w };
+    state.msgs = [];
+    state.byId = new Map();
+    state.hasMore = false;
+    state.loading = true;
+    clearTypers();
+    history.replaceState(null, '', '#' + encodeURIComponent(w));
+    renderHeader();
+    renderConvs();
+    renderMessages();
+    $('composer-input').disabled = false;
+    $('send-button').disabled = false;
+    $('composer-input').focus();
+    let ms;
+    try {
+      ms = await api('GET', 'history?' + query({ with: w, limit: PAGE, all: 'true' }));
+    } catch (e) {
+      if (seq === state.seq) state.loading = false;
+      showNotice(e.message);
+      return;
+    }
+    if (seq !== state.seq) return;
+    // Messages that arrived live while the page was loading go after it.
+    const extra = state.msgs.filter((m) => !ms.some((x) => x.id === m.id));
+    state.msgs = ms.concat(extra);
+    state.byId = new Map(state.msgs.map((m) => [m.id, m]));
+    state.hasMore = ms.length >= PAGE;
+    state.loading = false;
+    renderMessages();
+    scrollToBottom();
+    markRead();
+  }
+
+  async function loadOlder() {
+    const c = state.cur;
+    if (!c || state.loading || !state.hasMore || !state.msgs.length) return;
+    const seq = state.seq;
+    state.loading = true;
+    $('load-older').disabled = true;
+    try {
+      const ms = await api('GET', 'history?' + query({ with: c.with, limit: PAGE, all: 'true', before: state.msgs[0].id }));
+      if (seq !== state.seq) return;
+      state.hasMore = ms.length >= PAGE;
+      const fresh = ms.filter((m) => !state.byId.has(m.id));
+      for (const m of fresh) state.byId.set(m.id, m);
+      state.msgs = fresh.concat(state.msgs);
+      const tl = $('timeline');
+      const fromBottom = tl.scrollHeight - tl.scrollTop;
+      renderMessages();
+      tl.scrollTop = tl.scrollHeight - fromBottom;
+    } catch (e) {
+      showNotice(e.message);
+    } finally {
+      if (seq === state.seq) state.loading = false;
+      $('load-older').disabled = false;
+    }
+  }
+
+  const STATES = {
+    queued: ['○', 'queued: waiting to be sent'],
+    sent: ['✓', 'sent'],
+    delivered: ['✓✓', 'delivered'],
+    failed: ['✗', 'failed'],
+  };
+
+  function stateNode(m) {
+    const [mark, label] = STATES[m.status] || ['', m.status];
+    const title = m.status === 'failed' && m.reason ? 'failed: ' + m.reason : label;
+    return el('span', { class: 'state ' + m.status, title, 'aria-label': title, text: mark });
+  }
+
+  function continues(prev, m) {
+    return prev && prev.kind === 'text' && m.kind === 'text' && prev.from === m.from &&
+      Date.parse(m.sent_at) - Date.parse(prev.sent_at) < 5 * 60 * 1000;
+  }
+
+  function messageNode(m, prev) {
+    const d = new Date(m.sent_at);
+    const li = el('li', { class: 'message', 'data-id': m.id, 'data-from': m.from, 'data-kind': m.kind, 'data-status': m.status });
+    const time = el('time', { class: 'time', datetime: m.sent_at, title: d.toLocaleString(), text: hhmm(d) });
+    if (m.kind !== 'text') {
+      li.classList.add('system');
+      const what = m.kind === 'join' ? 'joined' : m.kind === 'leave' ? 'left' : m.kind;
+      li.append(time, el('span', { class: 'text', text: `${nickOf(m.from)} ${what} ${m.room ? '#' + m.room : ''}` }));
+      return li;
+    }
+    if (continues(prev, m)) li.classList.add('cont');
+    li.append(time,
+      el('span', { class: 'nick ' + colorClass(m.from), title: m.from, text: nickOf(m.from) }),
+      el('span', { class: 'text', text: m.text }));
+    if (isMe(m.from)) {
+      li.classList.add('mine');
+      li.append(stateNode(m));
+    }
+    return li;
+  }
+
+  const daySeparator = (d) => el('li', { class: 'day', role: 'separator', text: dayLabel(d) });
+
+  function renderMessages() {
+    const nodes = [];
+    let prev = null;
+    for (const m of state.msgs) {
+      const d = new Date(m.sent_at);
+      if (!prev || dayKey(new Date(prev.sent_at)) !== dayKey(d)) nodes.push(daySeparator(d));
+      nodes.push(messageNode(m, prev));
+      prev = m;
+    }
+    if (!nodes.length && !state.loading && state.cur) nodes.push(el('li', { class: 'empty', text: 'No messages yet. Say hello!' }));
+    $('messages').replaceChildren(...nodes);
+    $('load-older').hidden = !state.hasMore;
+  }
+
+  const atBottom = (tl) => tl.scrollHeight - tl.scrollTop - tl.clientHeight < 48;
+  function scrollToBottom() {
+    const tl = $('timeline');
+    tl.scrollTop = tl.scrollHeight;
+  }
+
+  // addLive puts a message that arrived after the page was loaded in place.
+  function addLive(m) {
+    const old = state.byId.get(m.id);
+    if (old) {
+      Object.assign(old, m);
+      updateState(old);
+      return;
+    }
+    state.byId.set(m.id, m);
+    const tl = $('timeline');
+    const stick = atBottom(tl) || isMe(m.from);
+    const last = state.msgs[state.msgs.length - 1];
+    if (state.loading) {
+      state.msgs.push(m); // rendered when the page arrives
+      return;
+    }
+    if (!last || Date.parse(m.sent_at) >= Date.parse(last.sent_at)) {
+      state.msgs.push(m);
+      const list = $('messages');
+      const empty = list.querySelector('.empty');
+      if (empty) empty.remove();
+      if (!last || dayKey(new Date(last.sent_at)) !== dayKey(new Date(m.sent_at))) list.append(daySeparator(new Date(m.sent_at)));
+      list.append(messageNode(m, last));
+    } else {
+      // Late arrival (history sync): insert by time and redraw.
+      const t = Date.parse(m.sent_at);
+      const i = state.msgs.findIndex((x) => Date.parse(x.sent_at) > t);
+      state.msgs.splice(i < 0 ? state.msgs.length : i, 0, m);
+      const fromBottom = tl.scrollHeight - tl.scrollTop;
+      renderMessages();
+      tl.scrollTop = tl.scrollHeight - fromBottom;
+    }
+    if (stick) scrollToBottom();
+  }
+
+  function updateState(m) {
+    const li = document.querySelector(`.message[data-id="${CSS.escape(m.id)}"]`);
+    if (!li) return;
+    li.dataset.status = m.status;
+    const old = li.querySelector('.state');
+    if (old) old.replaceWith(stateNode(m));
+  }
+
+  let readTimer = null;
+  function markRead() {
+    clearTimeout(readTimer);
+    readTimer = setTimeout(() => {
+      if (state.cur && document.visibilityState === 'visible') {
+        api('POST', 'read', { with: state.cur.with }).catch(() => {});
+      }
+    }, 150);
+  }
+
+  // ---- typing ----
+
+  function clearTypers() {
+    for (const t of state.typers.values()) clearTimeout(t);
+    state.typers.clear();
+    renderTyping();
+  }
+
+  function dropTyper(id) {
+    clearTimeout(state.typers.get(id));
+    if (state.typers.delete(id)) renderTyping();
+  }
+
+  function renderTyping() {
+    const names = [...state.typers.keys()].map(nickOf);
+    let text = '';
+    if (names.length === 1) text = `${names[0]} is typing…`;
+    else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
+    else if (names.length > 2) text = 'Several people are typing…';
+    $('typing').textContent = text;
+  }
+
+  // ---- live events ----
+
+  const handlers = {
+    message(ev) {
+      const m = ev.message;
+      if (!m) return;
+      if (state.cur && m.conversation === state.cur.conv) {
+        addLive(m);
+        dropTyper(m.from);
+        if (!isMe(m.from)) markRead();
+      }
+      refreshConvsSoon();
+    },
+    status(ev) {
+      const s = ev.status;
+      const m = s && state.byId.get(s.id);
+      if (!m) return;
+      m.status = s.status;
+      m.reason = s.reason;
+      updateState(m);
+    },
+    peer(ev) {
+      const p = ev.peer;
+      if (!p) return;
+      const old = state.peers.get(p.peer_id);
+      state.peers.set(p.peer_id, Object.assign(old || {}, p));
+      renderPeers();
+      renderHeader();
+      if (old && old.nick !== p.nick && state.cur && !state.loading) {
+        const tl = $('timeline');
+        const fromBottom = tl.scrollHeight - tl.scrollTop;
+        renderMessages();
+        tl.scrollTop = tl.scrollHeight - fromBottom;
+      }
+      refreshConvsSoon();
+    },
+    typing(ev) {
+      const p = ev.peer;
+      if (!p || isMe(p.peer_id) || !state.cur || state.cur.room !== ev.room) return;
+      clearTimeout(state.typers.get(p.peer_id));
+      state.typers.set(p.peer_id, setTimeout(() => dropTyper(p.peer_id), TYPING_SHOW_MS));
+      renderTyping();
+    },
+    presence() {
+      refreshConvsSoon();
+    },
+    room(ev) {
+      refreshConvsSoon();
+      if (ev.joined === false && state.cur && state.cur.room === ev.room) selectDefault();
+    },
+    read() {
+      refreshConvsSoon();
+    },
+  };
+
+  function setConn(text, cls) {
+    const c = $('conn-state');
+    c.textContent = text;
+    c.className = 'conn ' + cls;
+  }
+
+  function connectEvents() {
+    if (state.es) state.es.close();
+    const es = new EventSource('/api/v1/events');
+    state.es = es;
+    setConn('connecting', 'wait');
+    es.onopen = () => {
+      setConn('live', 'ok');
+      state.retry = 0;
+      if (state.sseBroken) {
+        state.sseBroken = false;
+        resync(); // catch up on what happened while disconnected
+      }
+    };
+    es.onerror = () => {
+      if (state.es !== es) return;
+      state.sseBroken = true;
+      setConn('reconnecting', 'bad');
+      if (es.readyState === EventSource.CLOSED) {
+        // The browser gave up (e.g. the daemon answered with an error).
+        es.close();
+        state.es = null;
+        reconnectLater();
+      }
+    };
+    for (const type of EVENT_TYPES) {
+      es.addEventListener(type, (e) => {
+        let ev;
+        try {
+          ev = JSON.parse(e.data);
+        } catch (_) {
+          return;
+        }
+        handlers[type](ev);
+      });
+    }
+  }
+
+  // reconnectLater checks the session, then opens a new stream.
+  function reconnectLater() {
+    const wait = Math.min(30000, 1000 * 2 ** state.retry++);
+    setTimeout(() => {
+      api('GET', 'id').then(connectEvents, (e) => {
+        if (e.status !== 401) reconnectLater();
+      });
+    }, wait);
+  }
+
+  async function resync() {
+    try {
+      await Promise.all([loadPeers(), refreshConvs()]);
+      if (state.cur) select(state.cur.with);
+    } catch (e) {
+      showNotice(e.message);
+    }
+  }
+
+  function selectDefault() {
+    const rooms = state.convs.filter((c) => c.kind === 'room' && c.room !== (state.cur && state.cur.room));
+    const lobby = rooms.find((c) => c.room === 'lobby');
+    const pick = lobby || rooms[0] || state.convs[0];
+    if (pick) {
+      select(withOf(pick.conversation));
+    } else {
+      state.cur = null;
+      state.msgs = [];
+      renderHeader();
+      renderConvs();
+      renderMessages();
+      $('composer-input').disabled = true;
+      $('send-button').disabled = true;
+    }
+  }
+
+  // ---- user input ----
+
+  async function send() {
+    const ta = $('composer-input');
+    const text = ta.value;
+    const c = state.cur;
+    if (!c || !text.trim()) return;
+    ta.value = '';
+    try {
+      const m = await api('POST', 'messages', { to: c.with, text });
+      if (state.cur && m.conversation === state.cur.conv) addLive(m);
+    } catch (e) {
+      if (ta.value === '') ta.value = text;
+      showNotice(e.message);
+    }
+  }
+
+  function wire() {
+    const ta = $('composer-input');
+    ta.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        send();
+      }
+    });
+    ta.addEventListener('input', () => {
+      const c = state.cur;
+      if (!c || !c.room || !ta.value.trim() || Date.now() - state.lastTyping < TYPING_SEND_MS) return;
+      state.lastTyping = Date.now();
+      api('POST', 'typing', { with: c.with }).catch(() => {});
+    });
+    $('composer').addEventListener('submit', (e) => {
+      e.preventDefault();
+      send();
+    });
+    $('join-form').addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const input = $('join-input');
+      let name = input.value.trim();
+      if (!name) return;
+      if (!name.startsWith('#')) name = '#' + name;
+      try {
+        const r = await api('POST', 'rooms', { name });
+        input.value = '';
+        await refreshConvs();
+        select('#' + r.name);
+      } catch (err) {
+        showNotice(err.message);
+      }
+    });
+    $('leave-button').addEventListener('click', async () => {
+      const c = state.cur;
+      if (!c || !c.room) return;
+      try {
+        await api('DELETE', 'rooms/' + encodeURIComponent(c.room));
+        await refreshConvs();
+        if (state.cur && state.cur.room === c.room) selectDefault();
+      } catch (e) {
+        showNotice(e.message);
+      }
+    });
+    $('load-older').addEventListener('click', loadOlder);
+    $('timeline').addEventListener('scroll', (e) => {
+      if (e.target.scrollTop < 60) loadOlder();
+    });
+    $('notice').addEventListener('click', () => { $('notice').hidden = true; });
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible' && state.cur) markRead();
+    });
+  }
+
+  async function init() {
+    wire();
+    try {
+      state.me = await api('GET', 'id');
+    } catch (e) {
+      if (e.status !== 401) $('loading').textContent = e.message;
+      return;
+    }
+    const me = $('me-nick');
+    me.textContent = state.me.nick || short(state.me.peer_id);
+    me.title = `${state.me.peer_id}\nfingerprint ${state.me.fingerprint}`;
+    try {
+      await Promise.all([loadPeers(), refreshConvs()]);
+    } catch (e) {
+      $('loading').textContent = e.message;
+      return;
+    }
+    $('loading').hidden = true;
+    $('app').hidden = false;
+    connectEvents();
+    const want = decodeURIComponent(location.hash.slice(1));
+    if (want) select(want);
+    else selectDefault();
+  }
+
+  document.addEventListener('DOMContentLoaded', init);
+})();
