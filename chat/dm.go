@@ -558,12 +558,14 @@ func (s *Service) storeIncoming(ms []*Message) error {
 	if len(ms) == 0 {
 		return nil
 	}
+	for _, m := range ms {
+		s.clock.Observe(m.HLC) // before storing: a reply must sort after it
+	}
 	added, err := s.cfg.Store.AddMessages(ms)
 	if err != nil {
 		return fmt.Errorf("store messages: %w", err)
 	}
 	for i, m := range ms {
-		s.clock.Observe(m.HLC)
 		if added[i] {
 			s.publish(Event{Type: EventMessage, Message: m})
 		}

@@ -46,13 +46,12 @@ type room struct {
 	outbox  chan outItem  // this node's messages to publish, in order
 	arrived chan struct{} // live messages arrived: sync soon to fill gaps
 
-	mu          sync.Mutex
-	pending     map[MessageID]*Message // published, waiting for our own copy to bring the proof
-	lastTyping  time.Time
-	limits      map[PeerID]*bucket
-	syncing     map[PeerID]bool
-	lastSynced  map[PeerID]time.Time
-	lastAnySync time.Time
+	mu         sync.Mutex
+	pending    map[MessageID]*Message // published, waiting for our own copy to bring the proof
+	lastTyping time.Time
+	limits     map[PeerID]*bucket
+	syncing    map[PeerID]bool
+	lastSynced map[PeerID]time.Time // when each member was last synced with
 }
 
 // outItem is a message to publish; done (if set) is closed once the
@@ -261,12 +260,14 @@ func (s *Service) storeRoomMessages(ms []*Message) error {
 	if len(ms) == 0 {
 		return nil
 	}
+	for _, m := range ms {
+		s.clock.Observe(m.HLC) // before storing: a reply must sort after it
+	}
 	added, err := s.cfg.Store.AddMessages(ms)
 	if err != nil {
 		return err
 	}
 	for i, m := range ms {
-		s.clock.Observe(m.HLC)
 		if added[i] {
 			s.publish(Event{Type: EventMessage, Message: m})
 		}
@@ -383,12 +384,23 @@ func (r *room) syncLoop() {
 	}
 }
 
+// syncRandom syncs with the online member synced longest ago (a random
+// one among those never synced), so news spreads to everyone in turn.
 func (r *room) syncRandom() {
 	peers := r.topic.Peers()
 	if len(peers) == 0 {
 		return
 	}
-	r.startSync(peers[rand.IntN(len(peers))])
+	rand.Shuffle(len(peers), func(i, j int) { peers[i], peers[j] = peers[j], peers[i] })
+	r.mu.Lock()
+	best := peers[0]
+	for _, p := range peers[1:] {
+		if r.lastSynced[p].Before(r.lastSynced[best]) {
+			best = p
+		}
+	}
+	r.mu.Unlock()
+	r.startSync(best)
 }
 
 // startSync syncs the room with p in the background, one session per peer
@@ -404,14 +416,18 @@ func (r *room) startSync(p PeerID) {
 	r.mu.Unlock()
 	go func() {
 		defer r.wg.Done()
-		err := r.s.syncRoom(r.ctx, r, p)
+		stats, err := r.s.SyncRoomWith(r.ctx, r.name, p)
 		r.mu.Lock()
 		delete(r.syncing, p)
 		r.lastSynced[p] = time.Now()
-		r.lastAnySync = time.Now()
 		r.mu.Unlock()
 		if err != nil && r.ctx.Err() == nil {
 			r.s.log.Debug("room sync failed", "room", r.name, "peer", p, "err", err)
+		}
+		if stats.Received > 0 {
+			// News came by sync, which pubsub does not relay: pass it on
+			// to another member soon.
+			poke(r.arrived)
 		}
 	}()
 }
@@ -744,18 +760,8 @@ func (s *Service) startRooms() error {
 	if s.cfg.PubSub == nil {
 		return nil
 	}
-	joined, err := s.cfg.Store.Rooms()
-	if err != nil {
+	if err := s.openJoinedRooms(); err != nil {
 		return err
-	}
-	for _, jr := range joined {
-		r, err := s.openRoom(jr.Name, jr.JoinedAt)
-		if err != nil {
-			return err
-		}
-		s.mu.Lock()
-		s.rooms[jr.Name] = r
-		s.mu.Unlock()
 	}
 	unpublished, err := s.cfg.Store.Unpublished()
 	if err != nil {
@@ -779,6 +785,31 @@ func (s *Service) startRooms() error {
 		}
 	}
 	return s.cfg.Store.SetFlag("auto-joined")
+}
+
+// openJoinedRooms opens the rooms joined before this start. It holds
+// roomMu, as JoinRoom and LeaveRoom do, and skips a room already open: a
+// JoinRoom may run before Run gets here.
+func (s *Service) openJoinedRooms() error {
+	s.roomMu.Lock()
+	defer s.roomMu.Unlock()
+	joined, err := s.cfg.Store.Rooms()
+	if err != nil {
+		return err
+	}
+	for _, jr := range joined {
+		if s.room(jr.Name) != nil {
+			continue
+		}
+		r, err := s.openRoom(jr.Name, jr.JoinedAt)
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.rooms[jr.Name] = r
+		s.mu.Unlock()
+	}
+	return nil
 }
 
 // stopRooms closes every room (they stay joined).

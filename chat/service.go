@@ -110,7 +110,7 @@ type Service struct {
 	peers   map[PeerID]*Peer
 	links   map[PeerID]*dmLink
 	rooms   map[string]*room
-	serving map[PeerID]bool     // peers whose sync session this node is serving
+	serving map[PeerID]int      // sync sessions this node is serving, by peer
 	inbound map[Stream]struct{} // inbound streams being served, reset on Close
 }
 
@@ -140,7 +140,7 @@ func New(cfg Config) (*Service, error) {
 		peers:   make(map[PeerID]*Peer, len(known)),
 		links:   make(map[PeerID]*dmLink),
 		rooms:   make(map[string]*room),
-		serving: make(map[PeerID]bool),
+		serving: make(map[PeerID]int),
 		inbound: make(map[Stream]struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())

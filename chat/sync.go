@@ -517,12 +517,6 @@ type SyncStats struct {
 	Took              time.Duration
 }
 
-// syncRoom runs one sync session with p as the opener.
-func (s *Service) syncRoom(ctx context.Context, r *room, p PeerID) error {
-	_, err := s.SyncRoomWith(ctx, r.name, p)
-	return err
-}
-
 // SyncRoomWith syncs a joined room with peer p now and reports the traffic.
 func (s *Service) SyncRoomWith(ctx context.Context, name string, p PeerID) (SyncStats, error) {
 	var stats SyncStats
@@ -540,7 +534,14 @@ func (s *Service) SyncRoomWith(ctx context.Context, name string, p PeerID) (Sync
 	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
 	defer stop()
 	c := newSyncConn(st)
-	since := HLCFromTime(s.cfg.Now().Add(-s.cfg.SyncWindow))
+	// Ask for our own window (SyncWindow, cut to our newest
+	// SyncMaxMessages): the server's is no wider, so neither side offers
+	// what lies outside the other's.
+	_, since, err := s.window(r, 0)
+	if err != nil {
+		_ = st.Reset()
+		return stats, err
+	}
 	if err := c.sendTurn(&wire.SyncFrame{Room: r.name, Since: uint64(since)}, nil, nil, nil); err != nil {
 		_ = st.Reset()
 		return stats, err
@@ -586,20 +587,30 @@ func (s *Service) handleSync(p PeerID, st Stream) {
 	_ = st.Close()
 }
 
-// Sync sessions a node serves at once: one per peer, a few in all.
-const maxServedSyncs = 8
+// Sync sessions a node serves at once: two per peer (a background one
+// and one asked for), a few in all.
+const (
+	maxServedSyncs        = 8
+	maxServedSyncsPerPeer = 2
+)
 
 // claimSync reserves a served session for p; release it with the func.
 func (s *Service) claimSync(p PeerID) (func(), bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.serving[p] || len(s.serving) >= maxServedSyncs {
+	total := 0
+	for _, n := range s.serving {
+		total += n
+	}
+	if s.serving[p] >= maxServedSyncsPerPeer || total >= maxServedSyncs {
 		return nil, false
 	}
-	s.serving[p] = true
+	s.serving[p]++
 	return func() {
 		s.mu.Lock()
-		delete(s.serving, p)
+		if s.serving[p]--; s.serving[p] == 0 {
+			delete(s.serving, p)
+		}
 		s.mu.Unlock()
 	}, true
 }

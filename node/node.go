@@ -58,7 +58,7 @@ type Config struct {
 	DialTimeout   time.Duration // one dial attempt; 2s if 0
 	TieBreakDelay time.Duration // how long the larger ID waits before dialling an mDNS peer; 300ms if 0
 
-	SeenMessagesTTL time.Duration // pubsub's duplicate cache; its default (2m) if 0 (tests shorten it)
+	SeenMessagesTTL time.Duration // pubsub's duplicate cache; its default (2m) if 0 (entries are swept once a minute)
 }
 
 func (c *Config) setDefaults() {

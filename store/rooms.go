@@ -136,8 +136,15 @@ func (s *Store) EnqueueRoom(m *chat.Message) error {
 // SetProof implements chat.Store: m (as enqueued) was published with its
 // Seqno and Signature set.
 func (s *Store) SetProof(m *chat.Message) error {
+	val, err := encodeMessage(m)
+	if err != nil {
+		return err
+	}
+	// The record alone: the index and the member index got the message at
+	// EnqueueRoom and a proof changes neither (rewriting the member index
+	// here conflicts with the author's next EnqueueRoom).
 	return s.update(func(txn *badger.Txn) error {
-		if err := putMessage(txn, m); err != nil {
+		if err := txn.Set(messageKey(m.Conversation, m.HLC, m.ID), val); err != nil {
 			return err
 		}
 		return txn.Delete(unpublishedKey(m.Conversation, m.HLC, m.ID))

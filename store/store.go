@@ -141,7 +141,9 @@ func (s *Store) Close() error {
 func (s *Store) update(fn func(txn *badger.Txn) error) error {
 	for attempt := 0; ; attempt++ {
 		err := s.db.Update(fn)
-		if errors.Is(err, badger.ErrConflict) && attempt < 10 {
+		if errors.Is(err, badger.ErrConflict) && attempt < 20 {
+			// Let the conflicting writer finish first.
+			time.Sleep(time.Duration(attempt+1) * 50 * time.Microsecond)
 			continue
 		}
 		return err
