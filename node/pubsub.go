@@ -237,7 +237,9 @@ type topic struct {
 // (briefly) for a peer in the topic first.
 func (t *topic) Publish(ctx context.Context, data []byte) error {
 	if time.Since(t.joined) < freshTopic && len(t.t.ListPeers()) == 0 {
-		wctx, cancel := context.WithTimeout(ctx, readinessWait)
+		// Wait at most readinessWait, and never past the fresh window: a
+		// queue of messages to a lone topic must not wait each in turn.
+		wctx, cancel := context.WithDeadline(ctx, minTime(time.Now().Add(readinessWait), t.joined.Add(freshTopic)))
 		err := t.t.Publish(wctx, data, pubsub.WithReadiness(pubsub.MinTopicSize(1)))
 		cancel()
 		if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
@@ -333,4 +335,11 @@ func (t *topic) rendezvous() {
 		}
 		cancel()
 	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

@@ -220,8 +220,14 @@
   }
 
   async function select(w) {
-    const seq = ++state.seq;
     const room = w.startsWith('#') ? w.slice(1) : null;
+    if (room && !state.convs.some((c) => c.room === room)) {
+      showNotice(`You are not in #${room}: join it below.`);
+      $('join-input').value = '#' + room;
+      if (!state.cur) selectDefault();
+      return;
+    }
+    const seq = ++state.seq;
     state.cur = { with: w, conv: room ? 'room:' + room : 'dm:' + w, room, peer: room ? null : w };
     state.msgs = [];
     state.byId = new Map();
@@ -232,15 +238,20 @@
     renderHeader();
     renderConvs();
     renderMessages();
-    $('composer-input').disabled = false;
+    const ta = $('composer-input');
+    ta.disabled = false;
+    ta.placeholder = 'Message ' + (room ? '#' + room : nickOf(w));
     $('send-button').disabled = false;
-    $('composer-input').focus();
+    ta.focus();
     let ms;
     try {
       ms = await api('GET', 'history?' + query({ with: w, limit: PAGE, all: 'true' }));
     } catch (e) {
-      if (seq === state.seq) state.loading = false;
+      if (seq !== state.seq) return;
+      state.loading = false;
       showNotice(e.message);
+      // A room left meanwhile or a peer forgotten (an old link): go home.
+      if (e.status === 404 && !state.convs.some((c) => c.conversation === state.cur.conv)) selectDefault();
       return;
     }
     if (seq !== state.seq) return;
@@ -345,8 +356,7 @@
   function addLive(m) {
     const old = state.byId.get(m.id);
     if (old) {
-      Object.assign(old, m);
-      updateState(old);
+      setStatus(old, m.status, m.reason);
       return;
     }
     state.byId.set(m.id, m);
@@ -374,6 +384,16 @@
       tl.scrollTop = tl.scrollHeight - fromBottom;
     }
     if (stick) scrollToBottom();
+  }
+
+  // setStatus moves a message's delivery state forward, never back: the
+  // answer to a send can arrive after the events that overtook it.
+  const RANK = { queued: 0, sent: 1, delivered: 2, failed: 2 };
+  function setStatus(m, status, reason) {
+    if ((RANK[status] || 0) < (RANK[m.status] || 0)) return;
+    m.status = status;
+    m.reason = reason;
+    updateState(m);
   }
 
   function updateState(m) {
@@ -432,10 +452,7 @@
     status(ev) {
       const s = ev.status;
       const m = s && state.byId.get(s.id);
-      if (!m) return;
-      m.status = s.status;
-      m.reason = s.reason;
-      updateState(m);
+      if (m) setStatus(m, s.status, s.reason);
     },
     peer(ev) {
       const p = ev.peer;
@@ -602,13 +619,17 @@
     });
     $('leave-button').addEventListener('click', async () => {
       const c = state.cur;
+      const btn = $('leave-button');
       if (!c || !c.room) return;
+      btn.disabled = true; // leaving waits (briefly) for the leave line to go out
       try {
         await api('DELETE', 'rooms/' + encodeURIComponent(c.room));
         await refreshConvs();
         if (state.cur && state.cur.room === c.room) selectDefault();
       } catch (e) {
         showNotice(e.message);
+      } finally {
+        btn.disabled = false;
       }
     });
     $('load-older').addEventListener('click', loadOlder);
@@ -641,9 +662,22 @@
     $('loading').hidden = true;
     $('app').hidden = false;
     connectEvents();
-    const want = decodeURIComponent(location.hash.slice(1));
+    const want = hashTarget();
     if (want) select(want);
     else selectDefault();
+    window.addEventListener('hashchange', () => {
+      const w = hashTarget();
+      if (w && !(state.cur && state.cur.with === w)) select(w);
+    });
+  }
+
+  // hashTarget is the conversation the address names (#%23room or #<peer ID>).
+  function hashTarget() {
+    try {
+      return decodeURIComponent(location.hash.slice(1));
+    } catch (_) {
+      return '';
+    }
   }
 
   document.addEventListener('DOMContentLoaded', init);
