@@ -51,9 +51,7 @@ func (c *cli) chat() error {
 		Color:  !c.noColor && os.Getenv("NO_COLOR") == "",
 		Notify: tui.DesktopNotifier(),
 	}
-	if c.bell {
-		opts.Bell = c.stdout
-	}
+	opts.Bell = c.bell
 	if err := tui.Run(ctx, cl, opts, c.stdin, c.stdout); err != nil {
 		return runtimeError{err}
 	}

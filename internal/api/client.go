@@ -144,6 +144,12 @@ func (c *Client) HistoryAll(ctx context.Context, with string, limit int, before 
 // Events follows GET /api/v1/events, calling fn for each event until ctx
 // ends, fn returns an error, or the daemon closes the stream.
 func (c *Client) Events(ctx context.Context, fn func(Event) error) error {
+	return c.Follow(ctx, nil, fn)
+}
+
+// Follow is Events; opened (if set) is called once the stream is open, so
+// a client can reload what it shows knowing no later event is missed.
+func (c *Client) Follow(ctx context.Context, opened func(), fn func(Event) error) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://parley/api/v1/events", nil)
 	if err != nil {
 		return err
@@ -158,6 +164,9 @@ func (c *Client) Events(ctx context.Context, fn func(Event) error) error {
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		return readError(resp)
+	}
+	if opened != nil {
+		opened()
 	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)

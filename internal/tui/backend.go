@@ -20,7 +20,8 @@ type Backend interface {
 	SetNick(ctx context.Context, nick string) error
 	MarkRead(ctx context.Context, with, id string) error
 	Typing(ctx context.Context, room string) error
-	Events(ctx context.Context, fn func(api.Event) error) error
+	// Follow streams events; opened is called once the stream is open.
+	Follow(ctx context.Context, opened func(), fn func(api.Event) error) error
 }
 
 var _ Backend = (*api.Client)(nil)

@@ -82,7 +82,7 @@ func (m *Model) command(line string) tea.Cmd {
 			if err != nil {
 				return errStatus(err)
 			}
-			return statusMsg{text: "left #" + res.Name}
+			return leftMsg(res.Name)
 		}
 	case "/msg":
 		if len(args) < 1 {

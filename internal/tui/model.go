@@ -2,10 +2,11 @@ package tui
 
 import (
 	"context"
-	"io"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textarea"
@@ -16,9 +17,9 @@ import (
 
 // Options configure the client.
 type Options struct {
-	Color  bool      // false: plain text (NO_COLOR, --no-color)
-	Bell   io.Writer // if set, a BEL is written here for DMs and mentions
-	Notify Notifier  // desktop notifications; nil for none
+	Color  bool     // false: plain text (NO_COLOR, --no-color)
+	Bell   bool     // ring the terminal bell for DMs and mentions
+	Notify Notifier // desktop notifications; nil for none
 	Now    func() time.Time
 	Loc    *time.Location // time zone of the times shown; Local if nil
 }
@@ -58,6 +59,7 @@ type Model struct {
 	convsBusy     bool // a conversations refresh is running
 	convsDirty    bool // and another is wanted after it
 	comp          completion
+	lineCache     map[string][]string // rendered lines of a message (see timelineLines)
 	ready         bool
 }
 
@@ -89,11 +91,12 @@ func New(ctx context.Context, be Backend, opts Options) *Model {
 	return &Model{
 		be: be, ctx: ctx, opts: opts, th: newTheme(opts.Color),
 		width: 80, height: 24,
-		tl:      map[string]*timeline{},
-		peers:   map[string]api.Peer{},
-		members: map[string][]api.Member{},
-		typing:  map[string]map[string]time.Time{},
-		input:   ta,
+		tl:        map[string]*timeline{},
+		peers:     map[string]api.Peer{},
+		members:   map[string][]api.Member{},
+		typing:    map[string]map[string]time.Time{},
+		lineCache: map[string][]string{},
+		input:     ta,
 	}
 }
 
@@ -114,6 +117,7 @@ type (
 		conv  string
 		msgs  []api.Message
 		older bool
+		err   error
 	}
 	eventMsg   api.Event
 	eventsDone struct{ err error }
@@ -121,9 +125,11 @@ type (
 		text string
 		err  bool
 	}
-	openMsg string // open this conversation (after a join or /msg)
-	tickMsg time.Time
-	selfMsg api.Identity
+	openMsg   string   // open this conversation (after a join or /msg)
+	resyncMsg struct{} // the event stream (re)opened: reload what is shown
+	leftMsg   string   // this room was left (its name, without '#')
+	tickMsg   time.Time
+	selfMsg   api.Identity
 )
 
 // EventMsg wraps an API event for the program (Run sends them).
@@ -203,10 +209,7 @@ func (m *Model) loadHistory(conv, before string, older bool) tea.Cmd {
 		ctx, cancel := m.call()
 		defer cancel()
 		ms, err := m.be.HistoryAll(ctx, withOf(conv), pageSize, before, true)
-		if err != nil {
-			return errStatus(err)
-		}
-		return historyMsg{conv: conv, msgs: ms, older: older}
+		return historyMsg{conv: conv, msgs: ms, older: older, err: err}
 	}
 }
 
@@ -279,18 +282,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.width, m.height = msg.Width, msg.Height
 		m.layout()
 		return m, nil
+	case resyncMsg:
+		return m, m.resync()
 	case initMsg:
 		m.self, m.convs, m.ready = msg.self, msg.convs, true
 		for _, p := range msg.peers {
 			m.peers[p.PeerID] = p
 		}
-		first := ""
-		for _, c := range m.convs {
-			if c.Conversation == "room:lobby" || first == "" {
-				first = c.Conversation
-			}
-		}
-		return m, tea.Batch(m.open(first), tick())
+		return m, tea.Batch(m.open(m.defaultConv()), tick())
 	case convsMsg:
 		m.convsBusy = false
 		m.convs = msg
@@ -299,11 +298,17 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				m.convs[i].Unread = 0
 			}
 		}
+		var cmds []tea.Cmd
+		if m.cur == "" && m.ready {
+			// The first conversation appeared (e.g. a new node's #lobby,
+			// joined just after the client asked): open it.
+			cmds = append(cmds, m.open(m.defaultConv()))
+		}
 		if m.convsDirty {
 			m.convsDirty = false
-			return m, m.refreshConvs()
+			cmds = append(cmds, m.refreshConvs())
 		}
-		return m, nil
+		return m, tea.Batch(cmds...)
 	case peersMsg:
 		clear(m.peers)
 		for _, p := range msg {
@@ -331,6 +336,15 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case openMsg:
 		return m, tea.Batch(m.refreshConvs(), m.open(string(msg)))
+	case leftMsg:
+		m.setStatus("left #"+string(msg), false)
+		conv := "room:" + string(msg)
+		delete(m.tl, conv) // a later join loads it afresh
+		if m.cur == conv {
+			// Nothing to say in a room left: the refresh opens another.
+			m.cur, m.input.Placeholder = "", ""
+		}
+		return m, m.refreshConvs()
 	case tickMsg:
 		now := time.Time(msg)
 		for room, who := range m.typing {
@@ -347,6 +361,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.KeyPressMsg:
 		return m.key(msg)
 	case tea.PasteMsg:
+		m.growComposer(strings.Count(msg.Content, "\n"))
 		var cmd tea.Cmd
 		m.input, cmd = m.input.Update(msg)
 		m.layout()
@@ -357,6 +372,18 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
+// defaultConv is the conversation to open first: #lobby, else the first
+// one; "" if there is none.
+func (m *Model) defaultConv() string {
+	first := ""
+	for _, c := range m.convs {
+		if c.Conversation == "room:lobby" || first == "" {
+			first = c.Conversation
+		}
+	}
+	return first
+}
+
 func (m *Model) setStatus(text string, isErr bool) {
 	m.status, m.statusErr = strings.ReplaceAll(text, "\n", " "), isErr
 }
@@ -364,6 +391,11 @@ func (m *Model) setStatus(text string, isErr bool) {
 func (m *Model) gotHistory(h historyMsg) tea.Cmd {
 	t := m.timeline(h.conv)
 	t.loading = false
+	if h.err != nil {
+		// Not loaded: opening the conversation (or PgUp) tries again.
+		m.setStatus(h.err.Error(), true)
+		return nil
+	}
 	if len(h.msgs) < pageSize {
 		t.atStart = true
 	}
@@ -377,7 +409,9 @@ func (m *Model) gotHistory(h historyMsg) tea.Cmd {
 }
 
 // mergeMessages joins two runs of messages, dropping repeats, in order of
-// time then ID.
+// time. Messages of the same millisecond keep the order they came in: the
+// node's order within a page (by hybrid logical clock, whose logical part
+// the API does not show), a before b across runs.
 func mergeMessages(a, b []api.Message) []api.Message {
 	out := make([]api.Message, 0, len(a)+len(b))
 	seen := make(map[string]bool, len(a)+len(b))
@@ -395,10 +429,7 @@ func mergeMessages(a, b []api.Message) []api.Message {
 		}
 		tx, _ := time.Parse(time.RFC3339Nano, x.SentAt)
 		ty, _ := time.Parse(time.RFC3339Nano, y.SentAt)
-		if c := tx.Compare(ty); c != 0 {
-			return c
-		}
-		return strings.Compare(x.ID, y.ID)
+		return tx.Compare(ty)
 	})
 	return out
 }
@@ -407,12 +438,14 @@ func (m *Model) gotEvent(e api.Event) tea.Cmd {
 	switch e.Type {
 	case "message":
 		msg := *e.Message
-		if t, ok := m.tl[msg.Conversation]; ok && t.loaded {
+		// Also while the first page loads: the page may have been read
+		// before this message was stored, and merging drops repeats.
+		if t, ok := m.tl[msg.Conversation]; ok && (t.loaded || t.loading) {
 			t.msgs = mergeMessages(t.msgs, []api.Message{msg})
 		}
 		var cmds []tea.Cmd
 		if msg.Kind == "text" && msg.From != m.self.PeerID {
-			m.alert(msg)
+			cmds = append(cmds, m.alert(msg))
 			if msg.Conversation == m.cur {
 				cmds = append(cmds, func() tea.Msg {
 					ctx, cancel := m.call()
@@ -461,21 +494,46 @@ func (m *Model) gotEvent(e api.Event) tea.Cmd {
 }
 
 // alert notifies about a direct message, or a room message naming us.
-func (m *Model) alert(msg api.Message) {
+func (m *Model) alert(msg api.Message) tea.Cmd {
 	_, isRoom := roomOf(msg.Conversation)
-	mention := isRoom && m.self.Nick != "" && strings.Contains(strings.ToLower(msg.Text), "@"+strings.ToLower(m.self.Nick))
+	mention := isRoom && mentions(msg.Text, m.self.Nick)
 	if isRoom && !mention {
-		return
+		return nil
 	}
 	title := m.nick(msg.From)
 	if isRoom {
 		title += " in #" + msg.Room
 	}
 	m.opts.Notify.Notify(title, msg.Text)
-	if m.opts.Bell != nil {
-		_, _ = m.opts.Bell.Write([]byte("\a"))
+	if m.opts.Bell {
+		// Printed by Bubble Tea between frames, never inside one.
+		return tea.Raw("\a")
+	}
+	return nil
+}
+
+// mentions reports whether text names @nick as a word: "@bob," and "@bob"
+// at the end do, "@bobby" does not.
+func mentions(text, nick string) bool {
+	if nick == "" {
+		return false
+	}
+	text, at := strings.ToLower(text), "@"+strings.ToLower(nick)
+	for {
+		i := strings.Index(text, at)
+		if i < 0 {
+			return false
+		}
+		text = text[i+len(at):]
+		if r, _ := utf8.DecodeRuneInString(text); text == "" || !nickChar(r) {
+			return true
+		}
 	}
 }
+
+// nickChar reports whether r can continue a nickname in a mention ('.'
+// may end a sentence, so it ends a mention).
+func nickChar(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_' }
 
 // nick names a peer: its nickname, else the end of its ID.
 func (m *Model) nick(peerID string) string {
@@ -546,6 +604,9 @@ func (m *Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.complete()
 		return m, nil
 	}
+	if key.Matches(k, m.input.KeyMap.InsertNewline) {
+		m.growComposer(1)
+	}
 	var cmd tea.Cmd
 	m.input, cmd = m.input.Update(k)
 	m.layout()
@@ -597,7 +658,7 @@ func (m *Model) scroll(lines int) tea.Cmd {
 		return nil
 	}
 	total := len(m.timelineLines(t, m.timelineWidth()))
-	maxScroll := max(0, total-m.timelineHeight())
+	maxScroll := max(0, total-(m.timelineHeight()-1)) // the header takes a line
 	t.scroll = min(max(0, t.scroll+lines), maxScroll)
 	if lines > 0 && t.scroll == maxScroll && !t.atStart && !t.loading && len(t.msgs) > 0 {
 		t.loading = true
@@ -622,4 +683,22 @@ func (m *Model) send(conv, text string) tea.Cmd {
 		}
 		return nil
 	}
+}
+
+// resync reloads what is shown after the event stream (re)opened: events
+// from before it are not in the stream.
+func (m *Model) resync() tea.Cmd {
+	if !m.ready {
+		return nil // Init's load comes after the stream opened
+	}
+	cmds := []tea.Cmd{m.refreshConvs(), m.refreshPeers()}
+	for conv, t := range m.tl {
+		if t.loaded && !t.loading {
+			cmds = append(cmds, m.loadHistory(conv, "", false))
+		}
+	}
+	if room, ok := roomOf(m.cur); ok {
+		cmds = append(cmds, m.loadMembers(room))
+	}
+	return tea.Batch(cmds...)
 }

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/godbus/dbus/v5"
@@ -41,5 +42,12 @@ func (d *dbusNotifier) Notify(title, body string) {
 	obj := d.conn.Object("org.freedesktop.Notifications", "/org/freedesktop/Notifications")
 	// Fire and forget: a missing notification daemon must not stall the UI.
 	obj.Go("org.freedesktop.Notifications.Notify", dbus.FlagNoReplyExpected, nil,
-		"Parley", uint32(0), "", title, body, []string{}, map[string]dbus.Variant{}, int32(5000))
+		"Parley", uint32(0), "", markupSafe(title), markupSafe(body), []string{}, map[string]dbus.Variant{}, int32(5000))
+}
+
+// markupSafe makes peer text plain for notification servers that read
+// body markup: control characters go (printable), and &, < and > are
+// escaped.
+func markupSafe(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(printable(s))
 }

@@ -28,7 +28,7 @@ func Run(ctx context.Context, be Backend, opts Options, in io.Reader, out io.Wri
 		defer close(done)
 		// Follow the node's events; reconnect if the stream drops.
 		for ctx.Err() == nil {
-			err := be.Events(ctx, func(e api.Event) error {
+			err := be.Follow(ctx, func() { p.Send(resyncMsg{}) }, func(e api.Event) error {
 				p.Send(EventMsg(e))
 				return nil
 			})

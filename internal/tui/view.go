@@ -3,9 +3,12 @@ package tui
 import (
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -71,6 +74,13 @@ func (m *Model) timelineWidth() int {
 func (m *Model) composerHeight() int { return min(max(m.input.LineCount(), 1), maxComposer) }
 
 func (m *Model) timelineHeight() int { return max(m.height-m.composerHeight()-2, 3) }
+
+// growComposer makes room for n more lines before the textarea adds them:
+// the textarea scrolls to its cursor for its current height, so growing
+// only afterwards would hide the first lines.
+func (m *Model) growComposer(n int) {
+	m.input.SetHeight(min(max(m.input.LineCount()+n, 1), maxComposer))
+}
 
 // layout sizes the composer to the window and its text.
 func (m *Model) layout() {
@@ -280,34 +290,72 @@ func (m *Model) timelineLines(t *timeline, w int) []string {
 		}
 		stamp := at.Format("15:04") + " "
 		who := m.nick(msg.From)
-		switch msg.Kind {
-		case "join", "leave":
-			verb := "joined"
-			if msg.Kind == "leave" {
-				verb = "left"
-			}
-			out = append(out, m.th.system.Render(truncate(stamp+"* "+who+" "+verb+" #"+msg.Room, w)))
+		// A message renders the same until its status, author's nick or
+		// the width change: keep its lines, so a key press does not
+		// re-wrap thousands of loaded messages.
+		key := msg.ID + "\x00" + msg.Status + "\x00" + who + "\x00" + stamp + strconv.Itoa(w)
+		if lines, ok := m.lineCache[key]; ok {
+			out = append(out, lines...)
 			continue
 		}
-		prefix := stamp + who + ": "
-		tick := ""
-		if msg.To != "" && msg.From == m.self.PeerID {
-			tick = " " + ticks(msg.Status)
+		if len(m.lineCache) > 50000 {
+			clear(m.lineCache)
 		}
-		text := msg.Text + tick
-		wrapped := wrap(text, w-lipgloss.Width(prefix))
-		for i, l := range wrapped {
-			if i == 0 {
-				out = append(out, stamp+m.th.nick(msg.From).Render(who)+": "+l)
-			} else {
-				out = append(out, strings.Repeat(" ", lipgloss.Width(prefix))+l)
-			}
-		}
-		if msg.Status == "failed" && msg.Reason != "" {
-			out = append(out, m.th.err.Render(truncate(strings.Repeat(" ", lipgloss.Width(stamp))+"✗ "+msg.Reason, w)))
-		}
+		mark := len(out)
+		out = m.messageLines(out, msg, stamp, who, w)
+		m.lineCache[key] = slices.Clone(out[mark:])
 	}
 	return out
+}
+
+// messageLines appends the lines of one message.
+func (m *Model) messageLines(out []string, msg api.Message, stamp, who string, w int) []string {
+	switch msg.Kind {
+	case "join", "leave":
+		verb := "joined"
+		if msg.Kind == "leave" {
+			verb = "left"
+		}
+		return append(out, m.th.system.Render(truncate(stamp+"* "+who+" "+verb+" #"+msg.Room, w)))
+	}
+	prefix := stamp + who + ": "
+	tick := ""
+	if msg.To != "" && msg.From == m.self.PeerID {
+		tick = " " + ticks(msg.Status)
+	}
+	text := printable(msg.Text) + tick
+	wrapped := wrap(text, w-lipgloss.Width(prefix))
+	for i, l := range wrapped {
+		if i == 0 {
+			out = append(out, stamp+m.th.nick(msg.From).Render(who)+": "+l)
+		} else {
+			out = append(out, strings.Repeat(" ", lipgloss.Width(prefix))+l)
+		}
+	}
+	if msg.Status == "failed" && msg.Reason != "" {
+		out = append(out, m.th.err.Render(truncate(strings.Repeat(" ", lipgloss.Width(stamp))+"✗ "+printable(msg.Reason), w)))
+	}
+	return out
+}
+
+// printable makes text from peers safe to put on a terminal: line breaks
+// stay, a tab is a space, and any other control character (ESC, CR, BEL,
+// C1) shows as U+FFFD instead of reaching the terminal as a sequence.
+func printable(text string) string {
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n':
+			return r
+		case r == '\t':
+			return ' '
+		case r == '\r':
+			return '\n'
+		case unicode.IsControl(r):
+			return '\uFFFD'
+		}
+		return r
+	}, text)
 }
 
 func ticks(status string) string {
