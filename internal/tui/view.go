@@ -238,7 +238,11 @@ func (m *Model) renderMembers(h int) string {
 func (m *Model) renderTimeline(h int) string {
 	w := m.timelineWidth()
 	if m.showHelp {
-		return m.column(fit(helpText(), h), w)
+		var lines []string
+		for _, l := range helpText() {
+			lines = append(lines, wrap(l, w)...)
+		}
+		return m.column(fit(lines, h), w)
 	}
 	if m.cur == "" {
 		msg := "Connecting to the node…"
