@@ -833,7 +833,7 @@ func (tr *syncTestTransport) OpenStream(ctx context.Context, p PeerID, protocol 
 // pipeStream is a Stream over one end of net.Pipe; Reset closes it.
 type pipeStream struct{ net.Conn }
 
-func (s pipeStream) Reset() error { return s.Conn.Close() }
+func (s pipeStream) Reset() error { return s.Close() }
 
 // syncTestTopic is a room's topic with no pubsub behind it.
 type syncTestTopic struct{ Topic }

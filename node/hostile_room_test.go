@@ -74,7 +74,6 @@ type pubsubAttacker struct {
 	key   lcrypto.PrivKey
 	id    peer.ID
 	topic *pubsub.Topic
-	seq   int
 }
 
 // newPubsubAttacker starts GossipSub with opts on a new host connected to
@@ -512,7 +511,7 @@ func TestHostileRoomReplay(t *testing.T) {
 	// The attacker relays nothing of others', and republishes the first
 	// text message it sees from x as its own.
 	validate := func(_ context.Context, _ peer.ID, m *pubsub.Message) pubsub.ValidationResult {
-		if peer.ID(m.GetFrom()) != x.Host.ID() {
+		if m.GetFrom() != x.Host.ID() {
 			return pubsub.ValidationAccept
 		}
 		mu.Lock()
