@@ -409,36 +409,21 @@ func (c *cli) tailCmd() *cobra.Command {
 }
 
 func (c *cli) joinCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "join '#ROOM'",
-		Short: "Join a room (names: lower-case letters, digits, '-' and '_'; up to 64)",
-		Args:  exactArgs(1, "a room (#name)"),
-		RunE: func(_ *cobra.Command, args []string) error {
-			if _, err := chat.ParseRoom(args[0]); err != nil {
-				return usageError{err}
-			}
-			cl, err := c.client()
-			if err != nil {
-				return err
-			}
-			res, err := cl.Join(c.ctx, args[0])
-			if err != nil {
-				return c.fail(err)
-			}
-			if res.Changed {
-				_, _ = fmt.Fprintf(c.stdout, "joined #%s\n", res.Name)
-			} else {
-				_, _ = fmt.Fprintf(c.stdout, "already in #%s\n", res.Name)
-			}
-			return nil
-		},
-	}
+	return c.roomChangeCmd("join '#ROOM'", "Join a room (names: lower-case letters, digits, '-' and '_'; up to 64)",
+		(*api.Client).Join, "joined #%s\n", "already in #%s\n")
 }
 
 func (c *cli) leaveCmd() *cobra.Command {
+	return c.roomChangeCmd("leave '#ROOM'", "Leave a room (its history stays)",
+		(*api.Client).Leave, "left #%s\n", "not in #%s\n")
+}
+
+// roomChangeCmd is join or leave: check the name, ask the daemon, and say
+// whether anything changed.
+func (c *cli) roomChangeCmd(use, short string, do func(*api.Client, context.Context, string) (api.JoinResponse, error), changed, unchanged string) *cobra.Command {
 	return &cobra.Command{
-		Use:   "leave '#ROOM'",
-		Short: "Leave a room (its history stays)",
+		Use:   use,
+		Short: short,
 		Args:  exactArgs(1, "a room (#name)"),
 		RunE: func(_ *cobra.Command, args []string) error {
 			if _, err := chat.ParseRoom(args[0]); err != nil {
@@ -448,14 +433,14 @@ func (c *cli) leaveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := cl.Leave(c.ctx, args[0])
+			res, err := do(cl, c.ctx, args[0])
 			if err != nil {
 				return c.fail(err)
 			}
 			if res.Changed {
-				_, _ = fmt.Fprintf(c.stdout, "left #%s\n", res.Name)
+				_, _ = fmt.Fprintf(c.stdout, changed, res.Name)
 			} else {
-				_, _ = fmt.Fprintf(c.stdout, "not in #%s\n", res.Name)
+				_, _ = fmt.Fprintf(c.stdout, unchanged, res.Name)
 			}
 			return nil
 		},
