@@ -74,13 +74,16 @@ func NewServer(backend Backend, token string, log *slog.Logger, ui http.Handler)
 func (s *Server) Serve(unixL, tcpL net.Listener) error {
 	errc := make(chan error, 2)
 	n := 0
+	if tcpL != nil {
+		// Set before any request is served: handlers on both listeners read it.
+		s.tcpAddr = tcpL.Addr().String()
+	}
 	if unixL != nil {
 		n++
 		go func() { errc <- s.unix.Serve(unixL) }()
 	}
 	if tcpL != nil {
 		n++
-		s.tcpAddr = tcpL.Addr().String()
 		go func() { errc <- s.tcp.Serve(tcpL) }()
 	}
 	var first error
