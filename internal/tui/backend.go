@@ -2,6 +2,9 @@ package tui
 
 import (
 	"context"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/parley-chat/parley/internal/api"
 )
@@ -25,3 +28,24 @@ type Backend interface {
 }
 
 var _ Backend = (*api.Client)(nil)
+
+// callTimeout bounds one call to the backend.
+const callTimeout = 30 * time.Second
+
+// ask runs call as a command, off the update loop, with callTimeout: the
+// message it returns goes to Update, an error it returns to the status bar
+// instead. Calls whose failure the user need not hear of return a nil
+// error (and usually a nil message).
+func (m *Model) ask(call func(ctx context.Context) (tea.Msg, error)) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(m.ctx, callTimeout)
+		defer cancel()
+		msg, err := call(ctx)
+		if err != nil {
+			return errStatus(err)
+		}
+		return msg
+	}
+}
+
+func errStatus(err error) tea.Msg { return statusMsg{text: err.Error(), err: true} }

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sort"
@@ -55,15 +56,10 @@ func (m *Model) command(line string) tea.Cmd {
 		if !strings.HasPrefix(room, "#") {
 			room = "#" + room
 		}
-		return func() tea.Msg {
-			ctx, cancel := m.call()
-			defer cancel()
+		return m.ask(func(ctx context.Context) (tea.Msg, error) {
 			res, err := m.be.Join(ctx, room)
-			if err != nil {
-				return errStatus(err)
-			}
-			return openMsg("room:" + res.Name)
-		}
+			return openMsg("room:" + res.Name), err
+		})
 	case "/leave":
 		room := ""
 		if len(args) > 0 {
@@ -75,15 +71,10 @@ func (m *Model) command(line string) tea.Cmd {
 			m.setStatus("usage: /leave #room (or open the room first)", true)
 			return nil
 		}
-		return func() tea.Msg {
-			ctx, cancel := m.call()
-			defer cancel()
+		return m.ask(func(ctx context.Context) (tea.Msg, error) {
 			res, err := m.be.Leave(ctx, room)
-			if err != nil {
-				return errStatus(err)
-			}
-			return leftMsg(res.Name)
-		}
+			return leftMsg(res.Name), err
+		})
 	case "/msg":
 		if len(args) < 1 {
 			m.setStatus("usage: /msg @nick|peer-id [text]", true)
@@ -99,32 +90,22 @@ func (m *Model) command(line string) tea.Cmd {
 			}
 			return func() tea.Msg { return openMsg("dm:" + peerID) }
 		}
-		return func() tea.Msg {
-			ctx, cancel := m.call()
-			defer cancel()
+		return m.ask(func(ctx context.Context) (tea.Msg, error) {
 			msg, err := m.be.Send(ctx, to, text)
-			if err != nil {
-				return errStatus(err)
-			}
-			return openMsg(msg.Conversation)
-		}
+			return openMsg(msg.Conversation), err
+		})
 	case "/nick":
 		if len(args) != 1 {
 			m.setStatus("usage: /nick name", true)
 			return nil
 		}
-		return func() tea.Msg {
-			ctx, cancel := m.call()
-			defer cancel()
+		return m.ask(func(ctx context.Context) (tea.Msg, error) {
 			if err := m.be.SetNick(ctx, args[0]); err != nil {
-				return errStatus(err)
+				return nil, err
 			}
 			self, err := m.be.Identity(ctx)
-			if err != nil {
-				return errStatus(err)
-			}
-			return selfMsg(self)
-		}
+			return selfMsg(self), err
+		})
 	case "/peers":
 		var names []string
 		for _, p := range m.peers {
@@ -147,15 +128,10 @@ func (m *Model) command(line string) tea.Cmd {
 			return nil
 		}
 		m.setStatus("connecting…", false)
-		return func() tea.Msg {
-			ctx, cancel := m.call()
-			defer cancel()
+		return m.ask(func(ctx context.Context) (tea.Msg, error) {
 			p, err := m.be.Connect(ctx, args[0])
-			if err != nil {
-				return errStatus(err)
-			}
-			return statusMsg{text: "connected to " + shortID(p)}
-		}
+			return statusMsg{text: "connected to " + shortID(p)}, err
+		})
 	}
 	m.setStatus("unknown command "+name+": /help lists them", true)
 	return nil

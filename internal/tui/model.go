@@ -138,31 +138,23 @@ func EventMsg(e api.Event) tea.Msg { return eventMsg(e) }
 // EventsDone tells the model the event stream ended.
 func EventsDone(err error) tea.Msg { return eventsDone{err} }
 
-func (m *Model) call() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(m.ctx, 30*time.Second)
-}
-
-func errStatus(err error) tea.Msg { return statusMsg{text: err.Error(), err: true} }
-
 // Init loads who we are, the conversations and the peers.
 func (m *Model) Init() tea.Cmd {
-	return tea.Batch(textarea.Blink, func() tea.Msg {
-		ctx, cancel := m.call()
-		defer cancel()
+	return tea.Batch(textarea.Blink, m.ask(func(ctx context.Context) (tea.Msg, error) {
 		self, err := m.be.Identity(ctx)
 		if err != nil {
-			return errStatus(err)
+			return nil, err
 		}
 		convs, err := m.be.Conversations(ctx)
 		if err != nil {
-			return errStatus(err)
+			return nil, err
 		}
 		peers, err := m.be.Peers(ctx)
 		if err != nil {
-			return errStatus(err)
+			return nil, err
 		}
-		return initMsg{self, convs, peers}
-	})
+		return initMsg{self, convs, peers}, nil
+	}))
 }
 
 func withOf(conv string) string {
@@ -204,56 +196,47 @@ func (m *Model) open(conv string) tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
+// loadHistory loads a page of conv: its newest messages, or those before
+// the message ID before; older marks the page as one scrolled up to.
 func (m *Model) loadHistory(conv, before string, older bool) tea.Cmd {
-	return func() tea.Msg {
-		ctx, cancel := m.call()
-		defer cancel()
+	return m.ask(func(ctx context.Context) (tea.Msg, error) {
 		ms, err := m.be.HistoryAll(ctx, withOf(conv), pageSize, before, true)
-		return historyMsg{conv: conv, msgs: ms, older: older, err: err}
-	}
+		return historyMsg{conv: conv, msgs: ms, older: older, err: err}, nil
+	})
 }
 
 func (m *Model) loadMembers(room string) tea.Cmd {
-	return func() tea.Msg {
-		ctx, cancel := m.call()
-		defer cancel()
+	return m.ask(func(ctx context.Context) (tea.Msg, error) {
 		ms, err := m.be.Members(ctx, "#"+room)
 		if err != nil {
-			return nil // not joined any more: nothing to show
+			return nil, nil // not joined any more: nothing to show
 		}
-		return membersMsg{room, ms}
-	}
+		return membersMsg{room, ms}, nil
+	})
 }
 
+// refreshConvs reloads the conversation list; while a reload runs, one
+// more is queued instead (see convsMsg in Update).
 func (m *Model) refreshConvs() tea.Cmd {
 	if m.convsBusy {
 		m.convsDirty = true
 		return nil
 	}
 	m.convsBusy = true
-	return func() tea.Msg {
-		ctx, cancel := m.call()
-		defer cancel()
+	return m.ask(func(ctx context.Context) (tea.Msg, error) {
 		cs, err := m.be.Conversations(ctx)
-		if err != nil {
-			return errStatus(err)
-		}
-		return convsMsg(cs)
-	}
+		return convsMsg(cs), err
+	})
 }
 
 func (m *Model) refreshPeers() tea.Cmd {
-	return func() tea.Msg {
-		ctx, cancel := m.call()
-		defer cancel()
+	return m.ask(func(ctx context.Context) (tea.Msg, error) {
 		ps, err := m.be.Peers(ctx)
-		if err != nil {
-			return errStatus(err)
-		}
-		return peersMsg(ps)
-	}
+		return peersMsg(ps), err
+	})
 }
 
+// markRead clears conv's unread count, and tells the node if it had any.
 func (m *Model) markRead(conv string) tea.Cmd {
 	for i := range m.convs {
 		if m.convs[i].Conversation == conv {
@@ -263,14 +246,16 @@ func (m *Model) markRead(conv string) tea.Cmd {
 			m.convs[i].Unread = 0
 		}
 	}
-	return func() tea.Msg {
-		ctx, cancel := m.call()
-		defer cancel()
-		if err := m.be.MarkRead(ctx, withOf(conv), ""); err != nil {
-			return nil // e.g. an empty conversation
-		}
-		return nil
-	}
+	return m.tellRead(conv)
+}
+
+// tellRead tells the node that conv is read. A failure (e.g. an empty
+// conversation) is not worth a word to the user.
+func (m *Model) tellRead(conv string) tea.Cmd {
+	return m.ask(func(ctx context.Context) (tea.Msg, error) {
+		_ = m.be.MarkRead(ctx, withOf(conv), "")
+		return nil, nil
+	})
 }
 
 func tick() tea.Cmd { return tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) }) }
@@ -399,11 +384,9 @@ func (m *Model) gotHistory(h historyMsg) tea.Cmd {
 	if len(h.msgs) < pageSize {
 		t.atStart = true
 	}
-	if h.older {
-		t.msgs = mergeMessages(h.msgs, t.msgs)
-		return nil
+	if !h.older {
+		t.loaded = true
 	}
-	t.loaded = true
 	t.msgs = mergeMessages(h.msgs, t.msgs)
 	return nil
 }
@@ -447,12 +430,7 @@ func (m *Model) gotEvent(e api.Event) tea.Cmd {
 		if msg.Kind == "text" && msg.From != m.self.PeerID {
 			cmds = append(cmds, m.alert(msg))
 			if msg.Conversation == m.cur {
-				cmds = append(cmds, func() tea.Msg {
-					ctx, cancel := m.call()
-					defer cancel()
-					_ = m.be.MarkRead(ctx, withOf(msg.Conversation), "")
-					return nil
-				})
+				cmds = append(cmds, m.tellRead(msg.Conversation))
 			}
 			if room, ok := roomOf(msg.Conversation); ok {
 				if who := m.typing[room]; who != nil {
@@ -624,12 +602,10 @@ func (m *Model) typingCmd() tea.Cmd {
 		return nil
 	}
 	m.lastTyping = now
-	return func() tea.Msg {
-		ctx, cancel := m.call()
-		defer cancel()
+	return m.ask(func(ctx context.Context) (tea.Msg, error) {
 		_ = m.be.Typing(ctx, "#"+room)
-		return nil
-	}
+		return nil, nil
+	})
 }
 
 // step moves to the next (or previous) conversation; with activity, to
@@ -675,14 +651,10 @@ func (m *Model) send(conv, text string) tea.Cmd {
 	if t, ok := m.tl[conv]; ok {
 		t.scroll = 0
 	}
-	return func() tea.Msg {
-		ctx, cancel := m.call()
-		defer cancel()
-		if _, err := m.be.Send(ctx, withOf(conv), text); err != nil {
-			return errStatus(err)
-		}
-		return nil
-	}
+	return m.ask(func(ctx context.Context) (tea.Msg, error) {
+		_, err := m.be.Send(ctx, withOf(conv), text)
+		return nil, err
+	})
 }
 
 // resync reloads what is shown after the event stream (re)opened: events
