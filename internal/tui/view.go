@@ -21,7 +21,6 @@ const (
 	sidebarWidth = 22
 	membersWidth = 22
 	membersFrom  = 100 // the members pane shows from this terminal width on
-	maxComposer  = 5
 )
 
 // theme holds the styles; without colour every style is plain, so the
@@ -71,22 +70,7 @@ func (m *Model) timelineWidth() int {
 	return max(w, 10)
 }
 
-func (m *Model) composerHeight() int { return min(max(m.input.LineCount(), 1), maxComposer) }
-
 func (m *Model) timelineHeight() int { return max(m.height-m.composerHeight()-2, 3) }
-
-// growComposer makes room for n more lines before the textarea adds them:
-// the textarea scrolls to its cursor for its current height, so growing
-// only afterwards would hide the first lines.
-func (m *Model) growComposer(n int) {
-	m.input.SetHeight(min(max(m.input.LineCount()+n, 1), maxComposer))
-}
-
-// layout sizes the composer to the window and its text.
-func (m *Model) layout() {
-	m.input.SetWidth(max(m.width-2, 10))
-	m.input.SetHeight(m.composerHeight())
-}
 
 // View renders the screen.
 func (m *Model) View() tea.View {
@@ -432,19 +416,8 @@ func (m *Model) renderStatus() string {
 		dht = "DHT ?"
 	}
 	parts = append(parts, lan+", "+dht)
-	if room, ok := roomOf(m.cur); ok {
-		if who := m.typing[room]; len(who) > 0 {
-			var names []string
-			for n := range who {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			verb := " is typing…"
-			if len(names) > 1 {
-				verb = " are typing…"
-			}
-			parts = append(parts, strings.Join(names, ", ")+verb)
-		}
+	if typing := m.typingLine(); typing != "" {
+		parts = append(parts, typing)
 	}
 	left := " " + strings.Join(parts, " · ")
 	right := ""

@@ -1,0 +1,135 @@
+package tui
+
+import (
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/parley-chat/parley/internal/api"
+)
+
+// Messages the model receives from its commands and the event stream.
+type (
+	initMsg struct {
+		self  api.Identity
+		convs []api.Conversation
+		peers []api.Peer
+	}
+	convsMsg   []api.Conversation
+	peersMsg   []api.Peer
+	membersMsg struct {
+		room string
+		ms   []api.Member
+	}
+	historyMsg struct {
+		conv  string
+		msgs  []api.Message
+		older bool
+		err   error
+	}
+	eventMsg   api.Event
+	eventsDone struct{ err error }
+	statusMsg  struct {
+		text string
+		err  bool
+	}
+	openMsg   string   // open this conversation (after a join or /msg)
+	resyncMsg struct{} // the event stream (re)opened: reload what is shown
+	leftMsg   string   // this room was left (its name, without '#')
+	tickMsg   time.Time
+	selfMsg   api.Identity
+)
+
+func tick() tea.Cmd { return tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) }) }
+
+// Update handles one message.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.layout()
+		return m, nil
+	case resyncMsg:
+		return m, m.resync()
+	case initMsg:
+		m.self, m.convs, m.ready = msg.self, msg.convs, true
+		m.addPeers(msg.peers)
+		return m, tea.Batch(m.open(m.defaultConv()), tick())
+	case convsMsg:
+		return m, m.gotConvs(msg)
+	case peersMsg:
+		clear(m.peers)
+		m.addPeers(msg)
+		return m, nil
+	case membersMsg:
+		m.members[msg.room] = msg.ms
+		return m, nil
+	case historyMsg:
+		return m, m.gotHistory(msg)
+	case eventMsg:
+		return m, m.gotEvent(api.Event(msg))
+	case eventsDone:
+		if msg.err != nil {
+			m.setStatus("lost the node's event stream: "+msg.err.Error(), true)
+		}
+		return m, nil
+	case statusMsg:
+		m.setStatus(msg.text, msg.err)
+		return m, nil
+	case selfMsg:
+		m.self = api.Identity(msg)
+		m.setStatus("you are now "+m.self.Nick, false)
+		return m, nil
+	case openMsg:
+		return m, tea.Batch(m.refreshConvs(), m.open(string(msg)))
+	case leftMsg:
+		return m, m.left(string(msg))
+	case tickMsg:
+		m.expireTyping(time.Time(msg))
+		return m, tick()
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	case tea.PasteMsg:
+		m.growComposer(strings.Count(msg.Content, "\n"))
+		return m, m.edit(msg)
+	}
+	var cmd tea.Cmd
+	m.input, cmd = m.input.Update(msg)
+	return m, cmd
+}
+
+// key handles a key press.
+func (m *Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if m.showHelp && k.String() != "ctrl+c" {
+		m.showHelp = false
+		return m, nil
+	}
+	if k.String() != "tab" {
+		m.comp = completion{}
+	}
+	switch k.String() {
+	case "ctrl+c":
+		return m, tea.Quit
+	case "enter":
+		return m, m.submit()
+	case "ctrl+n", "alt+down":
+		return m, m.step(1, false)
+	case "ctrl+p", "alt+up":
+		return m, m.step(-1, false)
+	case "alt+a":
+		return m, m.step(1, true)
+	case "pgup":
+		return m, m.scroll(m.timelineHeight() - 2)
+	case "pgdown":
+		return m, m.scroll(-(m.timelineHeight() - 2))
+	case "tab":
+		m.complete()
+		return m, nil
+	}
+	if key.Matches(k, m.input.KeyMap.InsertNewline) {
+		m.growComposer(1)
+	}
+	return m, tea.Batch(m.edit(k), m.typingCmd())
+}
