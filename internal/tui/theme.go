@@ -1,0 +1,44 @@
+package tui
+
+import (
+	"hash/fnv"
+
+	"charm.land/lipgloss/v2"
+)
+
+// theme holds the styles; without colour every style is plain, so the
+// screen reads the same in any terminal (and golden tests compare text).
+type theme struct {
+	color                          bool
+	title, selected, unread, dim   lipgloss.Style
+	system, err, status, separator lipgloss.Style
+	nicks                          []lipgloss.Style
+}
+
+func newTheme(color bool) theme {
+	if !color {
+		p := lipgloss.NewStyle()
+		return theme{title: p, selected: p, unread: p, dim: p, system: p, err: p, status: p, separator: p, nicks: []lipgloss.Style{p}}
+	}
+	th := theme{
+		color:     true,
+		title:     lipgloss.NewStyle().Bold(true),
+		selected:  lipgloss.NewStyle().Reverse(true),
+		unread:    lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("11")),
+		dim:       lipgloss.NewStyle().Foreground(lipgloss.Color("8")),
+		system:    lipgloss.NewStyle().Foreground(lipgloss.Color("8")).Italic(true),
+		err:       lipgloss.NewStyle().Foreground(lipgloss.Color("9")),
+		status:    lipgloss.NewStyle().Reverse(true),
+		separator: lipgloss.NewStyle().Foreground(lipgloss.Color("8")),
+	}
+	for _, c := range []string{"1", "2", "3", "4", "5", "6", "9", "10", "12", "13", "14"} {
+		th.nicks = append(th.nicks, lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color(c)))
+	}
+	return th
+}
+
+func (th theme) nick(peerID string) lipgloss.Style {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(peerID))
+	return th.nicks[int(h.Sum32())%len(th.nicks)]
+}
