@@ -7,6 +7,26 @@
 // the timeline of the open conversation (day separators, times, coloured
 // nicks, delivery ticks on direct messages, join/leave lines), a members
 // pane when the terminal is wide enough, the composer and a status bar.
-// API calls run as commands, never in Update, so loading history never
-// blocks typing.
+// API calls run as commands (Model.ask), never in Update, so loading
+// history never blocks typing; what they return comes back to Update as a
+// message.
+//
+// One concern a file:
+//
+//   - model.go: Options, the Model's state, New and Init.
+//   - update.go: the messages Update receives, Update and the keys.
+//   - backend.go: the Backend interface and ask, which runs one call.
+//   - conversations.go: opening and switching conversations, the
+//     conversation list, members, marking read, leaving a room.
+//   - history.go: loaded timelines, their pages and scrolling back.
+//   - events.go: the node's event stream (EventMsg, EventsDone), resync
+//     after it reopens, alerts and mentions.
+//   - composer.go: the text area, sending what is written.
+//   - typing.go: telling a room we type, showing who else does.
+//   - commands.go: slash commands and the help; complete.go: Tab
+//     completion; names.go: how peers and conversations are named.
+//   - view.go: the frame, sidebar, members pane and status bar;
+//     view_timeline.go: the timeline's lines; theme.go: the styles.
+//   - run.go: Run, the program with the event stream fed into it;
+//     notify.go: desktop notifications.
 package tui
