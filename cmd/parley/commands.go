@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -126,191 +124,131 @@ func parseLevel(s string) (slog.Level, error) {
 }
 
 func (c *cli) idCmd() *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "id [--json]",
-		Short: "Show this node's peer ID, nickname, fingerprint and addresses",
-		Args:  exactArgs(0, "no arguments"),
-		RunE: func(*cobra.Command, []string) error {
-			cl, err := c.client()
-			if err != nil {
-				return err
-			}
-			id, err := cl.Identity(c.ctx)
-			if err != nil {
-				return c.fail(err)
-			}
-			if asJSON {
-				return c.writeJSON(id)
-			}
+	return clientCommand(c, clientCmd[api.Identity]{
+		use:   "id [--json]",
+		short: "Show this node's peer ID, nickname, fingerprint and addresses",
+		args:  exactArgs(0, "no arguments"),
+		json:  true,
+		call: func(cl *api.Client, _ []string) (api.Identity, error) {
+			return cl.Identity(c.ctx)
+		},
+		print: func(_ *api.Client, id api.Identity) error {
 			_, _ = fmt.Fprintf(c.stdout, "peer id:     %s\nnick:        %s\nfingerprint: %s\ndiscovery:   mDNS %s, DHT %s\naddresses:\n", id.PeerID, id.Nick, id.Fingerprint, onOff(id.MDNS), id.DHT)
 			for _, a := range id.Addrs {
 				_, _ = fmt.Fprintf(c.stdout, "  %s\n", a)
 			}
 			return nil
 		},
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	return cmd
-}
-
-func onOff(b bool) string {
-	if b {
-		return "on"
-	}
-	return "off"
-}
-
-func (c *cli) writeJSON(v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return runtimeError{err}
-	}
-	printJSONLine(c.stdout, string(b))
-	return nil
+	})
 }
 
 func (c *cli) peersCmd() *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "peers [--json]",
-		Short: "List known peers",
-		Args:  exactArgs(0, "no arguments"),
-		RunE: func(*cobra.Command, []string) error {
-			cl, err := c.client()
-			if err != nil {
-				return err
-			}
-			peers, err := cl.Peers(c.ctx)
-			if err != nil {
-				return c.fail(err)
-			}
-			if asJSON {
-				return c.writeJSON(peers)
-			}
+	return clientCommand(c, clientCmd[[]api.Peer]{
+		use:   "peers [--json]",
+		short: "List known peers",
+		args:  exactArgs(0, "no arguments"),
+		json:  true,
+		call: func(cl *api.Client, _ []string) ([]api.Peer, error) {
+			return cl.Peers(c.ctx)
+		},
+		print: func(_ *api.Client, peers []api.Peer) error {
 			if len(peers) == 0 {
 				_, _ = fmt.Fprintln(c.stdout, "no known peers yet (LAN peers appear by themselves; others: parley connect MULTIADDR)")
 				return nil
 			}
-			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-			_, _ = fmt.Fprintln(tw, "NICK\tPEER ID\tSTATE\tLAST SEEN")
-			for _, p := range peers {
-				state, seen := "offline", "-"
-				if p.Connected {
-					state = "online"
-				}
-				if p.LastSeen != nil {
-					seen = p.LastSeen.Local().Format("2006-01-02 15:04:05")
-				}
-				_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", orDash(p.Nick), p.PeerID, state, seen)
+			rows := make([]presence, len(peers))
+			for i, p := range peers {
+				rows[i] = presence{nick: p.Nick, peerID: p.PeerID, online: p.Connected, lastSeen: p.LastSeen}
 			}
-			return tw.Flush()
+			return c.presenceTable(rows)
 		},
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	return cmd
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
+	})
 }
 
 func (c *cli) connectCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "connect MULTIADDR",
-		Short: "Connect to a peer by address (…/p2p/<peer ID>) and wait until it is up",
-		Args:  exactArgs(1, "one multiaddr ending in /p2p/<peer ID>"),
-		RunE: func(_ *cobra.Command, args []string) error {
-			cl, err := c.client()
-			if err != nil {
-				return err
-			}
-			p, err := cl.Connect(c.ctx, args[0])
-			if err != nil {
-				return c.fail(err)
-			}
+	return clientCommand(c, clientCmd[string]{
+		use:   "connect MULTIADDR",
+		short: "Connect to a peer by address (…/p2p/<peer ID>) and wait until it is up",
+		args:  exactArgs(1, "one multiaddr ending in /p2p/<peer ID>"),
+		call: func(cl *api.Client, args []string) (string, error) {
+			return cl.Connect(c.ctx, args[0])
+		},
+		print: func(_ *api.Client, p string) error {
 			_, _ = fmt.Fprintf(c.stdout, "connected to %s\n", p)
 			return nil
 		},
-	}
+	})
 }
 
 // maxStdinText caps a message read from standard input.
 const maxStdinText = 1 << 20
 
 func (c *cli) sendCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "send PEER|#ROOM TEXT|-",
-		Short: "Send a message to a peer (peer ID or @nick) or a room (#name); '-' reads the text from standard input",
-		Args:  exactArgs(2, "a peer (peer ID or @nick) or #room, and a text or '-' to read it from standard input"),
-		RunE: func(_ *cobra.Command, args []string) error {
-			text := args[1]
-			if text == "-" {
-				b, err := io.ReadAll(io.LimitReader(c.stdin, maxStdinText+1))
-				if err != nil {
-					return runtimeError{fmt.Errorf("read standard input: %w", err)}
-				}
-				if len(b) > maxStdinText {
-					return usageError{fmt.Errorf("message too large: standard input is over %d bytes", maxStdinText)}
-				}
-				text = strings.TrimRight(string(b), "\n")
+	var text string
+	return clientCommand(c, clientCmd[api.Message]{
+		use:   "send PEER|#ROOM TEXT|-",
+		short: "Send a message to a peer (peer ID or @nick) or a room (#name); '-' reads the text from standard input",
+		args:  exactArgs(2, "a peer (peer ID or @nick) or #room, and a text or '-' to read it from standard input"),
+		before: func(args []string) error {
+			text = args[1]
+			if text != "-" {
+				return nil
 			}
-			cl, err := c.client()
+			b, err := io.ReadAll(io.LimitReader(c.stdin, maxStdinText+1))
 			if err != nil {
-				return err
+				return runtimeError{fmt.Errorf("read standard input: %w", err)}
 			}
-			m, err := cl.Send(c.ctx, args[0], text)
-			if err != nil {
-				return c.fail(err)
+			if len(b) > maxStdinText {
+				return usageError{fmt.Errorf("message too large: standard input is over %d bytes", maxStdinText)}
 			}
+			text = strings.TrimRight(string(b), "\n")
+			return nil
+		},
+		call: func(cl *api.Client, args []string) (api.Message, error) {
+			return cl.Send(c.ctx, args[0], text)
+		},
+		print: func(_ *api.Client, m api.Message) error {
 			_, _ = fmt.Fprintln(c.stdout, m.ID)
 			return nil
 		},
-	}
+	})
 }
 
 func (c *cli) historyCmd() *cobra.Command {
-	var asJSON, all, keepUnread bool
+	var all, keepUnread bool
 	var limit int
 	var before string
-	cmd := &cobra.Command{
-		Use:   "history PEER|#ROOM [--limit N] [--json]",
-		Short: "Show a conversation (peer ID, @nick or #room), oldest first, and mark it read",
-		Args:  exactArgs(1, "a peer (peer ID or @nick) or #room"),
-		RunE: func(_ *cobra.Command, args []string) error {
+	cmd := clientCommand(c, clientCmd[[]api.Message]{
+		use:   "history PEER|#ROOM [--limit N] [--json]",
+		short: "Show a conversation (peer ID, @nick or #room), oldest first, and mark it read",
+		args:  exactArgs(1, "a peer (peer ID or @nick) or #room"),
+		before: func([]string) error {
 			if limit < 1 || limit > api.MaxHistoryLimit {
 				return usageError{fmt.Errorf("--limit %d: want 1 to %d", limit, api.MaxHistoryLimit)}
 			}
-			cl, err := c.client()
-			if err != nil {
-				return err
-			}
+			return nil
+		},
+		json: true,
+		call: func(cl *api.Client, args []string) ([]api.Message, error) {
 			ms, err := cl.HistoryAll(c.ctx, args[0], limit, before, all)
 			if err != nil {
-				return c.fail(err)
+				return nil, err
 			}
 			if !keepUnread && before == "" && len(ms) > 0 {
 				if err := cl.MarkRead(c.ctx, args[0], ""); err != nil {
-					return c.fail(err)
+					return nil, err
 				}
 			}
-			if asJSON {
-				if ms == nil {
-					ms = []api.Message{}
-				}
-				return c.writeJSON(ms)
-			}
+			return nonNil(ms), nil
+		},
+		print: func(cl *api.Client, ms []api.Message) error {
 			names := c.nicknames(cl)
 			for _, m := range ms {
 				c.printMessage(m, names)
 			}
 			return nil
 		},
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	})
 	cmd.Flags().IntVar(&limit, "limit", api.DefaultHistoryLimit, "how many of the newest messages to show")
 	cmd.Flags().StringVar(&before, "before", "", "show messages before this message ID (paging)")
 	cmd.Flags().BoolVar(&all, "all", false, "rooms: include join and leave lines")
@@ -341,7 +279,7 @@ func (c *cli) printMessage(m api.Message, names map[string]string) {
 	}
 	at := m.SentAt
 	if t, err := time.Parse(time.RFC3339Nano, m.SentAt); err == nil {
-		at = t.Local().Format("2006-01-02 15:04:05")
+		at = t.Local().Format(timeLayout)
 	}
 	if m.Kind == "join" || m.Kind == "leave" {
 		verb := map[string]string{"join": "joined", "leave": "left"}[m.Kind]
@@ -390,11 +328,7 @@ func (c *cli) tailCmd() *cobra.Command {
 					if e.Peer.Nick != "" {
 						names[e.Peer.PeerID] = e.Peer.Nick
 					}
-					state := "offline"
-					if e.Peer.Connected {
-						state = "online"
-					}
-					_, _ = fmt.Fprintf(c.stdout, "* %s (%s) is %s\n", orDash(e.Peer.Nick), shortID(e.Peer.PeerID), state)
+					_, _ = fmt.Fprintf(c.stdout, "* %s (%s) is %s\n", orDash(e.Peer.Nick), shortID(e.Peer.PeerID), onlineWord(e.Peer.Connected))
 				}
 				return nil
 			})
@@ -421,22 +355,15 @@ func (c *cli) leaveCmd() *cobra.Command {
 // roomChangeCmd is join or leave: check the name, ask the daemon, and say
 // whether anything changed.
 func (c *cli) roomChangeCmd(use, short string, do func(*api.Client, context.Context, string) (api.JoinResponse, error), changed, unchanged string) *cobra.Command {
-	return &cobra.Command{
-		Use:   use,
-		Short: short,
-		Args:  exactArgs(1, "a room (#name)"),
-		RunE: func(_ *cobra.Command, args []string) error {
-			if _, err := chat.ParseRoom(args[0]); err != nil {
-				return usageError{err}
-			}
-			cl, err := c.client()
-			if err != nil {
-				return err
-			}
-			res, err := do(cl, c.ctx, args[0])
-			if err != nil {
-				return c.fail(err)
-			}
+	return clientCommand(c, clientCmd[api.JoinResponse]{
+		use:    use,
+		short:  short,
+		args:   exactArgs(1, "a room (#name)"),
+		before: roomName,
+		call: func(cl *api.Client, args []string) (api.JoinResponse, error) {
+			return do(cl, c.ctx, args[0])
+		},
+		print: func(_ *api.Client, res api.JoinResponse) error {
 			if res.Changed {
 				_, _ = fmt.Fprintf(c.stdout, changed, res.Name)
 			} else {
@@ -444,108 +371,70 @@ func (c *cli) roomChangeCmd(use, short string, do func(*api.Client, context.Cont
 			}
 			return nil
 		},
-	}
+	})
 }
 
 func (c *cli) roomsCmd() *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "rooms [--json]",
-		Short: "List the rooms this node is in, with members and unread messages",
-		Args:  exactArgs(0, "no arguments"),
-		RunE: func(*cobra.Command, []string) error {
-			cl, err := c.client()
-			if err != nil {
-				return err
-			}
+	return clientCommand(c, clientCmd[[]api.Room]{
+		use:   "rooms [--json]",
+		short: "List the rooms this node is in, with members and unread messages",
+		args:  exactArgs(0, "no arguments"),
+		json:  true,
+		call: func(cl *api.Client, _ []string) ([]api.Room, error) {
 			rooms, err := cl.Rooms(c.ctx)
-			if err != nil {
-				return c.fail(err)
-			}
-			if asJSON {
-				if rooms == nil {
-					rooms = []api.Room{}
-				}
-				return c.writeJSON(rooms)
-			}
+			return nonNil(rooms), err
+		},
+		print: func(_ *api.Client, rooms []api.Room) error {
 			if len(rooms) == 0 {
 				_, _ = fmt.Fprintln(c.stdout, "in no rooms (join one: parley join '#name')")
 				return nil
 			}
-			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-			_, _ = fmt.Fprintln(tw, "ROOM\tMEMBERS\tONLINE\tUNREAD")
+			tw := c.table("ROOM\tMEMBERS\tONLINE\tUNREAD")
 			for _, r := range rooms {
 				_, _ = fmt.Fprintf(tw, "#%s\t%d\t%d\t%d\n", r.Name, r.Members, r.Online, r.Unread)
 			}
 			return tw.Flush()
 		},
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	return cmd
+	})
 }
 
 func (c *cli) membersCmd() *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "members '#ROOM' [--json]",
-		Short: "List a room's members: online now, and who else is in it",
-		Args:  exactArgs(1, "a room (#name)"),
-		RunE: func(_ *cobra.Command, args []string) error {
-			if _, err := chat.ParseRoom(args[0]); err != nil {
-				return usageError{err}
-			}
-			cl, err := c.client()
-			if err != nil {
-				return err
-			}
-			ms, err := cl.Members(c.ctx, args[0])
-			if err != nil {
-				return c.fail(err)
-			}
-			if asJSON {
-				return c.writeJSON(ms)
-			}
-			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-			_, _ = fmt.Fprintln(tw, "NICK\tPEER ID\tSTATE\tLAST SEEN")
-			for _, m := range ms {
-				state, seen := "offline", "-"
-				if m.Online {
-					state = "online"
-				}
-				if m.LastSeen != nil {
-					seen = m.LastSeen.Local().Format("2006-01-02 15:04:05")
-				}
-				_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", orDash(m.Nick), m.PeerID, state, seen)
-			}
-			return tw.Flush()
+	return clientCommand(c, clientCmd[[]api.Member]{
+		use:    "members '#ROOM' [--json]",
+		short:  "List a room's members: online now, and who else is in it",
+		args:   exactArgs(1, "a room (#name)"),
+		before: roomName,
+		json:   true,
+		call: func(cl *api.Client, args []string) ([]api.Member, error) {
+			return cl.Members(c.ctx, args[0])
 		},
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	return cmd
+		print: func(_ *api.Client, ms []api.Member) error {
+			rows := make([]presence, len(ms))
+			for i, m := range ms {
+				rows[i] = presence{nick: m.Nick, peerID: m.PeerID, online: m.Online, lastSeen: m.LastSeen}
+			}
+			return c.presenceTable(rows)
+		},
+	})
 }
 
 func (c *cli) openCmd() *cobra.Command {
 	var noBrowser bool
-	cmd := &cobra.Command{
-		Use:   "open [--no-browser]",
-		Short: "Print a one-time login link to the web client (and try to open a browser)",
-		Args:  exactArgs(0, "no arguments"),
-		RunE: func(*cobra.Command, []string) error {
-			cl, err := c.client()
-			if err != nil {
-				return err
-			}
-			url, err := cl.LoginLink(c.ctx)
-			if err != nil {
-				return c.fail(err)
-			}
+	cmd := clientCommand(c, clientCmd[string]{
+		use:   "open [--no-browser]",
+		short: "Print a one-time login link to the web client (and try to open a browser)",
+		args:  exactArgs(0, "no arguments"),
+		call: func(cl *api.Client, _ []string) (string, error) {
+			return cl.LoginLink(c.ctx)
+		},
+		print: func(_ *api.Client, url string) error {
 			_, _ = fmt.Fprintln(c.stdout, url)
 			if !noBrowser {
 				openBrowser(url)
 			}
 			return nil
 		},
-	}
+	})
 	cmd.Flags().BoolVar(&noBrowser, "no-browser", false, "only print the link")
 	return cmd
 }
