@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/parley-chat/parley/internal/api"
+)
+
+// maxStdinText caps a message read from standard input.
+const maxStdinText = 1 << 20
+
+func (c *cli) sendCmd() *cobra.Command {
+	var text string
+	return clientCommand(c, clientCmd[api.Message]{
+		use:   "send PEER|#ROOM TEXT|-",
+		short: "Send a message to a peer (peer ID or @nick) or a room (#name); '-' reads the text from standard input",
+		args:  exactArgs(2, "a peer (peer ID or @nick) or #room, and a text or '-' to read it from standard input"),
+		before: func(args []string) error {
+			text = args[1]
+			if text != "-" {
+				return nil
+			}
+			b, err := io.ReadAll(io.LimitReader(c.stdin, maxStdinText+1))
+			if err != nil {
+				return runtimeError{fmt.Errorf("read standard input: %w", err)}
+			}
+			if len(b) > maxStdinText {
+				return usageError{fmt.Errorf("message too large: standard input is over %d bytes", maxStdinText)}
+			}
+			text = strings.TrimRight(string(b), "\n")
+			return nil
+		},
+		call: func(cl *api.Client, args []string) (api.Message, error) {
+			return cl.Send(c.ctx, args[0], text)
+		},
+		print: func(_ *api.Client, m api.Message) error {
+			_, _ = fmt.Fprintln(c.stdout, m.ID)
+			return nil
+		},
+	})
+}
+
+func (c *cli) historyCmd() *cobra.Command {
+	var all, keepUnread bool
+	var limit int
+	var before string
+	cmd := clientCommand(c, clientCmd[[]api.Message]{
+		use:   "history PEER|#ROOM [--limit N] [--json]",
+		short: "Show a conversation (peer ID, @nick or #room), oldest first, and mark it read",
+		args:  exactArgs(1, "a peer (peer ID or @nick) or #room"),
+		before: func([]string) error {
+			if limit < 1 || limit > api.MaxHistoryLimit {
+				return usageError{fmt.Errorf("--limit %d: want 1 to %d", limit, api.MaxHistoryLimit)}
+			}
+			return nil
+		},
+		json: true,
+		call: func(cl *api.Client, args []string) ([]api.Message, error) {
+			ms, err := cl.HistoryAll(c.ctx, args[0], limit, before, all)
+			if err != nil {
+				return nil, err
+			}
+			if !keepUnread && before == "" && len(ms) > 0 {
+				if err := cl.MarkRead(c.ctx, args[0], ""); err != nil {
+					return nil, err
+				}
+			}
+			return nonNil(ms), nil
+		},
+		print: func(cl *api.Client, ms []api.Message) error {
+			names := c.nicknames(cl)
+			for _, m := range ms {
+				c.printMessage(m, names)
+			}
+			return nil
+		},
+	})
+	cmd.Flags().IntVar(&limit, "limit", api.DefaultHistoryLimit, "how many of the newest messages to show")
+	cmd.Flags().StringVar(&before, "before", "", "show messages before this message ID (paging)")
+	cmd.Flags().BoolVar(&all, "all", false, "rooms: include join and leave lines")
+	cmd.Flags().BoolVar(&keepUnread, "keep-unread", false, "do not mark the conversation read")
+	return cmd
+}
+
+func (c *cli) tailCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "tail [--json]",
+		Short: "Follow new messages, delivery changes and peers coming and going",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(*cobra.Command, []string) error {
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			names := c.nicknames(cl)
+			err = cl.Events(c.ctx, func(e api.Event) error {
+				if asJSON {
+					return c.writeJSON(e)
+				}
+				switch {
+				case e.Message != nil:
+					c.printMessage(*e.Message, names)
+				case e.Status != nil:
+					_, _ = fmt.Fprintf(c.stdout, "* %s %s\n", shortID(e.Status.ID), e.Status.Status)
+				case e.Peer != nil:
+					if e.Peer.Nick != "" {
+						names[e.Peer.PeerID] = e.Peer.Nick
+					}
+					_, _ = fmt.Fprintf(c.stdout, "* %s (%s) is %s\n", orDash(e.Peer.Nick), shortID(e.Peer.PeerID), onlineWord(e.Peer.Connected))
+				}
+				return nil
+			})
+			if err != nil && !errors.Is(err, context.Canceled) {
+				return c.fail(err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print each event as one JSON line")
+	return cmd
+}
+
+// nicknames maps peer IDs (and this node's) to nicknames, best effort.
+func (c *cli) nicknames(cl *api.Client) map[string]string {
+	names := map[string]string{}
+	if peers, err := cl.Peers(c.ctx); err == nil {
+		for _, p := range peers {
+			if p.Nick != "" {
+				names[p.PeerID] = p.Nick
+			}
+		}
+	}
+	if id, err := cl.Identity(c.ctx); err == nil {
+		names[id.PeerID] = id.Nick + " (you)"
+	}
+	return names
+}
+
+func (c *cli) printMessage(m api.Message, names map[string]string) {
+	who := names[m.From]
+	if who == "" {
+		who = shortID(m.From)
+	}
+	at := m.SentAt
+	if t, err := time.Parse(time.RFC3339Nano, m.SentAt); err == nil {
+		at = t.Local().Format(timeLayout)
+	}
+	if m.Kind == "join" || m.Kind == "leave" {
+		verb := map[string]string{"join": "joined", "leave": "left"}[m.Kind]
+		_, _ = fmt.Fprintf(c.stdout, "%s  * %s %s #%s\n", at, who, verb, m.Room)
+		return
+	}
+	status := ""
+	if m.Status != "received" {
+		status = "  [" + m.Status + "]"
+		if m.Reason != "" {
+			status = "  [" + m.Status + ": " + m.Reason + "]"
+		}
+	}
+	_, _ = fmt.Fprintf(c.stdout, "%s  <%s> %s%s\n", at, who, m.Text, status)
+}
+
+func shortID(id string) string {
+	if len(id) > 8 {
+		return "…" + id[len(id)-8:]
+	}
+	return id
+}
