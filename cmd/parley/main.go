@@ -1,5 +1,11 @@
 // Command parley is the Parley messenger: the daemon, its command-line
-// client and (later) the interactive chat. See README.md.
+// client and the interactive chat. See README.md.
+//
+// cli.go wires the commands; daemon.go runs the node (init, daemon);
+// the client commands, built with clientCommand (clientcmd.go), are in
+// node.go (id, peers, connect, open), conversations.go (send, history,
+// tail) and rooms.go (join, leave, rooms, members); chat.go opens the
+// interactive chat.
 package main
 
 import (
