@@ -1,30 +1,79 @@
 package chat
 
 import (
-	"bufio"
-	"cmp"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"slices"
+	"strings"
 	"sync"
-	"time"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-chat/parley/internal/wire"
 )
 
-// maxAckBatch is the most messages a receiver persists and acknowledges
-// together.
-const maxAckBatch = 512
+// dmLinks delivers direct messages: one link per peer, each delivering that
+// peer's outbox over one stream at a time (dm_link.go), and the serving of
+// inbound streams (dm_serve.go).
+type dmLinks struct {
+	s *Service
+
+	mu    sync.Mutex
+	links map[PeerID]*dmLink
+}
+
+func newDMLinks(s *Service) *dmLinks { return &dmLinks{s: s, links: make(map[PeerID]*dmLink)} }
+
+// start queues the persisted outbox for delivery.
+func (d *dmLinks) start() error {
+	outbox, err := d.s.cfg.Store.Outbox()
+	if err != nil {
+		return err
+	}
+	for p, ms := range outbox {
+		d.link(p).enqueue(ms...)
+	}
+	return nil
+}
+
+// link returns p's link, making it on first use.
+func (d *dmLinks) link(p PeerID) *dmLink {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	l, ok := d.links[p]
+	if !ok {
+		l = newDMLink(d.s, p)
+		d.links[p] = l
+	}
+	return l
+}
+
+// existing returns p's link if it has one.
+func (d *dmLinks) existing(p PeerID) *dmLink {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.links[p]
+}
+
+func (d *dmLinks) peerUp(p PeerID) { d.link(p).peerUp() }
+
+// overlaySent marks the messages of ms that are on the wire as sent.
+func (d *dmLinks) overlaySent(conv Conversation, ms []*Message) {
+	if p, ok := conv.Peer(); ok {
+		if l := d.existing(p); l != nil {
+			l.overlaySent(ms)
+		}
+	}
+}
 
 // dmFrameSize is the size of m's frame on the wire, length prefix included.
 func dmFrameSize(m *Message) int {
-	f := &wire.DMFrame{Frame: &wire.DMFrame_Message{Message: &wire.SignedEnvelope{Envelope: m.Envelope}}}
-	n := proto.Size(f)
+	n := proto.Size(dmMessageFrame(m))
 	return uvarintLen(n) + n
+}
+
+func dmMessageFrame(m *Message) *wire.DMFrame {
+	return &wire.DMFrame{Frame: &wire.DMFrame_Message{Message: &wire.DMMessage{Envelope: m.Envelope}}}
 }
 
 func uvarintLen(n int) int {
@@ -36,85 +85,74 @@ func uvarintLen(n int) int {
 	return l
 }
 
-// dmLink delivers the outbox of one peer over one stream at a time.
-type dmLink struct {
-	s    *Service
-	peer PeerID
-	wake chan struct{} // new messages or acks: the writer looks again
-	up   chan struct{} // the peer came up: retry now, not after the backoff
-
-	mu       sync.Mutex
-	pending  []*Message             // in the outbox, not on the current stream; oldest first
-	inflight map[MessageID]*Message // written on the current stream, not yet acknowledged
-	running  bool
-	progress time.Time // last write or ack on the current stream
-	cur      *dmWriter // the open stream's writer, nil between streams
-}
-
-// dmWriter writes message frames on one stream. Both the session's write
-// loop and SendDM (for a lone message on an idle stream, saving a hand-off)
-// write through it.
-type dmWriter struct {
-	mu       sync.Mutex
-	st       Stream
-	bw       *bufio.Writer
-	buf      []byte
-	deadline deadline
-}
-
-// deadline refreshes a stream deadline lazily: only once less than half of
-// d is left, so a busy stream does not pay for a timer update per frame.
-// The effective limit is between d/2 and d.
-type deadline struct {
-	set func(time.Time) error
-	d   time.Duration
-	at  time.Time
-}
-
-func (dl *deadline) refresh() {
-	now := time.Now()
-	if dl.at.Sub(now) < dl.d/2 {
-		dl.at = now.Add(dl.d)
-		_ = dl.set(dl.at)
+// SendDM stores a direct message to peer `to` in the outbox and returns it
+// once it is persisted; delivery continues in the background.
+func (s *Service) SendDM(ctx context.Context, to PeerID, body string) (*Message, error) {
+	if to == s.self {
+		return nil, ErrSelf
 	}
+	if strings.TrimSpace(body) == "" {
+		return nil, ErrEmptyMessage
+	}
+	if !utf8.ValidString(body) {
+		return nil, fmt.Errorf("%w: text is not UTF-8", ErrBadEnvelope)
+	}
+	if s.life.Stopping() {
+		return nil, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m := &Message{
+		Conversation: s.peers.dmConversation(to),
+		Author:       s.self,
+		To:           to,
+		HLC:          s.clock.Now(),
+		Kind:         KindText,
+		Body:         body,
+		Status:       StatusQueued,
+		ReceivedAt:   s.cfg.Now(),
+	}
+	if err := encodeEnvelope(m); err != nil {
+		return nil, err
+	}
+	if size := dmFrameSize(m); size > s.cfg.MaxFrame {
+		return nil, fmt.Errorf("%w: %d bytes of text make a %d-byte frame, the limit is %d", ErrTooLarge, len(body), size, s.cfg.MaxFrame)
+	}
+	if err := s.cfg.Store.Enqueue(m); err != nil {
+		return nil, fmt.Errorf("store message: %w", err)
+	}
+	s.peers.touch(to)
+	s.publish(Event{Type: EventMessage, Message: m})
+	s.dms.link(to).enqueue(m)
+	return m, nil
 }
 
-func (w *dmWriter) write(batch []*Message) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.deadline.refresh()
-	for _, m := range batch {
-		f := &wire.DMFrame{Frame: &wire.DMFrame_Message{Message: &wire.SignedEnvelope{Envelope: m.Envelope, Signature: m.Signature}}}
-		b, err := proto.Marshal(f)
-		if err != nil {
-			return fmt.Errorf("encode frame: %w", err)
+// MaxFrame returns the cap on one direct-message frame; the text a message
+// can carry is that less the envelope (about 150 bytes).
+func (s *Service) MaxFrame() int { return s.cfg.MaxFrame }
+
+// storeArrived persists messages that arrived (by a DM stream, a room
+// topic or sync), announces the new ones and reports how many were new.
+func (s *Service) storeArrived(ms []*Message) (int, error) {
+	if len(ms) == 0 {
+		return 0, nil
+	}
+	for _, m := range ms {
+		s.clock.Observe(m.HLC) // before storing: a reply must sort after it
+	}
+	added, err := s.cfg.Store.AddMessages(ms)
+	if err != nil {
+		return 0, fmt.Errorf("store messages: %w", err)
+	}
+	n := 0
+	for i, m := range ms {
+		if added[i] {
+			n++
+			s.publish(Event{Type: EventMessage, Message: m})
 		}
-		w.buf = appendFrame(w.buf[:0], b)
-		if _, err := w.bw.Write(w.buf); err != nil {
-			return fmt.Errorf("write: %w", err)
-		}
 	}
-	if err := w.bw.Flush(); err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	return nil
-}
-
-func (s *Service) link(p PeerID) *dmLink {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	l, ok := s.links[p]
-	if !ok {
-		l = &dmLink{
-			s:        s,
-			peer:     p,
-			wake:     make(chan struct{}, 1),
-			up:       make(chan struct{}, 1),
-			inflight: make(map[MessageID]*Message),
-		}
-		s.links[p] = l
-	}
-	return l
+	return n, nil
 }
 
 func poke(ch chan struct{}) {
@@ -124,481 +162,6 @@ func poke(ch chan struct{}) {
 	}
 }
 
-func (l *dmLink) enqueue(ms ...*Message) {
-	l.mu.Lock()
-	if w := l.cur; w != nil && len(ms) == 1 && len(l.pending) == 0 && len(l.inflight) < l.s.cfg.Window {
-		// The stream is open and idle: write here rather than wake the
-		// write loop. In flight before the write, so that if the session
-		// ends meanwhile it requeues the message.
-		m := ms[0]
-		l.inflight[m.ID] = m
-		l.progress = time.Now()
-		l.mu.Unlock()
-		if err := w.write(ms); err != nil {
-			_ = w.st.Reset() // the session sees the reset and requeues
-			return
-		}
-		l.publishSent(ms)
-		return
-	}
-	l.pending = append(l.pending, ms...)
-	l.startLocked()
-	l.mu.Unlock()
-	poke(l.wake)
-}
-
-func (l *dmLink) peerUp() {
-	l.mu.Lock()
-	if len(l.pending)+len(l.inflight) > 0 {
-		l.startLocked()
-	}
-	l.mu.Unlock()
-	poke(l.up)
-	poke(l.wake)
-}
-
-func (l *dmLink) startLocked() {
-	if l.running || l.s.ctx.Err() != nil {
-		return
-	}
-	l.running = l.s.goTracked(l.run)
-}
-
-// overlaySent marks messages of ms that are on the wire as sent.
-func (l *dmLink) overlaySent(ms []*Message) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, m := range ms {
-		if m.Status == StatusQueued {
-			if _, ok := l.inflight[m.ID]; ok {
-				m.Status = StatusSent
-			}
-		}
-	}
-}
-
-func (l *dmLink) run() {
-	ctx := l.s.ctx
-	backoff := l.s.cfg.RetryMin
-	for {
-		l.mu.Lock()
-		if len(l.pending) == 0 || ctx.Err() != nil {
-			l.running = false
-			l.mu.Unlock()
-			return
-		}
-		l.mu.Unlock()
-
-		delivered, err := l.session(ctx)
-		if ctx.Err() != nil {
-			l.mu.Lock()
-			l.running = false
-			l.mu.Unlock()
-			return
-		}
-		if err == nil || delivered {
-			backoff = l.s.cfg.RetryMin
-			if err == nil {
-				continue
-			}
-		}
-		l.s.log.Debug("direct message delivery paused", "peer", l.peer, "retry_in", backoff, "err", err)
-		t := time.NewTimer(backoff)
-		select {
-		case <-t.C:
-		case <-l.up:
-		case <-ctx.Done():
-		}
-		t.Stop()
-		backoff = min(backoff*2, l.s.cfg.RetryMax)
-	}
-}
-
-// session opens one stream and delivers over it until the outbox is empty
-// and the stream has idled, or the stream fails. It reports whether any
-// message was acknowledged.
-func (l *dmLink) session(ctx context.Context) (delivered bool, err error) {
-	// A dial to stale addresses can hang for seconds; if the peer comes up
-	// meanwhile (it dialled us), give up on the dial and use that connection.
-	openCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	stopWatch := make(chan struct{})
-	go func() {
-		select {
-		case <-l.up:
-			cancel()
-			poke(l.up) // so run retries at once instead of backing off
-		case <-stopWatch:
-		}
-	}()
-	st, err := l.s.cfg.Transport.OpenStream(openCtx, l.peer, DMProtocol)
-	close(stopWatch)
-	cancel()
-	if err != nil {
-		return false, fmt.Errorf("open stream: %w", err)
-	}
-	readDone := make(chan error, 1)
-	var acked sync.WaitGroup
-	acked.Add(1)
-	go func() {
-		defer acked.Done()
-		readDone <- l.readAcks(st, &delivered)
-	}()
-	w := &dmWriter{st: st, bw: bufio.NewWriterSize(st, 64<<10), deadline: deadline{set: st.SetWriteDeadline, d: l.s.cfg.AckTimeout}}
-	l.mu.Lock()
-	l.cur = w
-	l.mu.Unlock()
-	err = l.writeLoop(ctx, w, readDone)
-	// No new writes from here on; then end the stream and take back what
-	// was never acknowledged.
-	l.mu.Lock()
-	l.cur = nil
-	l.mu.Unlock()
-	if err != nil {
-		_ = st.Reset()
-	} else {
-		_ = st.Close()
-	}
-	acked.Wait()
-	l.requeueInflight()
-	return delivered, err
-}
-
-func (l *dmLink) writeLoop(ctx context.Context, w *dmWriter, readDone <-chan error) error {
-	cfg := &l.s.cfg
-	idle := time.NewTimer(cfg.StreamIdleTimeout)
-	defer idle.Stop()
-	check := time.NewTicker(cfg.AckTimeout / 4)
-	defer check.Stop()
-	for {
-		batch := l.takePending(cfg.Window)
-		if len(batch) > 0 {
-			if err := w.write(batch); err != nil {
-				return err
-			}
-			l.publishSent(batch)
-			if !idle.Stop() {
-				select {
-				case <-idle.C:
-				default:
-				}
-			}
-			idle.Reset(cfg.StreamIdleTimeout)
-		}
-		select {
-		case <-l.wake:
-		case err := <-readDone:
-			if err == nil {
-				err = errors.New("peer closed the stream")
-			}
-			return err
-		case <-check.C:
-			if l.stalled(cfg.AckTimeout) {
-				return errors.New("no acknowledgement in time")
-			}
-		case <-idle.C:
-			l.mu.Lock()
-			quiet := len(l.pending) == 0 && len(l.inflight) == 0
-			l.mu.Unlock()
-			if quiet {
-				return nil
-			}
-			idle.Reset(cfg.StreamIdleTimeout)
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-// takePending moves up to window-len(inflight) pending messages in flight.
-func (l *dmLink) takePending(window int) []*Message {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := min(len(l.pending), window-len(l.inflight))
-	if n <= 0 {
-		return nil
-	}
-	batch := slices.Clone(l.pending[:n])
-	l.pending = slices.Delete(l.pending, 0, n)
-	for _, m := range batch {
-		l.inflight[m.ID] = m
-	}
-	l.progress = time.Now()
-	return batch
-}
-
-func (l *dmLink) stalled(timeout time.Duration) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.inflight) > 0 && time.Since(l.progress) > timeout
-}
-
-// requeueInflight puts messages that were never acknowledged back in line.
-func (l *dmLink) requeueInflight() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.inflight) == 0 {
-		return
-	}
-	for _, m := range l.inflight {
-		l.pending = append(l.pending, m)
-	}
-	clear(l.inflight)
-	slices.SortFunc(l.pending, func(a, b *Message) int {
-		return cmp.Or(cmp.Compare(a.HLC, b.HLC), slices.Compare(a.ID[:], b.ID[:]))
-	})
-}
-
-// readAcks reads ack frames until the stream ends. Each ack batch is
-// persisted before the messages leave the in-flight set.
-func (l *dmLink) readAcks(st Stream, delivered *bool) error {
-	fr := newFrameReader(st, max(l.s.cfg.MaxFrame, DefaultMaxFrame))
-	for {
-		b, err := fr.Next()
-		if err != nil {
-			return err
-		}
-		var f wire.DMFrame
-		if err := proto.Unmarshal(b, &f); err != nil {
-			return fmt.Errorf("bad ack frame: %w", err)
-		}
-		ack := f.GetAck()
-		if ack == nil {
-			return errors.New("bad ack frame: not an ack")
-		}
-		if err := l.applyAck(ack); err != nil {
-			return err
-		}
-		*delivered = true
-		poke(l.wake)
-	}
-}
-
-func (l *dmLink) applyAck(ack *wire.Ack) error {
-	var updates []StatusUpdate
-	l.mu.Lock()
-	for _, e := range ack.Entries {
-		var id MessageID
-		if len(e.Id) != len(id) {
-			continue
-		}
-		copy(id[:], e.Id)
-		m, ok := l.inflight[id]
-		if !ok {
-			continue
-		}
-		u := StatusUpdate{Message: m, Status: StatusDelivered}
-		if e.Status != wire.AckStatus_ACK_STATUS_STORED {
-			u.Status = StatusFailed
-			u.Reason = cleanReason(e.Reason)
-		}
-		updates = append(updates, u)
-	}
-	l.mu.Unlock()
-	if len(updates) == 0 {
-		return nil
-	}
-	if err := l.s.cfg.Store.SetStatus(updates); err != nil {
-		// Leave them in flight: the stream is reset and they are sent again.
-		return fmt.Errorf("record delivery: %w", err)
-	}
-	l.mu.Lock()
-	for _, u := range updates {
-		delete(l.inflight, u.Message.ID)
-	}
-	l.progress = time.Now()
-	l.mu.Unlock()
-	for _, u := range updates {
-		l.s.publish(Event{Type: EventStatus, Message: statusCopy(u.Message, u.Status, u.Reason)})
-	}
-	return nil
-}
-
 func statusCopy(m *Message, st Status, reason string) *Message {
 	return &Message{ID: m.ID, Conversation: m.Conversation, Author: m.Author, To: m.To, HLC: m.HLC, Status: st, Reason: reason}
-}
-
-func cleanReason(s string) string {
-	s = cleanText(s, 200)
-	if s == "" {
-		return "rejected by the recipient"
-	}
-	return "rejected by the recipient: " + s
-}
-
-// cleanText keeps printable characters of a peer-supplied string, up to n bytes.
-func cleanText(s string, n int) string {
-	out := make([]rune, 0, len(s))
-	size := 0
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == 0xfffd {
-			continue
-		}
-		size += len(string(r))
-		if size > n {
-			break
-		}
-		out = append(out, r)
-	}
-	return string(out)
-}
-
-// handleDM serves one inbound /parley/dm/1.0.0 stream: batches of messages
-// are validated, persisted, and then acknowledged. Malformed frames reset
-// the stream; well-formed messages we will never accept are acknowledged as
-// rejected so the sender stops retrying.
-func (s *Service) handleDM(remote PeerID, st Stream) {
-	if !s.trackInbound(st) {
-		_ = st.Reset()
-		return
-	}
-	defer s.untrackInbound(st)
-	if err := s.serveDM(remote, st); err != nil {
-		s.log.Debug("direct message stream ended", "peer", remote, "err", err)
-		_ = st.Reset()
-		return
-	}
-	_ = st.Close()
-}
-
-func (s *Service) serveDM(remote PeerID, st Stream) error {
-	fr := newFrameReader(st, s.cfg.MaxFrame)
-	bw := bufio.NewWriterSize(st, 16<<10)
-	// The first frame must come within FirstFrameTimeout; after that the
-	// sender may idle for StreamIdleTimeout before it closes the stream.
-	_ = st.SetReadDeadline(time.Now().Add(s.cfg.FirstFrameTimeout))
-	readDL := deadline{set: st.SetReadDeadline, d: s.cfg.StreamIdleTimeout + s.cfg.FirstFrameTimeout, at: time.Now()}
-	writeDL := deadline{set: st.SetWriteDeadline, d: s.cfg.AckTimeout}
-	var out []byte
-	first := true
-	for {
-		if !first {
-			readDL.refresh()
-		}
-		first = false
-		batch := make([]*Message, 0, 8)
-		entries := make([]*wire.AckEntry, 0, 8)
-		for {
-			b, err := fr.Next()
-			if err != nil {
-				if len(batch) == 0 && len(entries) == 0 && errors.Is(err, io.EOF) {
-					return nil
-				}
-				return err
-			}
-			m, entry, err := s.acceptDM(remote, b)
-			if err != nil {
-				return err
-			}
-			entries = append(entries, entry)
-			if m != nil {
-				batch = append(batch, m)
-			}
-			if fr.Buffered() == 0 || len(entries) >= maxAckBatch {
-				break
-			}
-		}
-		if err := s.storeIncoming(batch); err != nil {
-			return err
-		}
-		ack, err := proto.Marshal(&wire.DMFrame{Frame: &wire.DMFrame_Ack{Ack: &wire.Ack{Entries: entries}}})
-		if err != nil {
-			return err
-		}
-		out = appendFrame(out[:0], ack)
-		writeDL.refresh()
-		if _, err := bw.Write(out); err != nil {
-			return err
-		}
-		if err := bw.Flush(); err != nil {
-			return err
-		}
-	}
-}
-
-// acceptDM decodes one frame. It returns an error for a frame that is not
-// a well-formed message (the stream is reset), else an ack entry and, if
-// the message is acceptable, the message.
-func (s *Service) acceptDM(remote PeerID, b []byte) (*Message, *wire.AckEntry, error) {
-	var f wire.DMFrame
-	if err := proto.Unmarshal(b, &f); err != nil {
-		return nil, nil, fmt.Errorf("bad frame: %w", err)
-	}
-	se := f.GetMessage()
-	if se == nil {
-		return nil, nil, errors.New("bad frame: not a message")
-	}
-	id := MessageIDOf(se.Envelope)
-	reject := func(reason string) (*Message, *wire.AckEntry, error) {
-		s.log.Debug("rejected direct message", "peer", remote, "id", id, "reason", reason)
-		return nil, &wire.AckEntry{Id: id[:], Status: wire.AckStatus_ACK_STATUS_REJECTED, Reason: reason}, nil
-	}
-	m, err := DecodeEnvelope(se.Envelope, se.Signature)
-	if err != nil {
-		return reject(err.Error())
-	}
-	switch {
-	case m.Author != remote:
-		return reject("author is not the sending peer")
-	case m.To != s.self:
-		return reject("not addressed to this peer")
-	case s.clock.TooFarAhead(m.HLC, s.cfg.MaxClockSkew):
-		return reject(fmt.Sprintf("timestamp %s is too far ahead of the recipient's clock", m.SentAt().Format(time.RFC3339)))
-	case dmFrameSize(m) > s.cfg.MaxFrame:
-		return reject("too large")
-	}
-	m.Envelope = slices.Clone(m.Envelope)
-	m.Conversation = s.dmConversation(remote)
-	m.Status = StatusReceived
-	m.ReceivedAt = s.cfg.Now()
-	return m, &wire.AckEntry{Id: id[:], Status: wire.AckStatus_ACK_STATUS_STORED}, nil
-}
-
-// storeIncoming persists received messages and announces the new ones.
-func (s *Service) storeIncoming(ms []*Message) error {
-	if len(ms) == 0 {
-		return nil
-	}
-	for _, m := range ms {
-		s.clock.Observe(m.HLC) // before storing: a reply must sort after it
-	}
-	added, err := s.cfg.Store.AddMessages(ms)
-	if err != nil {
-		return fmt.Errorf("store messages: %w", err)
-	}
-	for i, m := range ms {
-		if added[i] {
-			s.publish(Event{Type: EventMessage, Message: m})
-		}
-	}
-	return nil
-}
-
-func (s *Service) trackInbound(st Stream) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ctx.Err() != nil {
-		return false
-	}
-	s.inbound[st] = struct{}{}
-	s.wg.Add(1)
-	return true
-}
-
-func (s *Service) untrackInbound(st Stream) {
-	s.mu.Lock()
-	delete(s.inbound, st)
-	s.mu.Unlock()
-	s.wg.Done()
-}
-
-// publishSent announces written messages as sent, unless their ack has
-// been applied meanwhile (then "delivered" or "failed" was announced).
-func (l *dmLink) publishSent(ms []*Message) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, m := range ms {
-		if _, ok := l.inflight[m.ID]; ok {
-			l.s.publish(Event{Type: EventStatus, Message: statusCopy(m, StatusSent, "")})
-		}
-	}
 }

@@ -16,8 +16,8 @@ const envelopeVersion = 1
 // MessageIDOf returns the ID of an encoded envelope.
 func MessageIDOf(envelope []byte) MessageID { return sha256.Sum256(envelope) }
 
-// sealEnvelope encodes m's content fields into m.Envelope and sets m.ID.
-func sealEnvelope(m *Message) error {
+// encodeEnvelope encodes m's content fields into m.Envelope and sets m.ID.
+func encodeEnvelope(m *Message) error {
 	env := &wire.Envelope{
 		Version: envelopeVersion,
 		Author:  []byte(m.Author),
@@ -39,29 +39,41 @@ func sealEnvelope(m *Message) error {
 	return nil
 }
 
-// OpenEnvelope is DecodeEnvelope that also files a direct message under
-// the conversation with the other party as seen from self.
-func OpenEnvelope(envelope, signature []byte, self PeerID) (*Message, error) {
-	m, err := DecodeEnvelope(envelope, signature)
-	if err != nil {
-		return nil, err
+// UnmarshalEnvelope reads an envelope's fields into a message without
+// judging them: it is for history this node accepted once (the store reads
+// its records with it), so that a stricter rule for what arrives never
+// makes stored history unreadable. A room message gets its Conversation; a
+// direct message does not. Peer input goes through DecodeEnvelope.
+func UnmarshalEnvelope(envelope []byte) (*Message, error) {
+	var env wire.Envelope
+	if err := proto.Unmarshal(envelope, &env); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadEnvelope, err)
 	}
-	if m.Room == "" {
-		if m.Author == self {
-			m.Conversation = DMConversation(m.To)
-		} else {
-			m.Conversation = DMConversation(m.Author)
-		}
+	m := &Message{
+		ID:       MessageIDOf(envelope),
+		Author:   PeerID(env.Author),
+		To:       PeerID(env.ToPeer),
+		Room:     env.Room,
+		HLC:      HLC(env.Hlc),
+		Kind:     Kind(env.Kind),
+		Body:     env.Body,
+		Envelope: envelope,
+	}
+	if m.Room != "" {
+		m.Conversation = RoomConversation(m.Room)
+	}
+	if len(env.ReplyTo) == len(m.ReplyTo) {
+		copy(m.ReplyTo[:], env.ReplyTo)
 	}
 	return m, nil
 }
 
-// DecodeEnvelope decodes and checks an envelope. It checks everything that
+// DecodeEnvelope decodes an envelope from a peer and checks everything that
 // does not depend on local state, so its verdict is the same on every
 // node. A room message gets its Conversation; a direct message does not
 // (which side files it where is the caller's business). The returned
 // message has no Status yet.
-func DecodeEnvelope(envelope, signature []byte) (*Message, error) {
+func DecodeEnvelope(envelope []byte) (*Message, error) {
 	var env wire.Envelope
 	if err := proto.Unmarshal(envelope, &env); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadEnvelope, err)
@@ -74,13 +86,12 @@ func DecodeEnvelope(envelope, signature []byte) (*Message, error) {
 		return nil, fmt.Errorf("%w: author: %v", ErrBadEnvelope, err)
 	}
 	m := &Message{
-		ID:        MessageIDOf(envelope),
-		Author:    author,
-		HLC:       HLC(env.Hlc),
-		Kind:      Kind(env.Kind),
-		Body:      env.Body,
-		Envelope:  envelope,
-		Signature: signature,
+		ID:       MessageIDOf(envelope),
+		Author:   author,
+		HLC:      HLC(env.Hlc),
+		Kind:     Kind(env.Kind),
+		Body:     env.Body,
+		Envelope: envelope,
 	}
 	switch {
 	case len(env.ToPeer) > 0 && env.Room == "":
@@ -121,4 +132,17 @@ func DecodeEnvelope(envelope, signature []byte) (*Message, error) {
 		return nil, fmt.Errorf("%w: reply_to is %d bytes", ErrBadEnvelope, len(env.ReplyTo))
 	}
 	return m, nil
+}
+
+// fileUnder files a direct message under the conversation with the other
+// party, as seen from self.
+func fileUnder(m *Message, self PeerID) {
+	if m.Room != "" {
+		return
+	}
+	if m.Author == self {
+		m.Conversation = DMConversation(m.To)
+	} else {
+		m.Conversation = DMConversation(m.Author)
+	}
 }

@@ -1,6 +1,9 @@
 package chat
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 var (
 	// ErrUnknownPeer is returned for a @nick or peer no known peer matches.
@@ -17,7 +20,8 @@ var (
 	ErrBadEnvelope = errors.New("invalid envelope")
 	// ErrFrameTooLarge is returned when a frame's length prefix exceeds the cap.
 	ErrFrameTooLarge = errors.New("frame too large")
-	// ErrNotFound is returned by a Store for a message it does not hold.
+	// ErrNotFound is returned for a message (or anything else asked for by
+	// name) that is not held.
 	ErrNotFound = errors.New("not found")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("closed")
@@ -27,4 +31,12 @@ var (
 	ErrBadRoom = errors.New("invalid room name")
 	// ErrBadNick is returned for a nickname that breaks the rules.
 	ErrBadNick = errors.New("invalid nickname")
+	// ErrBadAddr is returned for an address that is not a valid multiaddr
+	// ending in /p2p/<peer ID>.
+	ErrBadAddr = errors.New("invalid multiaddr")
+	// ErrInvalid is returned for any other argument that breaks the rules
+	// (a history limit, a message in another conversation, ...).
+	ErrInvalid = errors.New("invalid argument")
 )
+
+func errNotJoined(room string) error { return fmt.Errorf("%w: #%s", ErrNotJoined, room) }

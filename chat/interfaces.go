@@ -31,7 +31,7 @@ type PeerEvent struct {
 }
 
 // Transport carries streams between peers. Package node implements it over
-// libp2p; tests use an in-memory one.
+// libp2p; tests use chattest's in-memory one.
 type Transport interface {
 	// Self is this node's peer ID.
 	Self() PeerID
@@ -47,6 +47,24 @@ type Transport interface {
 	// AddPeerAddrs tells the transport where a known peer was last seen, so
 	// it can reconnect after a restart.
 	AddPeerAddrs(p PeerID, addrs []string)
+}
+
+// Network answers what people ask about the node under the messenger:
+// where it listens, how it finds peers, and its connections. Package node
+// implements it; it is optional (a Service without one reports no
+// addresses and cannot connect by address).
+type Network interface {
+	// Addrs are this node's listen addresses, each ending in /p2p/<peer ID>.
+	Addrs() []string
+	// Discovery reports whether mDNS runs, and the DHT's mode: "server",
+	// "client" or "off".
+	Discovery() (mdns bool, dht string)
+	// ConnCount is the number of open connections to p.
+	ConnCount(p PeerID) int
+	// Connect dials a multiaddr ending in /p2p/<peer ID> and returns once
+	// that peer is up as a Parley peer. A malformed address is an error
+	// wrapping ErrBadAddr.
+	Connect(ctx context.Context, addr string) (PeerID, error)
 }
 
 // Store keeps history, the outbox and known peers. Package store implements
@@ -77,6 +95,37 @@ type Store interface {
 	RoomStore
 }
 
+// RoomStore is what rooms need from the store, beyond Store.
+type RoomStore interface {
+	Rooms() ([]Room, error)
+	PutRoom(r Room) error
+	DeleteRoom(name string) error
+	Members(room string) ([]Member, error)
+	// EnqueueRoom persists this node's room messages before they are
+	// published, remembering each as unpublished until SetProofs.
+	EnqueueRoom(ms ...*Message) error
+	// SetProofs records that messages were published (Proof set).
+	SetProofs(ms []*Message) error
+	// Unpublished returns this node's room messages never published.
+	Unpublished() ([]*Message, error)
+	// Has reports whether a message is held.
+	Has(id MessageID) (bool, error)
+	// SyncItems returns the positions of conv's published messages with
+	// HLC >= since, in order.
+	SyncItems(conv Conversation, since HLC) ([]Cursor, error)
+	// DeleteBefore deletes conv's messages with HLC < before (retention)
+	// and reports how many it deleted.
+	DeleteBefore(conv Conversation, before HLC) (int, error)
+	// Marker and SetMarker keep a conversation's read marker.
+	Marker(conv Conversation) (Cursor, error)
+	SetMarker(conv Conversation, c Cursor) error
+	// CountAfter counts text messages of conv after a position, not written by except.
+	CountAfter(conv Conversation, after Cursor, except PeerID) (int, error)
+	// Flag and SetFlag keep one-time facts ("lobby joined").
+	Flag(name string) (bool, error)
+	SetFlag(name string) error
+}
+
 // Verdict is a validator's decision on a pubsub message.
 type Verdict int
 
@@ -90,17 +139,25 @@ const (
 	Ignore
 )
 
-// Validator decides on a pubsub message before it is delivered or relayed.
-// from is the message's author and signer.
-type Validator func(from PeerID, data []byte) Verdict
+// Validator decides on a pubsub message from another node before it is
+// delivered or relayed. from is the message's author and signer. With
+// Accept it returns the decoded message, which the subscription then
+// delivers with the data (PubSubMessage.Message), so nothing is decoded
+// twice.
+type Validator func(from PeerID, data []byte) (Verdict, *Message)
 
-// PubSubMessage is a message delivered on a Topic.
-type PubSubMessage struct {
-	From      PeerID // author and signer
-	Data      []byte
+// Proof is what shows that the author of a room message published it: the
+// pubsub seqno and the author's signature over the pubsub message. Package
+// node makes and checks proofs; chat only keeps and passes them on.
+type Proof struct {
 	Seqno     []byte
 	Signature []byte
-	Local     bool // published by this node
+}
+
+// PubSubMessage is a message from another node delivered on a Topic.
+type PubSubMessage struct {
+	From    PeerID   // author and signer
+	Message *Message // as the validator decoded it (Seqno and Signature set)
 }
 
 // TopicPeerEvent reports a peer joining or leaving a topic.
@@ -111,10 +168,11 @@ type TopicPeerEvent struct {
 
 // Topic is one joined pubsub topic.
 type Topic interface {
-	// Publish signs and publishes data, waiting briefly for the topic to
-	// have peers so the first message into a fresh mesh is not lost.
-	Publish(ctx context.Context, data []byte) error
-	// Next returns the next validated message (this node's own included).
+	// Publish signs and publishes data and returns the proof it was
+	// published with. Right after joining it waits briefly for the topic
+	// to have peers, so the first message into a fresh mesh is not lost.
+	Publish(ctx context.Context, data []byte) (Proof, error)
+	// Next returns the next validated message from another node.
 	Next(ctx context.Context) (*PubSubMessage, error)
 	// NextPeerEvent returns the next join or leave of a peer.
 	NextPeerEvent(ctx context.Context) (TopicPeerEvent, error)
@@ -126,38 +184,14 @@ type Topic interface {
 
 // PubSub carries room messages. Package node implements it with GossipSub.
 type PubSub interface {
-	// JoinTopic subscribes to topic; validate judges every message, this
-	// node's own included, before it is delivered or relayed.
+	// JoinTopic subscribes to topic; validate judges every message from
+	// another node before it is delivered or relayed.
 	JoinTopic(topic string, validate Validator) (Topic, error)
+	// VerifyProof checks that author published data on topic with proof,
+	// exactly as a live message is checked when it arrives. History sync
+	// uses it for messages that arrive later.
+	VerifyProof(topic string, author PeerID, data []byte, proof Proof) error
 	// Penalize lowers p's application-specific score after misbehaviour
 	// that is not a deterministic fault (flooding).
 	Penalize(p PeerID)
-}
-
-// RoomStore is what rooms need from the store, beyond Store.
-type RoomStore interface {
-	Rooms() ([]Room, error)
-	PutRoom(r Room) error
-	DeleteRoom(name string) error
-	Members(room string) ([]Member, error)
-	// EnqueueRoom persists this node's room message before it is
-	// published, remembering it as unpublished until SetProof.
-	EnqueueRoom(m *Message) error
-	// SetProof records that m was published (Seqno and Signature set).
-	SetProof(m *Message) error
-	// Unpublished returns this node's room messages never published.
-	Unpublished() ([]*Message, error)
-	// Has reports whether a message is held.
-	Has(id MessageID) (bool, error)
-	// SyncItems returns the positions of conv's published messages with
-	// HLC >= since, in order.
-	SyncItems(conv Conversation, since HLC) ([]Cursor, error)
-	// Marker and SetMarker keep a conversation's read marker.
-	Marker(conv Conversation) (Cursor, error)
-	SetMarker(conv Conversation, c Cursor) error
-	// CountAfter counts text messages of conv after a position, not written by except.
-	CountAfter(conv Conversation, after Cursor, except PeerID) (int, error)
-	// Flag and SetFlag keep one-time facts ("lobby joined").
-	Flag(name string) (bool, error)
-	SetFlag(name string) error
 }

@@ -71,6 +71,17 @@ func (c Conversation) Peer() (PeerID, bool) {
 	return p, err == nil
 }
 
+// Display is how a person names the conversation: "#room", or the peer ID.
+func (c Conversation) Display() string {
+	if room, ok := c.Room(); ok {
+		return "#" + room
+	}
+	if p, ok := c.Peer(); ok {
+		return p.String()
+	}
+	return string(c)
+}
+
 // Room returns the room name of a room conversation.
 func (c Conversation) Room() (string, bool) {
 	return strings.CutPrefix(string(c), roomPrefix)
@@ -168,13 +179,12 @@ type Message struct {
 	ReplyTo      MessageID
 
 	// Envelope is the exact encoded envelope the ID was computed from.
-	// Rooms: Signature and Seqno are the GossipSub signature and seqno of
-	// the pubsub message that carried it (the author's proof, checked again
-	// when the message arrives by sync); both are empty until published.
-	// Direct messages carry neither.
-	Envelope  []byte
-	Signature []byte
-	Seqno     []byte
+	Envelope []byte
+	// Proof is a room message's proof of publication by its author
+	// (checked again when the message arrives by sync); empty until
+	// published. Direct messages carry none: the authenticated stream
+	// they arrive on is their proof.
+	Proof Proof
 
 	Status     Status
 	Reason     string    // why a message failed, for a person
@@ -201,13 +211,16 @@ type Peer struct {
 	Addrs     []string // multiaddrs last seen for the peer
 	FirstSeen time.Time
 	LastSeen  time.Time
-	Connected bool // runtime only; never persisted
+	// Runtime only; never persisted.
+	Connected   bool
+	Connections int // open transport connections (normally 0 or 1)
 }
 
 // Room is a joined room.
 type Room struct {
-	Name     string // without '#'
-	JoinedAt time.Time
+	Name      string // without '#'
+	JoinedAt  time.Time
+	Retention time.Duration // history older than this is deleted and not synced; 0: the node's default
 }
 
 // Member is what a room's history says of one author.

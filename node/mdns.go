@@ -49,7 +49,7 @@ func (r *mdnsRunner) watch() {
 	defer t.Stop()
 	for {
 		select {
-		case <-r.n.ctx.Done():
+		case <-r.n.ctx().Done():
 			return
 		case <-t.C:
 			r.addressesChanged()

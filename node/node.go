@@ -31,6 +31,7 @@ import (
 
 	"github.com/parley-chat/parley/chat"
 	"github.com/parley-chat/parley/crypto"
+	"github.com/parley-chat/parley/internal/lifecycle"
 )
 
 // MDNSServiceTag is the mDNS service name Parley nodes advertise.
@@ -90,9 +91,9 @@ type Node struct {
 	dht  *dht.IpfsDHT
 	self peer.ID
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	life      *lifecycle.Lifetime
+	bootstrap []peer.AddrInfo
+	notifiee  network.Notifiee
 
 	closeOnce sync.Once
 	closeErr  error
@@ -103,11 +104,10 @@ type Node struct {
 	penalties map[peer.ID]float64 // application penalty, decaying
 	scores    map[peer.ID]float64 // latest GossipSub scores
 
-	mu     sync.Mutex
-	closed bool
-	known  map[peer.ID]*knownPeer
-	subs   map[*peerSub]struct{}
-	mdns   *mdnsRunner
+	mu    sync.Mutex
+	known map[peer.ID]*knownPeer
+	subs  map[*peerSub]struct{}
+	mdns  *mdnsRunner
 }
 
 type knownPeer struct {
@@ -118,9 +118,13 @@ type knownPeer struct {
 	wake      chan struct{} // cuts a redial wait short
 }
 
-var _ chat.Transport = (*Node)(nil)
+var (
+	_ chat.Transport = (*Node)(nil)
+	_ chat.Network   = (*Node)(nil)
+)
 
-// New builds a libp2p host from cfg and starts the node's background work.
+// New builds a libp2p host (listening), its DHT and GossipSub from cfg.
+// Run starts the node's own work: discovery, liveness, redial.
 func New(cfg Config) (*Node, error) {
 	cfg.setDefaults()
 	if cfg.Identity == nil {
@@ -181,44 +185,48 @@ func New(cfg Config) (*Node, error) {
 		_ = rm.Close()
 		return nil, fmt.Errorf("start libp2p host: %w", err)
 	}
-	n := newNode(h, cfg)
-	n.ownsHost = true
-	n.dht = kad
-	if err := n.start(bootstrap); err != nil {
-		_ = n.Close()
+	n, err := newNode(h, cfg, bootstrap)
+	if err != nil {
+		_ = h.Close()
 		return nil, err
 	}
+	n.ownsHost = true
+	n.dht = kad
 	return n, nil
 }
 
-// NewWithHost runs a node over an existing host (for example a mocknet
+// NewWithHost builds a node over an existing host (for example a mocknet
 // host in tests). The node does not close the host.
 func NewWithHost(h host.Host, cfg Config) (*Node, error) {
 	cfg.setDefaults()
-	n := newNode(h, cfg)
-	if err := n.start(nil); err != nil {
-		_ = n.Close()
-		return nil, err
-	}
-	return n, nil
+	return newNode(h, cfg, nil)
 }
 
-func newNode(h host.Host, cfg Config) *Node {
+func newNode(h host.Host, cfg Config, bootstrap []peer.AddrInfo) (*Node, error) {
 	n := &Node{
 		cfg:       cfg,
 		h:         h,
 		log:       cfg.Logger,
 		self:      h.ID(),
+		life:      lifecycle.New(),
+		bootstrap: bootstrap,
 		known:     make(map[peer.ID]*knownPeer),
 		subs:      make(map[*peerSub]struct{}),
 		penalties: make(map[peer.ID]float64),
 	}
-	n.ctx, n.cancel = context.WithCancel(context.Background())
-	return n
+	ping.NewPingService(h)
+	if err := n.buildPubSub(); err != nil {
+		n.life.Close(nil)
+		return nil, err
+	}
+	return n, nil
 }
 
-func (n *Node) start(bootstrap []peer.AddrInfo) error {
-	ping.NewPingService(n.h)
+// Run runs discovery (mDNS, the DHT), liveness pings, redials and
+// connection de-duplication until ctx is cancelled or Close is called.
+func (n *Node) Run(ctx context.Context) error { return n.life.Run(ctx, n.start, n.stop) }
+
+func (n *Node) start() error {
 	sub, err := n.h.EventBus().Subscribe([]any{
 		new(event.EvtPeerIdentificationCompleted),
 		new(event.EvtPeerProtocolsUpdated),
@@ -228,13 +236,18 @@ func (n *Node) start(bootstrap []peer.AddrInfo) error {
 	if err != nil {
 		return fmt.Errorf("subscribe to host events: %w", err)
 	}
-	n.h.Network().Notify(&network.NotifyBundle{ConnectedF: func(_ network.Network, c network.Conn) {
-		n.spawn(func() { n.dedupConns(c.RemotePeer()) })
-	}})
 	n.spawn(func() { n.eventLoop(sub) })
-	if err := n.startPubSub(); err != nil {
-		return err
+	n.notifiee = &network.NotifyBundle{ConnectedF: func(_ network.Network, c network.Conn) {
+		n.spawn(func() { n.dedupConns(c.RemotePeer()) })
+	}}
+	n.h.Network().Notify(n.notifiee)
+	// Peers identified before Run subscribed were never reported.
+	for _, p := range n.h.Network().Peers() {
+		if protos, err := n.h.Peerstore().SupportsProtocols(p, protocol.ID(chat.DMProtocol)); err == nil && len(protos) > 0 {
+			n.peerUp(p, nil)
+		}
 	}
+	n.spawn(n.decayPenalties)
 	if n.cfg.MDNS {
 		n.mu.Lock()
 		n.mdns = newMDNSRunner(n)
@@ -245,47 +258,48 @@ func (n *Node) start(bootstrap []peer.AddrInfo) error {
 		n.spawn(n.mdns.watch)
 	}
 	if n.dht != nil {
-		for _, b := range bootstrap {
+		for _, b := range n.bootstrap {
 			n.addKnownAddrs(b.ID, b.Addrs)
 		}
-		if err := n.dht.Bootstrap(n.ctx); err != nil {
+		if err := n.dht.Bootstrap(n.life.Context()); err != nil {
 			return fmt.Errorf("bootstrap DHT: %w", err)
 		}
 	}
 	return nil
 }
 
-// spawn runs fn in a goroutine the node owns; after Close it does nothing.
-func (n *Node) spawn(fn func()) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.spawnLocked(fn)
-}
-
-func (n *Node) spawnLocked(fn func()) {
-	if n.closed {
-		return
+func (n *Node) stop() {
+	if n.notifiee != nil {
+		n.h.Network().StopNotify(n.notifiee)
 	}
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		fn()
-	}()
+	n.mu.Lock()
+	m := n.mdns
+	n.mdns = nil
+	n.mu.Unlock()
+	if m != nil {
+		m.stop()
+	}
+	// Subscribers see their channel closed; their forwarders end.
+	n.mu.Lock()
+	for s := range n.subs {
+		s.close()
+	}
+	n.mu.Unlock()
+	n.life.Wait()
 }
 
-// Close stops discovery and every goroutine of the node and, if the node
-// built the host, closes it. It is idempotent.
+// ctx is the node's lifetime.
+func (n *Node) ctx() context.Context { return n.life.Context() }
+
+// spawn runs fn in a goroutine the node owns; once it is stopping it does
+// nothing.
+func (n *Node) spawn(fn func()) { n.life.Go(fn) }
+
+// Close stops the node and every goroutine of it and, if the node built
+// the host, closes the DHT and the host. It is idempotent.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
-		n.cancel()
-		n.mu.Lock()
-		m := n.mdns
-		n.mdns = nil
-		n.closed = true
-		n.mu.Unlock()
-		if m != nil {
-			m.stop()
-		}
+		n.life.Close(n.stop)
 		var errs []error
 		if n.dht != nil {
 			errs = append(errs, n.dht.Close())
@@ -293,12 +307,6 @@ func (n *Node) Close() error {
 		if n.ownsHost {
 			errs = append(errs, n.h.Close())
 		}
-		n.wg.Wait()
-		n.mu.Lock()
-		for s := range n.subs {
-			s.close()
-		}
-		n.mu.Unlock()
 		n.closeErr = errors.Join(errs...)
 	})
 	return n.closeErr
@@ -323,6 +331,9 @@ func (n *Node) Addrs() []string {
 	return out
 }
 
+// Discovery implements chat.Network.
+func (n *Node) Discovery() (mdns bool, dht string) { return n.cfg.MDNS, n.DHTMode() }
+
 // DHTMode reports "server", "client" or "off".
 func (n *Node) DHTMode() string {
 	if n.dht == nil {
@@ -336,11 +347,8 @@ func (n *Node) DHTMode() string {
 	return "client"
 }
 
-// ConnCount returns the number of open connections to p.
+// ConnCount implements chat.Network.
 func (n *Node) ConnCount(p chat.PeerID) int { return len(n.h.Network().ConnsToPeer(peer.ID(p))) }
-
-// MDNS reports whether LAN discovery is on.
-func (n *Node) MDNS() bool { return n.cfg.MDNS }
 
 // OpenStream implements chat.Transport.
 func (n *Node) OpenStream(ctx context.Context, p chat.PeerID, proto string) (chat.Stream, error) {
@@ -371,8 +379,9 @@ func (n *Node) RemoveStreamHandler(proto string) {
 	n.h.RemoveStreamHandler(protocol.ID(proto))
 }
 
-// Connect dials a /p2p multiaddr and waits until the peer is up as a Parley
-// peer (connected and identified), or ctx ends.
+// Connect implements chat.Network: it dials a /p2p multiaddr and waits
+// until the peer is up as a Parley peer (connected and identified), or ctx
+// ends.
 func (n *Node) Connect(ctx context.Context, addr string) (chat.PeerID, error) {
 	m, err := ma.NewMultiaddr(addr)
 	if err != nil {
@@ -403,7 +412,7 @@ func (n *Node) Connect(ctx context.Context, addr string) (chat.PeerID, error) {
 				return "", fmt.Errorf("%w: %s is connected but does not speak %s", ErrNotParley, ai.ID, chat.DMProtocol)
 			}
 			return "", fmt.Errorf("connect to %s: %w", ai.ID, ctx.Err())
-		case <-n.ctx.Done():
+		case <-n.ctx().Done():
 			return "", chat.ErrClosed
 		}
 	}
@@ -431,8 +440,9 @@ func (n *Node) AddPeerAddrs(p chat.PeerID, addrs []string) {
 	n.addKnownAddrs(peer.ID(p), mas)
 }
 
-// ErrBadAddr is returned for an address that is not a valid multiaddr.
-var ErrBadAddr = errors.New("invalid multiaddr")
+// ErrBadAddr is returned for an address that is not a valid multiaddr
+// ending in /p2p/<peer ID>.
+var ErrBadAddr = chat.ErrBadAddr
 
 // ErrNotParley is returned by Connect for a peer that does not speak Parley.
 var ErrNotParley = errors.New("not a Parley peer")

@@ -28,7 +28,7 @@ func (n *Node) eventLoop(sub event.Subscription) {
 	defer sub.Close()
 	for {
 		select {
-		case <-n.ctx.Done():
+		case <-n.ctx().Done():
 			return
 		case e, ok := <-sub.Out():
 			if !ok {
@@ -104,7 +104,7 @@ func (n *Node) addKnownAddrs(p peer.ID, addrs []ma.Multiaddr) {
 	}
 	if !k.redialing {
 		k.redialing = true
-		n.spawnLocked(func() { n.redial(p) })
+		n.spawn(func() { n.redial(p) })
 		return
 	}
 	select {
@@ -123,15 +123,15 @@ func (n *Node) peerUp(p peer.ID, addrs []ma.Multiaddr) {
 	if len(addrs) > 0 {
 		k.addrs = mergeAddrs(k.addrs, addrs)
 	}
-	if k.up || n.closed {
+	if k.up || n.life.Stopping() {
 		return
 	}
 	k.up = true
-	ctx, cancel := context.WithCancel(n.ctx)
+	ctx, cancel := context.WithCancel(n.ctx())
 	k.pinger = cancel
 	n.h.ConnManager().Protect(p, "parley")
 	n.emitLocked(chat.PeerEvent{Peer: chat.PeerID(p), Up: true, Addrs: addrStrings(k.addrs)})
-	n.spawnLocked(func() { n.watch(ctx, p) })
+	n.spawn(func() { n.watch(ctx, p) })
 	n.log.Debug("peer up", "peer", p)
 }
 
@@ -149,7 +149,7 @@ func (n *Node) peerDown(p peer.ID) {
 	n.log.Debug("peer down", "peer", p)
 	if !k.redialing {
 		k.redialing = true
-		n.spawnLocked(func() { n.redial(p) })
+		n.spawn(func() { n.redial(p) })
 	}
 }
 
@@ -159,7 +159,7 @@ func (n *Node) redial(p peer.ID) {
 	for attempt := 0; ; attempt++ {
 		n.mu.Lock()
 		k := n.known[p]
-		if k.up || n.closed {
+		if k.up || n.life.Stopping() {
 			k.redialing = false
 			n.mu.Unlock()
 			return
@@ -175,7 +175,7 @@ func (n *Node) redial(p peer.ID) {
 			}
 		}
 		if len(addrs) > 0 && n.h.Network().Connectedness(p) != network.Connected {
-			ctx, cancel := context.WithTimeout(n.ctx, n.cfg.DialTimeout)
+			ctx, cancel := context.WithTimeout(n.ctx(), n.cfg.DialTimeout)
 			err := n.h.Connect(network.WithForceDirectDial(ctx, "parley redial"), peer.AddrInfo{ID: p, Addrs: addrs})
 			cancel()
 			if err != nil {
@@ -206,7 +206,7 @@ func (n *Node) wait(d time.Duration, wake <-chan struct{}) bool {
 	select {
 	case <-t.C:
 	case <-wake:
-	case <-n.ctx.Done():
+	case <-n.ctx().Done():
 		return false
 	}
 	return true
@@ -352,7 +352,7 @@ func (n *Node) SubscribePeers() (<-chan chat.PeerEvent, func()) {
 	s := &peerSub{signal: make(chan struct{}, 1), out: make(chan chat.PeerEvent), done: make(chan struct{})}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.closed {
+	if n.life.Stopping() {
 		close(s.out)
 		return s.out, func() {}
 	}
@@ -361,8 +361,11 @@ func (n *Node) SubscribePeers() (<-chan chat.PeerEvent, func()) {
 			s.push(chat.PeerEvent{Peer: chat.PeerID(p), Up: true, Addrs: addrStrings(k.addrs)})
 		}
 	}
+	if !n.life.Go(s.forward) {
+		close(s.out)
+		return s.out, func() {}
+	}
 	n.subs[s] = struct{}{}
-	n.spawnLocked(s.forward)
 	return s.out, func() {
 		n.mu.Lock()
 		delete(n.subs, s)

@@ -10,6 +10,7 @@ import (
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"google.golang.org/protobuf/proto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	drouting "github.com/libp2p/go-libp2p/p2p/discovery/routing"
 
@@ -30,8 +31,8 @@ const (
 
 var _ chat.PubSub = (*Node)(nil)
 
-// startPubSub starts GossipSub on the host.
-func (n *Node) startPubSub() error {
+// buildPubSub builds GossipSub on the host, for the node's lifetime.
+func (n *Node) buildPubSub() error {
 	params, thresholds := scoreParams(n.appScore)
 	opts := []pubsub.Option{
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
@@ -55,12 +56,11 @@ func (n *Node) startPubSub() error {
 	if n.cfg.SeenMessagesTTL > 0 {
 		opts = append(opts, pubsub.WithSeenMessagesTTL(n.cfg.SeenMessagesTTL))
 	}
-	ps, err := pubsub.NewGossipSub(n.ctx, n.h, opts...)
+	ps, err := pubsub.NewGossipSub(n.ctx(), n.h, opts...)
 	if err != nil {
 		return fmt.Errorf("start GossipSub: %w", err)
 	}
 	n.ps = ps
-	n.spawn(n.decayPenalties)
 	return nil
 }
 
@@ -135,7 +135,7 @@ func (n *Node) decayPenalties() {
 	defer t.Stop()
 	for {
 		select {
-		case <-n.ctx.Done():
+		case <-n.ctx().Done():
 			return
 		case <-t.C:
 			n.scoreMu.Lock()
@@ -165,16 +165,29 @@ func (n *Node) Score(p chat.PeerID) (float64, bool) {
 	return s, ok
 }
 
-// JoinTopic implements chat.PubSub.
+// JoinTopic implements chat.PubSub. Messages from other nodes go through
+// validate once; what it decodes travels with the message to Next (as
+// pubsub validator data), so it is decoded once. This node's own
+// publishes skip validate: their proof is caught here instead, and
+// Publish returns it.
 func (n *Node) JoinTopic(name string, validate chat.Validator) (chat.Topic, error) {
 	if n.ps == nil {
 		return nil, errors.New("pubsub is not running")
 	}
 	err := n.ps.RegisterTopicValidator(name, func(_ context.Context, _ peer.ID, m *pubsub.Message) pubsub.ValidationResult {
-		switch validate(chat.PeerID(m.GetFrom()), m.Data) {
-		case chat.Accept:
+		if m.ReceivedFrom == n.self {
+			if p, ok := m.ValidatorData.(*chat.Proof); ok {
+				p.Seqno, p.Signature = m.Seqno, m.Signature
+				return pubsub.ValidationAccept
+			}
+		}
+		verdict, cm := validate(chat.PeerID(m.GetFrom()), m.Data)
+		switch {
+		case verdict == chat.Accept && cm != nil:
+			cm.Proof = chat.Proof{Seqno: m.Seqno, Signature: m.Signature}
+			m.ValidatorData = cm
 			return pubsub.ValidationAccept
-		case chat.Reject:
+		case verdict == chat.Reject:
 			return pubsub.ValidationReject
 		default:
 			return pubsub.ValidationIgnore
@@ -207,7 +220,7 @@ func (n *Node) JoinTopic(name string, validate chat.Validator) (chat.Topic, erro
 		return nil, err
 	}
 	nt := &topic{n: n, name: name, t: t, sub: sub, evs: evs, joined: time.Now()}
-	nt.ctx, nt.cancel = context.WithCancel(n.ctx)
+	nt.ctx, nt.cancel = context.WithCancel(n.ctx())
 	if n.dht != nil {
 		nt.wg.Add(1)
 		go func() {
@@ -216,6 +229,28 @@ func (n *Node) JoinTopic(name string, validate chat.Validator) (chat.Topic, erro
 		}()
 	}
 	return nt, nil
+}
+
+// VerifyProof implements chat.PubSub: it checks the signature exactly as
+// GossipSub checks a live message's, over the pubsub message {from:
+// author, data, seqno, topic} with "libp2p-pubsub:" in front.
+func (n *Node) VerifyProof(topic string, author chat.PeerID, data []byte, proof chat.Proof) error {
+	if len(proof.Signature) == 0 || len(proof.Seqno) == 0 {
+		return errors.New("no signature")
+	}
+	pub, err := peer.ID(author).ExtractPublicKey()
+	if err != nil || pub == nil {
+		return errors.New("author key is not inlined in its peer ID")
+	}
+	signed, err := proto.Marshal(&pb.Message{From: []byte(author), Data: data, Seqno: proof.Seqno, Topic: &topic})
+	if err != nil {
+		return err
+	}
+	ok, err := pub.Verify(append([]byte(pubsub.SignPrefix), signed...), proof.Signature)
+	if err != nil || !ok {
+		return errors.New("bad signature")
+	}
+	return nil
 }
 
 // topic is a joined pubsub topic.
@@ -232,37 +267,52 @@ type topic struct {
 	once   sync.Once
 }
 
+// errNoProof is returned when GossipSub took a publish as a duplicate of
+// one it had already delivered, so validation (where the proof is caught)
+// did not run; the message stays unpublished and goes out again later.
+var errNoProof = errors.New("published before; no proof caught")
+
 // Publish implements chat.Topic. Right after joining, the mesh is not
 // built yet and GossipSub would send the message to nobody: then it waits
-// (briefly) for a peer in the topic first.
-func (t *topic) Publish(ctx context.Context, data []byte) error {
+// (briefly) for a peer in the topic first. Local validation runs inside
+// Publish, so the proof is set when it returns.
+func (t *topic) Publish(ctx context.Context, data []byte) (chat.Proof, error) {
+	var proof chat.Proof
+	withProof := pubsub.WithValidatorData(&proof)
+	err := errors.New("not published")
+	published := false
 	if time.Since(t.joined) < freshTopic && len(t.t.ListPeers()) == 0 {
 		// Wait at most readinessWait, and never past the fresh window: a
 		// queue of messages to a lone topic must not wait each in turn.
 		wctx, cancel := context.WithDeadline(ctx, minTime(time.Now().Add(readinessWait), t.joined.Add(freshTopic)))
-		err := t.t.Publish(wctx, data, pubsub.WithReadiness(pubsub.MinTopicSize(1)))
+		err = t.t.Publish(wctx, data, withProof, pubsub.WithReadiness(pubsub.MinTopicSize(1)))
 		cancel()
-		if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
-			return err
-		}
 		// Nobody came: publish anyway (sync brings it to members later).
+		published = !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil
 	}
-	return t.t.Publish(ctx, data)
+	if !published {
+		err = t.t.Publish(ctx, data, withProof)
+	}
+	if err == nil && len(proof.Signature) == 0 {
+		err = errNoProof
+	}
+	return proof, err
 }
 
-// Next implements chat.Topic.
+// Next implements chat.Topic: the next message from another node, as the
+// validator decoded it.
 func (t *topic) Next(ctx context.Context) (*chat.PubSubMessage, error) {
-	m, err := t.sub.Next(ctx)
-	if err != nil {
-		return nil, err
+	for {
+		m, err := t.sub.Next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		cm, ok := m.ValidatorData.(*chat.Message)
+		if m.ReceivedFrom == t.n.self || !ok {
+			continue // our own publish
+		}
+		return &chat.PubSubMessage{From: chat.PeerID(m.GetFrom()), Message: cm}, nil
 	}
-	return &chat.PubSubMessage{
-		From:      chat.PeerID(m.GetFrom()),
-		Data:      m.Data,
-		Seqno:     m.Seqno,
-		Signature: m.Signature,
-		Local:     m.Local || m.ReceivedFrom == t.n.self,
-	}, nil
 }
 
 // NextPeerEvent implements chat.Topic.

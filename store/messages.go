@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -18,14 +19,17 @@ var _ chat.Store = (*Store)(nil)
 func encodeMessage(m *chat.Message) ([]byte, error) {
 	return proto.Marshal(&wire.StoredMessage{
 		Envelope:     m.Envelope,
-		Signature:    m.Signature,
+		Signature:    m.Proof.Signature,
 		Status:       uint32(m.Status),
 		ReceivedAtMs: m.ReceivedAt.UnixMilli(),
 		Reason:       m.Reason,
-		Seqno:        m.Seqno,
+		Seqno:        m.Proof.Seqno,
 	})
 }
 
+// decodeMessage reads a record. The envelope was checked when it arrived;
+// it is read without being judged again (chat.UnmarshalEnvelope), so a
+// stricter rule for new messages never makes stored history unreadable.
 func decodeMessage(key, val []byte) (*chat.Message, error) {
 	conv, err := parseMessageKey(key)
 	if err != nil {
@@ -35,12 +39,12 @@ func decodeMessage(key, val []byte) (*chat.Message, error) {
 	if err := proto.Unmarshal(val, &sm); err != nil {
 		return nil, fmt.Errorf("decode stored message: %w", err)
 	}
-	m, err := chat.DecodeEnvelope(sm.Envelope, sm.Signature)
+	m, err := chat.UnmarshalEnvelope(sm.Envelope)
 	if err != nil {
 		return nil, fmt.Errorf("decode stored envelope: %w", err)
 	}
 	m.Conversation = conv
-	m.Seqno = sm.Seqno
+	m.Proof = chat.Proof{Seqno: sm.Seqno, Signature: sm.Signature}
 	m.Status = chat.Status(sm.Status)
 	m.Reason = sm.Reason
 	m.ReceivedAt = time.UnixMilli(sm.ReceivedAtMs).UTC()
@@ -253,3 +257,55 @@ func (s *Store) Outbox() (map[chat.PeerID][]*chat.Message, error) {
 	}
 	return out, nil
 }
+
+// DeleteBefore implements chat.Store: it deletes conv's messages with HLC
+// below `before` (their records, index entries and any outbox marks), in
+// transactions of a bounded size, and reports how many it deleted. The
+// member index keeps what it learnt from them.
+func (s *Store) DeleteBefore(conv chat.Conversation, before chat.HLC) (int, error) {
+	prefix := convPrefix(conv)
+	end := appendPosition(slices.Clone(prefix), before, chat.MessageID{})
+	total := 0
+	for {
+		var keys [][]byte
+		err := s.db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+			defer it.Close()
+			for it.Rewind(); it.Valid() && len(keys) < deleteBatch; it.Next() {
+				k := it.Item().Key()
+				if string(k) >= string(end) {
+					break
+				}
+				keys = append(keys, it.Item().KeyCopy(nil))
+			}
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("find old messages: %w", err)
+		}
+		if len(keys) == 0 {
+			return total, nil
+		}
+		err = s.update(func(txn *badger.Txn) error {
+			for _, k := range keys {
+				pos := k[len(prefix):]
+				var id chat.MessageID
+				copy(id[:], pos[8:])
+				h := chat.HLC(binary.BigEndian.Uint64(pos))
+				for _, d := range [][]byte{k, indexKey(id), unpublishedKey(conv, h, id)} {
+					if err := txn.Delete(d); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("delete old messages: %w", err)
+		}
+		total += len(keys)
+	}
+}
+
+// deleteBatch is how many messages one DeleteBefore transaction deletes.
+const deleteBatch = 1000

@@ -25,7 +25,11 @@ func (s *Store) Rooms() ([]chat.Room, error) {
 			if err := it.Item().Value(func(v []byte) error { return proto.Unmarshal(v, &sr) }); err != nil {
 				return fmt.Errorf("decode room: %w", err)
 			}
-			out = append(out, chat.Room{Name: string(it.Item().Key()[1:]), JoinedAt: time.UnixMilli(sr.JoinedAtMs).UTC()})
+			out = append(out, chat.Room{
+				Name:      string(it.Item().Key()[1:]),
+				JoinedAt:  time.UnixMilli(sr.JoinedAtMs).UTC(),
+				Retention: time.Duration(sr.RetentionMs) * time.Millisecond,
+			})
 		}
 		return nil
 	})
@@ -37,7 +41,7 @@ func (s *Store) Rooms() ([]chat.Room, error) {
 
 // PutRoom implements chat.Store.
 func (s *Store) PutRoom(r chat.Room) error {
-	b, err := proto.Marshal(&wire.StoredRoom{JoinedAtMs: r.JoinedAt.UnixMilli()})
+	b, err := proto.Marshal(&wire.StoredRoom{JoinedAtMs: r.JoinedAt.UnixMilli(), RetentionMs: r.Retention.Milliseconds()})
 	if err != nil {
 		return err
 	}
@@ -119,35 +123,52 @@ func (s *Store) Members(room string) ([]chat.Member, error) {
 	return out, nil
 }
 
-// EnqueueRoom implements chat.Store: a room message of this node, stored
-// before it is published and remembered as unpublished until SetProof.
-func (s *Store) EnqueueRoom(m *chat.Message) error {
-	if m.Room == "" {
-		return errors.New("enqueue room: not a room message")
+// EnqueueRoom implements chat.Store: room messages of this node, stored
+// before they are published and remembered as unpublished until
+// SetProofs, in one transaction.
+func (s *Store) EnqueueRoom(ms ...*chat.Message) error {
+	for _, m := range ms {
+		if m.Room == "" {
+			return errors.New("enqueue room: not a room message")
+		}
 	}
 	return s.update(func(txn *badger.Txn) error {
-		if err := putMessage(txn, m); err != nil {
-			return err
+		for _, m := range ms {
+			if err := putMessage(txn, m); err != nil {
+				return err
+			}
+			if err := txn.Set(unpublishedKey(m.Conversation, m.HLC, m.ID), nil); err != nil {
+				return err
+			}
 		}
-		return txn.Set(unpublishedKey(m.Conversation, m.HLC, m.ID), nil)
+		return nil
 	})
 }
 
-// SetProof implements chat.Store: m (as enqueued) was published with its
-// Seqno and Signature set.
-func (s *Store) SetProof(m *chat.Message) error {
-	val, err := encodeMessage(m)
-	if err != nil {
-		return err
-	}
-	// The record alone: the index and the member index got the message at
-	// EnqueueRoom and a proof changes neither (rewriting the member index
-	// here conflicts with the author's next EnqueueRoom).
-	return s.update(func(txn *badger.Txn) error {
-		if err := txn.Set(messageKey(m.Conversation, m.HLC, m.ID), val); err != nil {
+// SetProofs implements chat.Store: messages (as enqueued) were published,
+// their Proof set; one transaction.
+func (s *Store) SetProofs(ms []*chat.Message) error {
+	vals := make([][]byte, len(ms))
+	for i, m := range ms {
+		v, err := encodeMessage(m)
+		if err != nil {
 			return err
 		}
-		return txn.Delete(unpublishedKey(m.Conversation, m.HLC, m.ID))
+		vals[i] = v
+	}
+	// The records alone: the index and the member index got the messages
+	// at EnqueueRoom and a proof changes neither (rewriting the member
+	// index here conflicts with the author's next EnqueueRoom).
+	return s.update(func(txn *badger.Txn) error {
+		for i, m := range ms {
+			if err := txn.Set(messageKey(m.Conversation, m.HLC, m.ID), vals[i]); err != nil {
+				return err
+			}
+			if err := txn.Delete(unpublishedKey(m.Conversation, m.HLC, m.ID)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/parley-chat/parley/internal/lifecycle"
 )
 
 const schemaVersion = 1
@@ -25,14 +28,16 @@ type Options struct {
 	GCInterval time.Duration
 }
 
-// Store is the Badger-backed history.
+// Store is the Badger-backed history. Open opens it; Run collects
+// value-log garbage until cancelled; Close closes it.
 type Store struct {
-	db        *badger.DB
-	log       *slog.Logger
-	stop      chan struct{}
-	wg        sync.WaitGroup
-	closeOnce sync.Once
-	closeErr  error
+	db         *badger.DB
+	log        *slog.Logger
+	gcInterval time.Duration
+	inMemory   bool
+	life       *lifecycle.Lifetime
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 // ErrLocked is returned when another process holds the directory.
@@ -82,14 +87,10 @@ func Open(dir string, o Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	s := &Store{db: db, log: o.Logger, stop: make(chan struct{})}
+	s := &Store{db: db, log: o.Logger, gcInterval: o.GCInterval, inMemory: o.InMemory, life: lifecycle.New()}
 	if err := s.checkVersion(); err != nil {
 		_ = db.Close()
 		return nil, err
-	}
-	if !o.InMemory {
-		s.wg.Add(1)
-		go s.gcLoop(o.GCInterval)
 	}
 	return s, nil
 }
@@ -112,13 +113,23 @@ func (s *Store) checkVersion() error {
 	})
 }
 
-func (s *Store) gcLoop(every time.Duration) {
-	defer s.wg.Done()
-	t := time.NewTicker(every)
+// Run collects value-log garbage every GCInterval until ctx is cancelled
+// or Close is called; the store is usable whether or not it runs.
+func (s *Store) Run(ctx context.Context) error {
+	return s.life.Run(ctx, func() error {
+		if !s.inMemory {
+			s.life.Go(s.gcLoop)
+		}
+		return nil
+	}, nil)
+}
+
+func (s *Store) gcLoop() {
+	t := time.NewTicker(s.gcInterval)
 	defer t.Stop()
 	for {
 		select {
-		case <-s.stop:
+		case <-s.life.Context().Done():
 			return
 		case <-t.C:
 			for s.db.RunValueLogGC(0.5) == nil {
@@ -127,11 +138,10 @@ func (s *Store) gcLoop(every time.Duration) {
 	}
 }
 
-// Close flushes and closes the store. It is idempotent.
+// Close stops Run, then flushes and closes the store. It is idempotent.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		close(s.stop)
-		s.wg.Wait()
+		s.life.Close(nil)
 		s.closeErr = s.db.Close()
 	})
 	return s.closeErr

@@ -103,7 +103,7 @@ func authOf(r *http.Request) authKind {
 // SameSite=Strict this refuses cross-site requests.
 func (s *Server) authenticate(r *http.Request) (authKind, string, bool) {
 	if scheme, auth, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
-		if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(auth)), []byte(s.token)) == 1 {
+		if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(auth)), []byte(s.cfg.Token)) == 1 {
 			return authToken, "", true
 		}
 		return 0, "wrong API token", false

@@ -64,11 +64,17 @@ type Event struct {
 
 // Room is one entry of GET /api/v1/rooms.
 type Room struct {
-	Name     string    `json:"name"`    // without '#'
-	Members  int       `json:"members"` // members known to be in the room, this node included
-	Online   int       `json:"online"`  // of which online now
-	Unread   int       `json:"unread"`
-	JoinedAt time.Time `json:"joined_at"`
+	Name      string    `json:"name"`    // without '#'
+	Members   int       `json:"members"` // members known to be in the room, this node included
+	Online    int       `json:"online"`  // of which online now
+	Unread    int       `json:"unread"`
+	JoinedAt  time.Time `json:"joined_at"`
+	Retention string    `json:"retention"` // how long this node keeps its history: "90d", "36h0m0s", or "forever"
+}
+
+// RoomSettings is PATCH /api/v1/rooms/{name}: the settings to change.
+type RoomSettings struct {
+	Retention *string `json:"retention,omitempty"` // "90d", "2w", "36h", or "forever" (the node's default: "")
 }
 
 // Member is one entry of GET /api/v1/rooms/{name}/members.
@@ -137,6 +143,48 @@ const (
 	CodeTimeout     = "timeout"
 )
 
+// IdentityOf converts what chat says of this node for GET /id.
+func IdentityOf(info chat.NodeInfo, version string) Identity {
+	return Identity{
+		PeerID:      info.PeerID.String(),
+		Nick:        info.Nick,
+		Fingerprint: info.Fingerprint,
+		Addrs:       info.Addrs,
+		MDNS:        info.MDNS,
+		DHT:         info.DHT,
+		Version:     version,
+	}
+}
+
+// RoomOf converts a joined room for the API.
+func RoomOf(r chat.RoomInfo) Room {
+	return Room{Name: r.Name, Members: r.Members, Online: r.Online, Unread: r.Unread, JoinedAt: r.JoinedAt.UTC(), Retention: chat.FormatRetention(r.Retention)}
+}
+
+// MemberOf converts a room member for the API.
+func MemberOf(m chat.RoomMember) Member {
+	out := Member{PeerID: m.Peer.String(), Nick: m.Nick, Online: m.Online}
+	if !m.LastSeen.IsZero() {
+		t := m.LastSeen.UTC()
+		out.LastSeen = &t
+	}
+	return out
+}
+
+// ConversationOf converts a sidebar entry for the API.
+func ConversationOf(c chat.ConversationInfo) Conversation {
+	out := Conversation{Conversation: string(c.Conversation), Online: c.Online, Unread: c.Unread}
+	if c.Room != "" {
+		out.Kind, out.Room, out.Name = "room", c.Room, "#"+c.Room
+		return out
+	}
+	out.Kind, out.PeerID, out.Name = "dm", c.Peer.String(), c.Nick
+	if c.Nick == "" {
+		out.Name = c.Peer.Short()
+	}
+	return out
+}
+
 // MessageOf converts a chat message for the API.
 func MessageOf(m *chat.Message) Message {
 	out := Message{
@@ -159,7 +207,7 @@ func MessageOf(m *chat.Message) Message {
 
 // PeerOf converts a chat peer for the API.
 func PeerOf(p chat.Peer) Peer {
-	out := Peer{PeerID: p.ID.String(), Nick: p.Nick, Connected: p.Connected, Addrs: p.Addrs}
+	out := Peer{PeerID: p.ID.String(), Nick: p.Nick, Connected: p.Connected, Connections: p.Connections, Addrs: p.Addrs}
 	if !p.LastSeen.IsZero() && p.LastSeen.Unix() > 0 {
 		t := p.LastSeen.UTC()
 		out.LastSeen = &t

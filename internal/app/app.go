@@ -13,7 +13,8 @@ import (
 	"os/user"
 	"strings"
 	"sync"
-	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/parley-chat/parley/chat"
 	"github.com/parley-chat/parley/crypto"
@@ -96,7 +97,8 @@ type Options struct {
 	Logger    *slog.Logger
 }
 
-// App is one running node.
+// App is one node: its store, libp2p node, chat service and local API.
+// Open builds it, Run runs every part, Close releases what Open acquired.
 type App struct {
 	Paths    Paths
 	Config   Config
@@ -115,7 +117,8 @@ type App struct {
 	cfgMu   sync.Mutex
 }
 
-// Open loads the node in p and starts its network; Run serves it.
+// Open builds the node in p (the store, the libp2p host and its
+// listeners, the chat service, the API's listeners); Run runs it.
 func Open(p Paths, o Options) (_ *App, err error) {
 	log := o.Logger
 	if log == nil {
@@ -131,6 +134,10 @@ func Open(p Paths, o Options) (_ *App, err error) {
 	cfg, err := LoadConfig(p.ConfigFile())
 	if err != nil {
 		return nil, err
+	}
+	retention, err := chat.ParseRetention(cfg.Retention)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", p.ConfigFile(), err)
 	}
 	a := &App{Paths: p, Config: cfg, Identity: id, log: log}
 	defer func() {
@@ -180,11 +187,14 @@ func Open(p Paths, o Options) (_ *App, err error) {
 		Nick:      cfg.Nick,
 		Agent:     Agent,
 		Transport: a.Node,
+		Network:   a.Node,
 		PubSub:    a.Node,
 		Store:     a.Store,
 		AutoJoin:  autoJoin,
 		RoomRate:  cfg.RoomRate,
 		RoomBurst: cfg.RoomBurst,
+		Retention: retention,
+		SaveNick:  a.saveNick,
 		Logger:    log.With("part", "chat"),
 	})
 	if err != nil {
@@ -193,7 +203,15 @@ func Open(p Paths, o Options) (_ *App, err error) {
 	if err := a.listenAPI(o.APIListen); err != nil {
 		return nil, err
 	}
-	a.API = api.NewServer(backend{a}, a.token, log.With("part", "api"), web.Handler())
+	a.API = api.New(api.Config{
+		Backend: a.Chat,
+		Token:   a.token,
+		Version: Version,
+		UI:      web.Handler(),
+		Logger:  log.With("part", "api"),
+		Unix:    a.unixL,
+		TCP:     a.tcpL,
+	})
 	return a, nil
 }
 
@@ -277,39 +295,37 @@ func (a *App) APIAddr() string {
 	return a.tcpL.Addr().String()
 }
 
-// Run serves the node until ctx is cancelled, then shuts it down (within
-// a few seconds) and returns nil.
-func (a *App) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errc := make(chan error, 2)
-	go func() { errc <- a.Chat.Run(ctx) }()
-	go func() { errc <- a.API.Serve(a.unixL, a.tcpL) }()
-	a.log.Info("node running", "peer_id", a.Identity.PeerID(), "nick", a.Config.Nick, "addrs", a.Node.Addrs(), "api", a.APIAddr())
-	var first error
-	select {
-	case <-ctx.Done():
-	case first = <-errc:
-		if first != nil {
-			a.log.Error("node part failed", "err", first)
-		}
-	}
-	cancel()
-	sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
-	_ = a.API.Shutdown(sctx)
-	scancel()
-	// Collect the other part.
-	select {
-	case err := <-errc:
-		if first == nil {
-			first = err
-		}
-	case <-time.After(3 * time.Second):
-	}
-	return first
+// part is one long-lived part of the node.
+type part struct {
+	name string
+	run  func(context.Context) error
 }
 
-// Close releases everything Open acquired. It is idempotent.
+// Run runs every part (store, node, chat service, API) until ctx is
+// cancelled, and returns once all of them have stopped. A part that fails
+// stops the others, and Run returns its error.
+func (a *App) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for _, p := range []part{
+		{"store", a.Store.Run},
+		{"node", a.Node.Run},
+		{"chat", a.Chat.Run},
+		{"api", a.API.Run},
+	} {
+		g.Go(func() error {
+			if err := p.run(ctx); err != nil {
+				a.log.Error("node part failed", "part", p.name, "err", err)
+				return fmt.Errorf("%s: %w", p.name, err)
+			}
+			return nil
+		})
+	}
+	a.log.Info("node running", "peer_id", a.Identity.PeerID(), "nick", a.Config.Nick, "addrs", a.Node.Addrs(), "api", a.APIAddr())
+	return g.Wait()
+}
+
+// Close releases everything Open acquired, stopping any part still
+// running. It is idempotent.
 func (a *App) Close() error {
 	a.closeMu.Lock()
 	defer a.closeMu.Unlock()
@@ -318,6 +334,9 @@ func (a *App) Close() error {
 	}
 	a.closed = true
 	var errs []error
+	if a.API != nil {
+		errs = append(errs, a.API.Close())
+	}
 	if a.Chat != nil {
 		errs = append(errs, a.Chat.Close())
 	}
@@ -337,82 +356,15 @@ func (a *App) Close() error {
 	return errors.Join(errs...)
 }
 
-// backend serves the API from an App.
-type backend struct{ a *App }
-
-func (b backend) Identity() api.Identity {
-	a := b.a
-	return api.Identity{
-		PeerID:      a.Identity.PeerID().String(),
-		Nick:        a.Chat.Nick(),
-		Fingerprint: crypto.Fingerprint(a.Identity.PublicKey()),
-		Addrs:       a.Node.Addrs(),
-		MDNS:        a.Node.MDNS(),
-		DHT:         a.Node.DHTMode(),
-		Version:     Version,
-	}
-}
-
-func (b backend) Peers() []chat.Peer { return b.a.Chat.Peers() }
-
-func (b backend) ConnCount(p chat.PeerID) int { return b.a.Node.ConnCount(p) }
-
-func (b backend) Connect(ctx context.Context, addr string) (chat.PeerID, error) {
-	p, err := b.a.Node.Connect(ctx, addr)
-	if errors.Is(err, node.ErrBadAddr) {
-		return "", fmt.Errorf("%w: %w", api.ErrBadRequest, err)
-	}
-	return p, err
-}
-
-func (b backend) ResolvePeer(ref string) (chat.PeerID, error) { return b.a.Chat.ResolvePeer(ref) }
-
-func (b backend) SendDM(to chat.PeerID, text string) (*chat.Message, error) {
-	return b.a.Chat.SendDM(to, text)
-}
-
-func (b backend) SendRoom(room, text string) (*chat.Message, error) {
-	return b.a.Chat.SendRoom(room, text)
-}
-
-func (b backend) JoinRoom(room string) (bool, error) { return b.a.Chat.JoinRoom(room) }
-
-func (b backend) LeaveRoom(room string) (bool, error) { return b.a.Chat.LeaveRoom(room) }
-
-func (b backend) Rooms() ([]chat.RoomInfo, error) { return b.a.Chat.Rooms() }
-
-func (b backend) RoomMembers(room string) ([]chat.RoomMember, error) {
-	return b.a.Chat.RoomMembers(room)
-}
-
-func (b backend) MarkRead(conv chat.Conversation, upTo chat.Cursor) error {
-	return b.a.Chat.MarkRead(conv, upTo)
-}
-
-func (b backend) Typing(room string) error { return b.a.Chat.Typing(room) }
-
-func (b backend) Conversations() ([]chat.ConversationInfo, error) { return b.a.Chat.Conversations() }
-
-// SetNick changes the nickname and saves it in the config file.
-func (b backend) SetNick(nick string) error {
-	if err := b.a.Chat.SetNick(nick); err != nil {
-		return err
-	}
-	b.a.cfgMu.Lock()
-	defer b.a.cfgMu.Unlock()
-	cfg, err := LoadConfig(b.a.Paths.ConfigFile())
+// saveNick writes a changed nickname to the config file.
+func (a *App) saveNick(nick string) error {
+	a.cfgMu.Lock()
+	defer a.cfgMu.Unlock()
+	cfg, err := LoadConfig(a.Paths.ConfigFile())
 	if err != nil {
 		return err
 	}
 	cfg.Nick = nick
-	b.a.Config.Nick = nick
-	return cfg.Save(b.a.Paths.ConfigFile())
+	a.Config.Nick = nick
+	return cfg.Save(a.Paths.ConfigFile())
 }
-
-func (b backend) History(conv chat.Conversation, before chat.Cursor, limit int) ([]*chat.Message, error) {
-	return b.a.Chat.History(conv, before, limit)
-}
-
-func (b backend) Message(id chat.MessageID) (*chat.Message, error) { return b.a.Store.Message(id) }
-
-func (b backend) Subscribe() (<-chan chat.Event, func()) { return b.a.Chat.Subscribe() }

@@ -25,6 +25,7 @@ type Config struct {
 	AutoJoin  []string `toml:"auto_join,omitempty"`  // rooms joined on the first start; default ["lobby"], [] for none
 	RoomRate  float64  `toml:"room_rate,omitempty"`  // messages/s one author may send into a room before being ignored; default 500
 	RoomBurst int      `toml:"room_burst,omitempty"` // and in a burst; default 5000
+	Retention string   `toml:"retention,omitempty"`  // how long room history is kept: "90d", "2w", "36h"; default forever
 	APIListen string   `toml:"api_listen,omitempty"`
 	LogLevel  string   `toml:"log_level,omitempty"` // debug, info, warn, error
 }

@@ -234,30 +234,29 @@ func (x *Envelope) GetReplyTo() []byte {
 	return nil
 }
 
-// SignedEnvelope carries the envelope bytes verbatim. signature is empty for
-// direct messages: there the stream's authenticated remote peer is the author.
-type SignedEnvelope struct {
+// DMMessage carries a direct message's envelope bytes verbatim. It needs no
+// signature: the stream's authenticated remote peer is the author.
+type DMMessage struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Envelope      []byte                 `protobuf:"bytes,1,opt,name=envelope,proto3" json:"envelope,omitempty"`
-	Signature     []byte                 `protobuf:"bytes,2,opt,name=signature,proto3" json:"signature,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *SignedEnvelope) Reset() {
-	*x = SignedEnvelope{}
+func (x *DMMessage) Reset() {
+	*x = DMMessage{}
 	mi := &file_parley_v1_parley_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *SignedEnvelope) String() string {
+func (x *DMMessage) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*SignedEnvelope) ProtoMessage() {}
+func (*DMMessage) ProtoMessage() {}
 
-func (x *SignedEnvelope) ProtoReflect() protoreflect.Message {
+func (x *DMMessage) ProtoReflect() protoreflect.Message {
 	mi := &file_parley_v1_parley_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -269,21 +268,14 @@ func (x *SignedEnvelope) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use SignedEnvelope.ProtoReflect.Descriptor instead.
-func (*SignedEnvelope) Descriptor() ([]byte, []int) {
+// Deprecated: Use DMMessage.ProtoReflect.Descriptor instead.
+func (*DMMessage) Descriptor() ([]byte, []int) {
 	return file_parley_v1_parley_proto_rawDescGZIP(), []int{1}
 }
 
-func (x *SignedEnvelope) GetEnvelope() []byte {
+func (x *DMMessage) GetEnvelope() []byte {
 	if x != nil {
 		return x.Envelope
-	}
-	return nil
-}
-
-func (x *SignedEnvelope) GetSignature() []byte {
-	if x != nil {
-		return x.Signature
 	}
 	return nil
 }
@@ -338,7 +330,7 @@ func (x *DMFrame) GetFrame() isDMFrame_Frame {
 	return nil
 }
 
-func (x *DMFrame) GetMessage() *SignedEnvelope {
+func (x *DMFrame) GetMessage() *DMMessage {
 	if x != nil {
 		if x, ok := x.Frame.(*DMFrame_Message); ok {
 			return x.Message
@@ -361,7 +353,7 @@ type isDMFrame_Frame interface {
 }
 
 type DMFrame_Message struct {
-	Message *SignedEnvelope `protobuf:"bytes,1,opt,name=message,proto3,oneof"`
+	Message *DMMessage `protobuf:"bytes,1,opt,name=message,proto3,oneof"`
 }
 
 type DMFrame_Ack struct {
@@ -542,20 +534,26 @@ func (x *RoomMessage) GetSignature() []byte {
 	return nil
 }
 
-// SyncFrame is one length-delimited frame on /parley/sync/1.0.0 (range-based
-// set reconciliation; see docs/PROTOCOL.md). The opener's first frame names
-// the room and the window it wants; the answer fixes the window. Then the
-// sides take turns (a turn is frames up to one with more = false) until a
-// turn carries no ranges and no wants.
+// SyncFrame is one length-delimited frame on /parley/sync/2.0.0 (range-based
+// set reconciliation in stages, newest history first; see docs/PROTOCOL.md).
+// The opener's first frame names the room, says what it keeps (floor) and
+// summarises it; if the server holds the same it answers equal and the
+// session ends. Otherwise the session is a series of stages, each opened by
+// the opener and fixed by the server's answer, over a window of at most a
+// few thousand items per side; within a stage the sides take turns (a turn
+// is frames up to one with more = false) until a turn carries no ranges and
+// no wants.
 type SyncFrame struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`                                   // first frame only
-	Since         uint64                 `protobuf:"varint,2,opt,name=since,proto3" json:"since,omitempty"`                                // first frame: lower bound (HLC) the opener asks for
-	WindowStart   uint64                 `protobuf:"varint,3,opt,name=window_start,json=windowStart,proto3" json:"window_start,omitempty"` // first answer: the window both sides reconcile
-	Ranges        []*SyncRange           `protobuf:"bytes,4,rep,name=ranges,proto3" json:"ranges,omitempty"`                               // ranges to reconcile, in order, covering the window
-	Want          [][]byte               `protobuf:"bytes,5,rep,name=want,proto3" json:"want,omitempty"`                                   // ID prefixes (8 bytes) of messages the sender wants
-	Messages      []*RoomMessage         `protobuf:"bytes,6,rep,name=messages,proto3" json:"messages,omitempty"`                           // messages the other side wants or lacks
-	More          bool                   `protobuf:"varint,7,opt,name=more,proto3" json:"more,omitempty"`                                  // more frames of this turn follow (messages split over frames)
+	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`         // opener's first frame
+	Floor         uint64                 `protobuf:"varint,2,opt,name=floor,proto3" json:"floor,omitempty"`      // opener's first frame: the oldest HLC it keeps (0: everything)
+	Summary       []byte                 `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`   // opener's first frame: fingerprint of every item it holds from floor on
+	Equal         bool                   `protobuf:"varint,9,opt,name=equal,proto3" json:"equal,omitempty"`      // server's first answer: it holds the same; the session ends
+	Stage         *SyncStage             `protobuf:"bytes,8,opt,name=stage,proto3" json:"stage,omitempty"`       // opener: opens a stage; server: fixes the stage's window
+	Ranges        []*SyncRange           `protobuf:"bytes,4,rep,name=ranges,proto3" json:"ranges,omitempty"`     // ranges to reconcile, in order, covering the window
+	Want          [][]byte               `protobuf:"bytes,5,rep,name=want,proto3" json:"want,omitempty"`         // ID prefixes (8 bytes) of messages the sender wants
+	Messages      []*RoomMessage         `protobuf:"bytes,6,rep,name=messages,proto3" json:"messages,omitempty"` // messages the other side wants or lacks
+	More          bool                   `protobuf:"varint,7,opt,name=more,proto3" json:"more,omitempty"`        // more frames of this turn follow (messages split over frames)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -597,18 +595,32 @@ func (x *SyncFrame) GetRoom() string {
 	return ""
 }
 
-func (x *SyncFrame) GetSince() uint64 {
+func (x *SyncFrame) GetFloor() uint64 {
 	if x != nil {
-		return x.Since
+		return x.Floor
 	}
 	return 0
 }
 
-func (x *SyncFrame) GetWindowStart() uint64 {
+func (x *SyncFrame) GetSummary() []byte {
 	if x != nil {
-		return x.WindowStart
+		return x.Summary
 	}
-	return 0
+	return nil
+}
+
+func (x *SyncFrame) GetEqual() bool {
+	if x != nil {
+		return x.Equal
+	}
+	return false
+}
+
+func (x *SyncFrame) GetStage() *SyncStage {
+	if x != nil {
+		return x.Stage
+	}
+	return nil
 }
 
 func (x *SyncFrame) GetRanges() []*SyncRange {
@@ -639,6 +651,132 @@ func (x *SyncFrame) GetMore() bool {
 	return false
 }
 
+// SyncStage is one step of a session: the window [lower, upper) of history.
+// Stages go from the newest history to the oldest.
+type SyncStage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Upper *SyncPosition          `protobuf:"bytes,1,opt,name=upper,proto3" json:"upper,omitempty"` // absent: the end of history
+	// Opener: its proposal, the position of its limit-th newest item below
+	// upper (absent: it holds fewer). Server: the window's lower bound, the
+	// later of both proposals (absent: the floor both keep).
+	Lower         *SyncPosition `protobuf:"bytes,2,opt,name=lower,proto3" json:"lower,omitempty"`
+	Limit         uint32        `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"` // opener: the most items each side has in the window
+	Last          bool          `protobuf:"varint,4,opt,name=last,proto3" json:"last,omitempty"`   // server: the window reaches the floor; no stage follows
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SyncStage) Reset() {
+	*x = SyncStage{}
+	mi := &file_parley_v1_parley_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SyncStage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SyncStage) ProtoMessage() {}
+
+func (x *SyncStage) ProtoReflect() protoreflect.Message {
+	mi := &file_parley_v1_parley_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SyncStage.ProtoReflect.Descriptor instead.
+func (*SyncStage) Descriptor() ([]byte, []int) {
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SyncStage) GetUpper() *SyncPosition {
+	if x != nil {
+		return x.Upper
+	}
+	return nil
+}
+
+func (x *SyncStage) GetLower() *SyncPosition {
+	if x != nil {
+		return x.Lower
+	}
+	return nil
+}
+
+func (x *SyncStage) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *SyncStage) GetLast() bool {
+	if x != nil {
+		return x.Last
+	}
+	return false
+}
+
+// SyncPosition is an item's position (hlc, 32-byte ID).
+type SyncPosition struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hlc           uint64                 `protobuf:"varint,1,opt,name=hlc,proto3" json:"hlc,omitempty"`
+	Id            []byte                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SyncPosition) Reset() {
+	*x = SyncPosition{}
+	mi := &file_parley_v1_parley_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SyncPosition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SyncPosition) ProtoMessage() {}
+
+func (x *SyncPosition) ProtoReflect() protoreflect.Message {
+	mi := &file_parley_v1_parley_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SyncPosition.ProtoReflect.Descriptor instead.
+func (*SyncPosition) Descriptor() ([]byte, []int) {
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SyncPosition) GetHlc() uint64 {
+	if x != nil {
+		return x.Hlc
+	}
+	return 0
+}
+
+func (x *SyncPosition) GetId() []byte {
+	if x != nil {
+		return x.Id
+	}
+	return nil
+}
+
 // SyncRange covers the items (hlc, id) from the previous range's upper bound
 // (or the window start) up to, not including, upper.
 type SyncRange struct {
@@ -656,7 +794,7 @@ type SyncRange struct {
 
 func (x *SyncRange) Reset() {
 	*x = SyncRange{}
-	mi := &file_parley_v1_parley_proto_msgTypes[7]
+	mi := &file_parley_v1_parley_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -668,7 +806,7 @@ func (x *SyncRange) String() string {
 func (*SyncRange) ProtoMessage() {}
 
 func (x *SyncRange) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[7]
+	mi := &file_parley_v1_parley_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -681,7 +819,7 @@ func (x *SyncRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncRange.ProtoReflect.Descriptor instead.
 func (*SyncRange) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{7}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SyncRange) GetUpperHlc() uint64 {
@@ -748,7 +886,7 @@ type IdList struct {
 
 func (x *IdList) Reset() {
 	*x = IdList{}
-	mi := &file_parley_v1_parley_proto_msgTypes[8]
+	mi := &file_parley_v1_parley_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -760,7 +898,7 @@ func (x *IdList) String() string {
 func (*IdList) ProtoMessage() {}
 
 func (x *IdList) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[8]
+	mi := &file_parley_v1_parley_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -773,7 +911,7 @@ func (x *IdList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IdList.ProtoReflect.Descriptor instead.
 func (*IdList) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{8}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *IdList) GetIds() [][]byte {
@@ -795,7 +933,7 @@ type Profile struct {
 
 func (x *Profile) Reset() {
 	*x = Profile{}
-	mi := &file_parley_v1_parley_proto_msgTypes[9]
+	mi := &file_parley_v1_parley_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -807,7 +945,7 @@ func (x *Profile) String() string {
 func (*Profile) ProtoMessage() {}
 
 func (x *Profile) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[9]
+	mi := &file_parley_v1_parley_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -820,7 +958,7 @@ func (x *Profile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Profile.ProtoReflect.Descriptor instead.
 func (*Profile) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{9}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Profile) GetNick() string {
@@ -850,12 +988,11 @@ const file_parley_v1_parley_proto_rawDesc = "" +
 	"\x03hlc\x18\x05 \x01(\x04R\x03hlc\x12#\n" +
 	"\x04kind\x18\x06 \x01(\x0e2\x0f.parley.v1.KindR\x04kind\x12\x12\n" +
 	"\x04body\x18\a \x01(\tR\x04body\x12\x19\n" +
-	"\breply_to\x18\b \x01(\fR\areplyTo\"J\n" +
-	"\x0eSignedEnvelope\x12\x1a\n" +
-	"\benvelope\x18\x01 \x01(\fR\benvelope\x12\x1c\n" +
-	"\tsignature\x18\x02 \x01(\fR\tsignature\"m\n" +
-	"\aDMFrame\x125\n" +
-	"\amessage\x18\x01 \x01(\v2\x19.parley.v1.SignedEnvelopeH\x00R\amessage\x12\"\n" +
+	"\breply_to\x18\b \x01(\fR\areplyTo\"-\n" +
+	"\tDMMessage\x12\x1a\n" +
+	"\benvelope\x18\x01 \x01(\fR\benvelopeJ\x04\b\x02\x10\x03\"h\n" +
+	"\aDMFrame\x120\n" +
+	"\amessage\x18\x01 \x01(\v2\x14.parley.v1.DMMessageH\x00R\amessage\x12\"\n" +
 	"\x03ack\x18\x02 \x01(\v2\x0e.parley.v1.AckH\x00R\x03ackB\a\n" +
 	"\x05frame\"`\n" +
 	"\bAckEntry\x12\x0e\n" +
@@ -867,15 +1004,25 @@ const file_parley_v1_parley_proto_rawDesc = "" +
 	"\vRoomMessage\x12\x1a\n" +
 	"\benvelope\x18\x01 \x01(\fR\benvelope\x12\x14\n" +
 	"\x05seqno\x18\x02 \x01(\fR\x05seqno\x12\x1c\n" +
-	"\tsignature\x18\x03 \x01(\fR\tsignature\"\xe2\x01\n" +
+	"\tsignature\x18\x03 \x01(\fR\tsignature\"\x9b\x02\n" +
 	"\tSyncFrame\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x14\n" +
-	"\x05since\x18\x02 \x01(\x04R\x05since\x12!\n" +
-	"\fwindow_start\x18\x03 \x01(\x04R\vwindowStart\x12,\n" +
+	"\x05floor\x18\x02 \x01(\x04R\x05floor\x12\x18\n" +
+	"\asummary\x18\x03 \x01(\fR\asummary\x12\x14\n" +
+	"\x05equal\x18\t \x01(\bR\x05equal\x12*\n" +
+	"\x05stage\x18\b \x01(\v2\x14.parley.v1.SyncStageR\x05stage\x12,\n" +
 	"\x06ranges\x18\x04 \x03(\v2\x14.parley.v1.SyncRangeR\x06ranges\x12\x12\n" +
 	"\x04want\x18\x05 \x03(\fR\x04want\x122\n" +
 	"\bmessages\x18\x06 \x03(\v2\x16.parley.v1.RoomMessageR\bmessages\x12\x12\n" +
-	"\x04more\x18\a \x01(\bR\x04more\"\x99\x01\n" +
+	"\x04more\x18\a \x01(\bR\x04more\"\x93\x01\n" +
+	"\tSyncStage\x12-\n" +
+	"\x05upper\x18\x01 \x01(\v2\x17.parley.v1.SyncPositionR\x05upper\x12-\n" +
+	"\x05lower\x18\x02 \x01(\v2\x17.parley.v1.SyncPositionR\x05lower\x12\x14\n" +
+	"\x05limit\x18\x03 \x01(\rR\x05limit\x12\x12\n" +
+	"\x04last\x18\x04 \x01(\bR\x04last\"0\n" +
+	"\fSyncPosition\x12\x10\n" +
+	"\x03hlc\x18\x01 \x01(\x04R\x03hlc\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\fR\x02id\"\x99\x01\n" +
 	"\tSyncRange\x12\x1b\n" +
 	"\tupper_hlc\x18\x01 \x01(\x04R\bupperHlc\x12\x19\n" +
 	"\bupper_id\x18\x02 \x01(\fR\aupperId\x12\"\n" +
@@ -912,35 +1059,40 @@ func file_parley_v1_parley_proto_rawDescGZIP() []byte {
 }
 
 var file_parley_v1_parley_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_parley_v1_parley_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_parley_v1_parley_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_parley_v1_parley_proto_goTypes = []any{
-	(Kind)(0),              // 0: parley.v1.Kind
-	(AckStatus)(0),         // 1: parley.v1.AckStatus
-	(*Envelope)(nil),       // 2: parley.v1.Envelope
-	(*SignedEnvelope)(nil), // 3: parley.v1.SignedEnvelope
-	(*DMFrame)(nil),        // 4: parley.v1.DMFrame
-	(*AckEntry)(nil),       // 5: parley.v1.AckEntry
-	(*Ack)(nil),            // 6: parley.v1.Ack
-	(*RoomMessage)(nil),    // 7: parley.v1.RoomMessage
-	(*SyncFrame)(nil),      // 8: parley.v1.SyncFrame
-	(*SyncRange)(nil),      // 9: parley.v1.SyncRange
-	(*IdList)(nil),         // 10: parley.v1.IdList
-	(*Profile)(nil),        // 11: parley.v1.Profile
+	(Kind)(0),            // 0: parley.v1.Kind
+	(AckStatus)(0),       // 1: parley.v1.AckStatus
+	(*Envelope)(nil),     // 2: parley.v1.Envelope
+	(*DMMessage)(nil),    // 3: parley.v1.DMMessage
+	(*DMFrame)(nil),      // 4: parley.v1.DMFrame
+	(*AckEntry)(nil),     // 5: parley.v1.AckEntry
+	(*Ack)(nil),          // 6: parley.v1.Ack
+	(*RoomMessage)(nil),  // 7: parley.v1.RoomMessage
+	(*SyncFrame)(nil),    // 8: parley.v1.SyncFrame
+	(*SyncStage)(nil),    // 9: parley.v1.SyncStage
+	(*SyncPosition)(nil), // 10: parley.v1.SyncPosition
+	(*SyncRange)(nil),    // 11: parley.v1.SyncRange
+	(*IdList)(nil),       // 12: parley.v1.IdList
+	(*Profile)(nil),      // 13: parley.v1.Profile
 }
 var file_parley_v1_parley_proto_depIdxs = []int32{
 	0,  // 0: parley.v1.Envelope.kind:type_name -> parley.v1.Kind
-	3,  // 1: parley.v1.DMFrame.message:type_name -> parley.v1.SignedEnvelope
+	3,  // 1: parley.v1.DMFrame.message:type_name -> parley.v1.DMMessage
 	6,  // 2: parley.v1.DMFrame.ack:type_name -> parley.v1.Ack
 	1,  // 3: parley.v1.AckEntry.status:type_name -> parley.v1.AckStatus
 	5,  // 4: parley.v1.Ack.entries:type_name -> parley.v1.AckEntry
-	9,  // 5: parley.v1.SyncFrame.ranges:type_name -> parley.v1.SyncRange
-	7,  // 6: parley.v1.SyncFrame.messages:type_name -> parley.v1.RoomMessage
-	10, // 7: parley.v1.SyncRange.ids:type_name -> parley.v1.IdList
-	8,  // [8:8] is the sub-list for method output_type
-	8,  // [8:8] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	9,  // 5: parley.v1.SyncFrame.stage:type_name -> parley.v1.SyncStage
+	11, // 6: parley.v1.SyncFrame.ranges:type_name -> parley.v1.SyncRange
+	7,  // 7: parley.v1.SyncFrame.messages:type_name -> parley.v1.RoomMessage
+	10, // 8: parley.v1.SyncStage.upper:type_name -> parley.v1.SyncPosition
+	10, // 9: parley.v1.SyncStage.lower:type_name -> parley.v1.SyncPosition
+	12, // 10: parley.v1.SyncRange.ids:type_name -> parley.v1.IdList
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_parley_v1_parley_proto_init() }
@@ -952,7 +1104,7 @@ func file_parley_v1_parley_proto_init() {
 		(*DMFrame_Message)(nil),
 		(*DMFrame_Ack)(nil),
 	}
-	file_parley_v1_parley_proto_msgTypes[7].OneofWrappers = []any{
+	file_parley_v1_parley_proto_msgTypes[9].OneofWrappers = []any{
 		(*SyncRange_Fingerprint)(nil),
 		(*SyncRange_Ids)(nil),
 	}
@@ -962,7 +1114,7 @@ func file_parley_v1_parley_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_parley_v1_parley_proto_rawDesc), len(file_parley_v1_parley_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -113,6 +113,7 @@ func (x *StoredMessage) GetSeqno() []byte {
 type StoredRoom struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	JoinedAtMs    int64                  `protobuf:"varint,1,opt,name=joined_at_ms,json=joinedAtMs,proto3" json:"joined_at_ms,omitempty"`
+	RetentionMs   int64                  `protobuf:"varint,2,opt,name=retention_ms,json=retentionMs,proto3" json:"retention_ms,omitempty"` // history kept; 0: the node's default
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -150,6 +151,13 @@ func (*StoredRoom) Descriptor() ([]byte, []int) {
 func (x *StoredRoom) GetJoinedAtMs() int64 {
 	if x != nil {
 		return x.JoinedAtMs
+	}
+	return 0
+}
+
+func (x *StoredRoom) GetRetentionMs() int64 {
+	if x != nil {
+		return x.RetentionMs
 	}
 	return 0
 }
@@ -348,11 +356,12 @@ const file_parley_v1_store_proto_rawDesc = "" +
 	"\x06status\x18\x03 \x01(\rR\x06status\x12$\n" +
 	"\x0ereceived_at_ms\x18\x04 \x01(\x03R\freceivedAtMs\x12\x16\n" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x14\n" +
-	"\x05seqno\x18\x06 \x01(\fR\x05seqno\".\n" +
+	"\x05seqno\x18\x06 \x01(\fR\x05seqno\"Q\n" +
 	"\n" +
 	"StoredRoom\x12 \n" +
 	"\fjoined_at_ms\x18\x01 \x01(\x03R\n" +
-	"joinedAtMs\"^\n" +
+	"joinedAtMs\x12!\n" +
+	"\fretention_ms\x18\x02 \x01(\x03R\vretentionMs\"^\n" +
 	"\fStoredMember\x12\x16\n" +
 	"\x06joined\x18\x01 \x01(\bR\x06joined\x12\x1b\n" +
 	"\tstate_hlc\x18\x02 \x01(\x04R\bstateHlc\x12\x19\n" +

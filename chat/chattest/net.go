@@ -1,4 +1,4 @@
-package chat_test
+package chattest
 
 import (
 	"context"
@@ -14,35 +14,38 @@ import (
 	"github.com/parley-chat/parley/chat"
 )
 
-// This file is an in-memory chat.Transport: a fakeNet of nodes whose links
-// are made and cut by the test ("links are the ability to connect").
-// Streams are buffered pipes with libp2p's semantics: Close ends both
-// directions (the remote reads EOF after the data), Reset aborts both (the
-// remote gets errStreamReset), deadlines work, and a cut link resets every
-// stream on it. The pipes buffer like a yamux window: a synchronous pipe
-// (net.Pipe) would deadlock the profile exchange, where both sides write
-// before reading.
-
+// Errors a Stream returns.
 var (
-	errStreamReset  = errors.New("fake stream reset")
-	errStreamClosed = errors.New("fake stream closed")
+	// ErrStreamReset is returned on a stream either end reset (or whose link was cut).
+	ErrStreamReset = errors.New("fake stream reset")
+	// ErrStreamClosed is returned when writing to a closed stream or reading one closed here.
+	ErrStreamClosed = errors.New("fake stream closed")
 )
 
 // pipeWindow is how many unread bytes a stream direction holds before
 // writes block, like a yamux receive window.
 const pipeWindow = 256 << 10
 
-// fakeNet is an in-process network of fake transports.
-type fakeNet struct {
+// Net is an in-memory network of nodes whose links are made and cut by the
+// test ("links are the ability to connect"). Each node has a
+// chat.Transport (AddNode) and may have a chat.PubSub (Transport.PubSub).
+// Streams are buffered pipes with libp2p's semantics: Close ends both
+// directions (the remote reads EOF after the data), Reset aborts both
+// (the remote gets ErrStreamReset), deadlines work, and a cut link resets
+// every stream on it. The pipes buffer like a yamux window: a synchronous
+// pipe (net.Pipe) would deadlock the profile exchange, where both sides
+// write before reading.
+type Net struct {
 	t testing.TB
 
 	mu     sync.Mutex
 	closed bool
-	nodes  map[chat.PeerID]*fakeTransport
+	nodes  map[chat.PeerID]*Transport
 	links  map[linkKey]map[*pipeHalf]struct{} // connected pairs and the stream halves on them
-	hooks  map[hookKey]writeHook
+	hooks  map[hookKey]WriteHook
 	opened map[hookKey]int // streams opened, by opener and protocol
-	wg     sync.WaitGroup  // stream handler goroutines
+	topics map[string]map[chat.PeerID]*memTopic
+	wg     sync.WaitGroup // stream handler goroutines
 }
 
 type linkKey struct{ a, b chat.PeerID }
@@ -59,22 +62,23 @@ type hookKey struct {
 	protocol string
 }
 
-// newFakeNet returns an empty network. When the test ends every link is
+// NewNet returns an empty network. When the test ends every link is
 // cut, and the test fails if a stream handler is still running shortly
 // after.
-func newFakeNet(t testing.TB) *fakeNet {
-	n := &fakeNet{
+func NewNet(t testing.TB) *Net {
+	n := &Net{
 		t:      t,
-		nodes:  make(map[chat.PeerID]*fakeTransport),
+		nodes:  make(map[chat.PeerID]*Transport),
 		links:  make(map[linkKey]map[*pipeHalf]struct{}),
-		hooks:  make(map[hookKey]writeHook),
+		hooks:  make(map[hookKey]WriteHook),
 		opened: make(map[hookKey]int),
+		topics: make(map[string]map[chat.PeerID]*memTopic),
 	}
 	t.Cleanup(n.close)
 	return n
 }
 
-func (n *fakeNet) close() {
+func (n *Net) close() {
 	n.mu.Lock()
 	n.closed = true
 	for k, halves := range n.links {
@@ -91,16 +95,16 @@ func (n *fakeNet) close() {
 	}()
 	select {
 	case <-done:
-	case <-time.After(waitTimeout):
-		n.t.Errorf("stream handlers still running %v after the network closed", waitTimeout)
+	case <-time.After(Timeout):
+		n.t.Errorf("stream handlers still running %v after the network closed", Timeout)
 	}
 }
 
-// addNode adds a node with peer ID id and returns its transport.
-func (n *fakeNet) addNode(id chat.PeerID) *fakeTransport {
+// AddNode adds a node with peer ID id and returns its transport.
+func (n *Net) AddNode(id chat.PeerID) *Transport {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	tr := &fakeTransport{
+	tr := &Transport{
 		net:      n,
 		self:     id,
 		handlers: make(map[string]chat.StreamHandler),
@@ -112,10 +116,10 @@ func (n *fakeNet) addNode(id chat.PeerID) *fakeTransport {
 	return tr
 }
 
-func fakeAddr(p chat.PeerID) string { return "/memory/" + p.String() }
+func Addr(p chat.PeerID) string { return "/memory/" + p.String() }
 
-// connect links a and b; both see the other come up.
-func (n *fakeNet) connect(a, b chat.PeerID) {
+// Connect links a and b; both see the other come up.
+func (n *Net) Connect(a, b chat.PeerID) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	k := keyOf(a, b)
@@ -123,13 +127,14 @@ func (n *fakeNet) connect(a, b chat.PeerID) {
 		return
 	}
 	n.links[k] = make(map[*pipeHalf]struct{})
-	n.nodes[a].emitLocked(chat.PeerEvent{Peer: b, Up: true, Addrs: []string{fakeAddr(b)}})
-	n.nodes[b].emitLocked(chat.PeerEvent{Peer: a, Up: true, Addrs: []string{fakeAddr(a)}})
+	n.nodes[a].emitLocked(chat.PeerEvent{Peer: b, Up: true, Addrs: []string{Addr(b)}})
+	n.nodes[b].emitLocked(chat.PeerEvent{Peer: a, Up: true, Addrs: []string{Addr(a)}})
+	n.topicLinkChangedLocked(a, b, true)
 }
 
-// disconnect cuts the link between a and b: its streams are reset and both
+// Disconnect cuts the link between a and b: its streams are reset and both
 // see the other go down.
-func (n *fakeNet) disconnect(a, b chat.PeerID) {
+func (n *Net) Disconnect(a, b chat.PeerID) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	k := keyOf(a, b)
@@ -143,15 +148,16 @@ func (n *fakeNet) disconnect(a, b chat.PeerID) {
 	}
 	n.nodes[a].emitLocked(chat.PeerEvent{Peer: b})
 	n.nodes[b].emitLocked(chat.PeerEvent{Peer: a})
+	n.topicLinkChangedLocked(a, b, false)
 }
 
-// writeHook intercepts a write: it may pass p on with write, change it,
+// WriteHook intercepts a write: it may pass p on with write, change it,
 // delay it or drop it (returning len(p), nil without calling write).
-type writeHook func(p []byte, write func([]byte) (int, error)) (int, error)
+type WriteHook func(p []byte, write func([]byte) (int, error)) (int, error)
 
-// setWriteHook sends every write by node from on streams of protocol
+// SetWriteHook sends every write by node from on streams of protocol
 // through hook; a nil hook removes it.
-func (n *fakeNet) setWriteHook(from chat.PeerID, protocol string, hook writeHook) {
+func (n *Net) SetWriteHook(from chat.PeerID, protocol string, hook WriteHook) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if hook == nil {
@@ -161,23 +167,23 @@ func (n *fakeNet) setWriteHook(from chat.PeerID, protocol string, hook writeHook
 	n.hooks[hookKey{from, protocol}] = hook
 }
 
-func (n *fakeNet) writeHook(from chat.PeerID, protocol string) writeHook {
+func (n *Net) hook(from chat.PeerID, protocol string) WriteHook {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.hooks[hookKey{from, protocol}]
 }
 
-// streamsOpened counts the streams node from opened for protocol.
-func (n *fakeNet) streamsOpened(from chat.PeerID, protocol string) int {
+// StreamsOpened counts the streams node from opened for protocol.
+func (n *Net) StreamsOpened(from chat.PeerID, protocol string) int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.opened[hookKey{from, protocol}]
 }
 
-// fakeTransport is one node's chat.Transport on a fakeNet. Its state is
+// Transport is one node's chat.Transport on a Net. Its state is
 // guarded by net.mu.
-type fakeTransport struct {
-	net      *fakeNet
+type Transport struct {
+	net      *Net
 	self     chat.PeerID
 	handlers map[string]chat.StreamHandler
 	subs     map[*peerSub]struct{}
@@ -185,11 +191,11 @@ type fakeTransport struct {
 	served   chan struct{}            // closed and replaced when handlers change
 }
 
-var _ chat.Transport = (*fakeTransport)(nil)
+var _ chat.Transport = (*Transport)(nil)
 
-func (tr *fakeTransport) Self() chat.PeerID { return tr.self }
+func (tr *Transport) Self() chat.PeerID { return tr.self }
 
-func (tr *fakeTransport) OpenStream(ctx context.Context, p chat.PeerID, protocol string) (chat.Stream, error) {
+func (tr *Transport) OpenStream(ctx context.Context, p chat.PeerID, protocol string) (chat.Stream, error) {
 	n := tr.net
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -216,7 +222,7 @@ func (tr *fakeTransport) OpenStream(ctx context.Context, p chat.PeerID, protocol
 	return local, nil
 }
 
-func (tr *fakeTransport) SetStreamHandler(protocol string, h chat.StreamHandler) {
+func (tr *Transport) SetStreamHandler(protocol string, h chat.StreamHandler) {
 	tr.net.mu.Lock()
 	defer tr.net.mu.Unlock()
 	tr.handlers[protocol] = h
@@ -224,7 +230,7 @@ func (tr *fakeTransport) SetStreamHandler(protocol string, h chat.StreamHandler)
 	tr.served = make(chan struct{})
 }
 
-func (tr *fakeTransport) RemoveStreamHandler(protocol string) {
+func (tr *Transport) RemoveStreamHandler(protocol string) {
 	tr.net.mu.Lock()
 	defer tr.net.mu.Unlock()
 	delete(tr.handlers, protocol)
@@ -232,10 +238,10 @@ func (tr *fakeTransport) RemoveStreamHandler(protocol string) {
 	tr.served = make(chan struct{})
 }
 
-// waitServing waits until the node serves every one of protocols.
-func (tr *fakeTransport) waitServing(t testing.TB, protocols ...string) {
+// WaitServing waits until the node serves every one of protocols.
+func (tr *Transport) WaitServing(t testing.TB, protocols ...string) {
 	t.Helper()
-	deadline := time.NewTimer(waitTimeout)
+	deadline := time.NewTimer(Timeout)
 	defer deadline.Stop()
 	for {
 		tr.net.mu.Lock()
@@ -248,12 +254,12 @@ func (tr *fakeTransport) waitServing(t testing.TB, protocols ...string) {
 		select {
 		case <-changed:
 		case <-deadline.C:
-			t.Fatalf("node %s does not serve %v after %v", tr.self.Short(), protocols, waitTimeout)
+			t.Fatalf("node %s does not serve %v after %v", tr.self.Short(), protocols, Timeout)
 		}
 	}
 }
 
-func (tr *fakeTransport) SubscribePeers() (<-chan chat.PeerEvent, func()) {
+func (tr *Transport) SubscribePeers() (<-chan chat.PeerEvent, func()) {
 	sub := &peerSub{
 		out:    make(chan chat.PeerEvent),
 		signal: make(chan struct{}, 1),
@@ -265,9 +271,9 @@ func (tr *fakeTransport) SubscribePeers() (<-chan chat.PeerEvent, func()) {
 	for k := range n.links {
 		switch tr.self {
 		case k.a:
-			sub.push(chat.PeerEvent{Peer: k.b, Up: true, Addrs: []string{fakeAddr(k.b)}})
+			sub.push(chat.PeerEvent{Peer: k.b, Up: true, Addrs: []string{Addr(k.b)}})
 		case k.b:
-			sub.push(chat.PeerEvent{Peer: k.a, Up: true, Addrs: []string{fakeAddr(k.a)}})
+			sub.push(chat.PeerEvent{Peer: k.a, Up: true, Addrs: []string{Addr(k.a)}})
 		}
 	}
 	tr.subs[sub] = struct{}{}
@@ -285,20 +291,20 @@ func (tr *fakeTransport) SubscribePeers() (<-chan chat.PeerEvent, func()) {
 	}
 }
 
-func (tr *fakeTransport) AddPeerAddrs(p chat.PeerID, addrs []string) {
+func (tr *Transport) AddPeerAddrs(p chat.PeerID, addrs []string) {
 	tr.net.mu.Lock()
 	defer tr.net.mu.Unlock()
 	tr.addrs[p] = slices.Clone(addrs)
 }
 
-// knownAddrs returns what AddPeerAddrs recorded for p.
-func (tr *fakeTransport) knownAddrs(p chat.PeerID) []string {
+// KnownAddrs returns what AddPeerAddrs recorded for p.
+func (tr *Transport) KnownAddrs(p chat.PeerID) []string {
 	tr.net.mu.Lock()
 	defer tr.net.mu.Unlock()
 	return slices.Clone(tr.addrs[p])
 }
 
-func (tr *fakeTransport) emitLocked(ev chat.PeerEvent) {
+func (tr *Transport) emitLocked(ev chat.PeerEvent) {
 	for sub := range tr.subs {
 		sub.push(ev)
 	}
@@ -348,27 +354,27 @@ func (s *peerSub) pump() {
 	}
 }
 
-// fakeStream is one end of a stream.
-type fakeStream struct {
+// Stream is one end of a stream.
+type Stream struct {
 	in, out  *pipeHalf
-	net      *fakeNet
+	net      *Net
 	owner    chat.PeerID // the node holding this end
 	remote   chat.PeerID
 	protocol string
 }
 
-var _ chat.Stream = (*fakeStream)(nil)
+var _ chat.Stream = (*Stream)(nil)
 
-func newStreamPair(n *fakeNet, opener, remote chat.PeerID, protocol string) (*fakeStream, *fakeStream) {
+func newStreamPair(n *Net, opener, remote chat.PeerID, protocol string) (*Stream, *Stream) {
 	ab, ba := newPipeHalf(), newPipeHalf()
-	return &fakeStream{in: ba, out: ab, net: n, owner: opener, remote: remote, protocol: protocol},
-		&fakeStream{in: ab, out: ba, net: n, owner: remote, remote: opener, protocol: protocol}
+	return &Stream{in: ba, out: ab, net: n, owner: opener, remote: remote, protocol: protocol},
+		&Stream{in: ab, out: ba, net: n, owner: remote, remote: opener, protocol: protocol}
 }
 
-func (s *fakeStream) Read(p []byte) (int, error) { return s.in.read(p) }
+func (s *Stream) Read(p []byte) (int, error) { return s.in.read(p) }
 
-func (s *fakeStream) Write(p []byte) (int, error) {
-	if hook := s.net.writeHook(s.owner, s.protocol); hook != nil {
+func (s *Stream) Write(p []byte) (int, error) {
+	if hook := s.net.hook(s.owner, s.protocol); hook != nil {
 		if err := s.out.writable(); err != nil {
 			return 0, err
 		}
@@ -379,7 +385,7 @@ func (s *fakeStream) Write(p []byte) (int, error) {
 
 // Close ends the stream like libp2p's Close: the remote reads the data
 // already written and then io.EOF; this end can neither read nor write.
-func (s *fakeStream) Close() error {
+func (s *Stream) Close() error {
 	s.out.closeWrite()
 	s.in.closeRead()
 	return nil
@@ -387,24 +393,24 @@ func (s *fakeStream) Close() error {
 
 // CloseWrite ends this end's writing only (libp2p's CloseWrite); chat.Stream
 // does not have it, tests use it to half-close.
-func (s *fakeStream) CloseWrite() error {
+func (s *Stream) CloseWrite() error {
 	s.out.closeWrite()
 	return nil
 }
 
-// Reset aborts both directions; the remote sees errStreamReset.
-func (s *fakeStream) Reset() error {
+// Reset aborts both directions; the remote sees ErrStreamReset.
+func (s *Stream) Reset() error {
 	s.in.reset()
 	s.out.reset()
 	return nil
 }
 
-func (s *fakeStream) SetReadDeadline(t time.Time) error {
+func (s *Stream) SetReadDeadline(t time.Time) error {
 	s.in.setDeadline(&s.in.readDeadline, t)
 	return nil
 }
 
-func (s *fakeStream) SetWriteDeadline(t time.Time) error {
+func (s *Stream) SetWriteDeadline(t time.Time) error {
 	s.out.setDeadline(&s.out.writeDeadline, t)
 	return nil
 }
@@ -459,9 +465,9 @@ func (h *pipeHalf) read(p []byte) (int, error) {
 	for {
 		switch {
 		case h.isReset:
-			return 0, errStreamReset
+			return 0, ErrStreamReset
 		case h.readerGone:
-			return 0, errStreamClosed
+			return 0, ErrStreamClosed
 		case len(h.buf) > 0:
 			n := copy(p, h.buf)
 			h.buf = h.buf[n:]
@@ -487,9 +493,9 @@ func (h *pipeHalf) writable() error {
 func (h *pipeHalf) writeErrLocked() error {
 	switch {
 	case h.isReset:
-		return errStreamReset
+		return ErrStreamReset
 	case h.eof, h.readerGone:
-		return errStreamClosed
+		return ErrStreamClosed
 	}
 	return nil
 }

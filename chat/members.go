@@ -1,0 +1,68 @@
+package chat
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// RoomMember is one member of a room as shown.
+type RoomMember struct {
+	Peer     PeerID
+	Nick     string
+	Online   bool
+	LastSeen time.Time // zero if never seen
+}
+
+// RoomMembers lists who is in a room: this node, every peer subscribed to
+// the room now, and every author whose latest join or leave line is a
+// join; online ones first, then by nickname.
+func (s *Service) RoomMembers(name string) ([]RoomMember, error) {
+	r := s.rooms.get(name)
+	if r == nil {
+		return nil, errNotJoined(name)
+	}
+	now := s.cfg.Now()
+	byPeer := map[PeerID]*RoomMember{s.self: {Peer: s.self, Online: true, LastSeen: now}}
+	for _, p := range r.topic.Peers() {
+		byPeer[p] = &RoomMember{Peer: p, Online: true, LastSeen: now}
+	}
+	stored, err := s.cfg.Store.Members(name)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range stored {
+		rm, ok := byPeer[m.Peer]
+		if !ok {
+			if !m.Joined {
+				continue
+			}
+			rm = &RoomMember{Peer: m.Peer}
+			byPeer[m.Peer] = rm
+		}
+		if t := m.LastHLC.Time(); t.After(rm.LastSeen) {
+			rm.LastSeen = t
+		}
+	}
+	out := make([]RoomMember, 0, len(byPeer))
+	for _, rm := range byPeer {
+		rm.Nick = s.peers.nickOf(rm.Peer)
+		if p, ok := s.Peer(rm.Peer); ok && p.LastSeen.After(rm.LastSeen) && !rm.Online {
+			rm.LastSeen = p.LastSeen
+		}
+		out = append(out, *rm)
+	}
+	slices.SortFunc(out, func(a, b RoomMember) int {
+		if a.Online != b.Online {
+			if a.Online {
+				return -1
+			}
+			return 1
+		}
+		if c := strings.Compare(strings.ToLower(a.Nick), strings.ToLower(b.Nick)); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a.Peer), string(b.Peer))
+	})
+	return out, nil
+}

@@ -1,0 +1,429 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// room is one joined room: its topic, and the goroutines that read it,
+// store what arrives, publish what this node posts, sync history and
+// prune what is past its retention.
+type room struct {
+	s     *Service
+	name  string
+	conv  Conversation
+	topic Topic
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	// outbox holds this node's messages to publish, in order. A message
+	// takes a slot before it is stored and gives it back once published,
+	// so the queue is bounded and a sender that outruns the room waits.
+	outbox  chan outItem
+	slots   chan struct{}
+	arrived chan struct{} // live messages arrived: sync soon to fill gaps
+	prune   chan struct{} // the retention changed: prune now
+
+	mu         sync.Mutex
+	meta       Room
+	lastTyping time.Time
+	limits     map[PeerID]*bucket
+	syncing    map[PeerID]bool
+	lastSynced map[PeerID]time.Time // when each member was last synced with
+}
+
+// outboxSize bounds a room's queue of messages to publish.
+const outboxSize = 256
+
+// outItem is a message to publish; done (if set) is closed once the
+// publish call has returned.
+type outItem struct {
+	m    *Message
+	done chan struct{}
+}
+
+// open subscribes to a room and starts its goroutines.
+func (rs *roomSet) open(meta Room) (*room, error) {
+	ps, err := rs.pubsub()
+	if err != nil {
+		return nil, err
+	}
+	s := rs.s
+	r := &room{
+		s:          s,
+		name:       meta.Name,
+		conv:       RoomConversation(meta.Name),
+		meta:       meta,
+		outbox:     make(chan outItem, outboxSize),
+		slots:      make(chan struct{}, outboxSize),
+		arrived:    make(chan struct{}, 1),
+		prune:      make(chan struct{}, 1),
+		limits:     make(map[PeerID]*bucket),
+		syncing:    make(map[PeerID]bool),
+		lastSynced: make(map[PeerID]time.Time),
+	}
+	t, err := ps.JoinTopic(RoomTopic(meta.Name), r.validate)
+	if err != nil {
+		return nil, fmt.Errorf("join topic of #%s: %w", meta.Name, err)
+	}
+	r.topic = t
+	r.ctx, r.cancel = context.WithCancel(s.ctx())
+	for _, f := range []func(){r.readLoop, r.publishLoop, r.peerLoop, r.syncLoop, r.pruneLoop} {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			f()
+		}()
+	}
+	return r, nil
+}
+
+// close stops the room's goroutines and leaves the topic.
+func (r *room) close() {
+	r.cancel()
+	r.wg.Wait()
+	_ = r.topic.Close()
+}
+
+func (r *room) info() Room {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.meta
+}
+
+func (r *room) setInfo(meta Room) {
+	r.mu.Lock()
+	r.meta = meta
+	r.mu.Unlock()
+}
+
+// retention is how long the room's history is kept; 0: forever.
+func (r *room) retention() time.Duration {
+	if keep := r.info().Retention; keep > 0 {
+		return keep
+	}
+	return r.s.cfg.Retention
+}
+
+// floor is the oldest HLC the room keeps now (0: everything).
+func (r *room) floor() HLC {
+	keep := r.retention()
+	if keep <= 0 {
+		return 0
+	}
+	return HLCFromTime(r.s.cfg.Now().Add(-keep))
+}
+
+// readLoop stores what arrives on the topic, in batches.
+func (r *room) readLoop() {
+	msgs := make(chan *Message, 1024)
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer close(msgs)
+		for {
+			pm, err := r.topic.Next(r.ctx)
+			if err != nil {
+				return
+			}
+			select {
+			case msgs <- pm.Message:
+			case <-r.ctx.Done():
+				return
+			}
+		}
+	}()
+	batch := make([]*Message, 0, 64)
+	for m := range msgs {
+		batch = r.accept(m, batch[:0])
+	drain:
+		for len(batch) < 512 {
+			select {
+			case m, ok := <-msgs:
+				if !ok {
+					break drain
+				}
+				batch = r.accept(m, batch)
+			default:
+				break drain
+			}
+		}
+		if len(batch) > 0 {
+			if _, err := r.s.storeArrived(batch); err != nil {
+				r.s.log.Warn("could not store room messages", "room", r.name, "err", err)
+			}
+			poke(r.arrived)
+		}
+	}
+}
+
+// accept appends a validated message from another node to batch, or
+// handles it at once (typing, and what is past retention).
+func (r *room) accept(m *Message, batch []*Message) []*Message {
+	s := r.s
+	switch {
+	case m.Author == s.self:
+		return batch // ours, relayed back: stored when posted
+	case m.Kind == KindTyping:
+		s.publish(Event{Type: EventTyping, Room: r.name, Peer: &Peer{ID: m.Author, Nick: s.peers.nickOf(m.Author)}})
+		return batch
+	case m.HLC < r.floor():
+		return batch
+	}
+	m.Status = StatusReceived
+	m.ReceivedAt = s.cfg.Now()
+	return append(batch, m)
+}
+
+// post stores (unless ephemeral) and queues one of this node's messages;
+// done (if set) is closed once it has been published. It waits (until
+// ctx ends) for a place in the room's queue.
+func (r *room) post(ctx context.Context, kind Kind, body string, done chan struct{}) (*Message, error) {
+	select {
+	case r.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-r.ctx.Done():
+		return nil, ErrClosed
+	}
+	s := r.s
+	m := &Message{
+		Conversation: r.conv,
+		Author:       s.self,
+		Room:         r.name,
+		HLC:          s.clock.Now(),
+		Kind:         kind,
+		Body:         body,
+		Status:       StatusQueued,
+		ReceivedAt:   s.cfg.Now(),
+	}
+	err := encodeEnvelope(m)
+	if err == nil && len(m.Envelope) > MaxRoomMessage {
+		err = fmt.Errorf("%w: %d bytes of text make a %d-byte message, the limit is %d", ErrTooLarge, len(body), len(m.Envelope), MaxRoomMessage)
+	}
+	if err == nil && kind.Stored() {
+		if err = s.cfg.Store.EnqueueRoom(m); err != nil {
+			err = fmt.Errorf("store message: %w", err)
+		}
+	}
+	if err != nil {
+		<-r.slots
+		return nil, err
+	}
+	if kind.Stored() {
+		s.publish(Event{Type: EventMessage, Message: m})
+	}
+	r.outbox <- outItem{m: m, done: done} // never blocks: it holds a slot
+	return m, nil
+}
+
+// publishLoop publishes this node's messages in order: first those a
+// previous run stored but never published, then what is posted.
+func (r *room) publishLoop() {
+	r.republish()
+	proven := make([]*Message, 0, 64)
+	for {
+		select {
+		case it := <-r.outbox:
+			proven = r.publishOne(it, proven[:0])
+		drain:
+			for len(proven) < 256 {
+				select {
+				case it := <-r.outbox:
+					proven = r.publishOne(it, proven)
+				default:
+					break drain
+				}
+			}
+			r.recordProofs(proven)
+		case <-r.ctx.Done():
+			return
+		}
+	}
+}
+
+// publishOne publishes one queued message; a stored one that got out is
+// appended to proven.
+func (r *room) publishOne(it outItem, proven []*Message) []*Message {
+	defer func() { <-r.slots }()
+	if it.done != nil {
+		defer close(it.done)
+	}
+	if err := r.publish(it.m); err != nil {
+		return proven
+	}
+	if it.m.Kind.Stored() {
+		proven = append(proven, it.m)
+	}
+	return proven
+}
+
+// publish publishes m and sets its proof. A message that fails stays in
+// the store's room outbox: it is published again on the next start.
+func (r *room) publish(m *Message) error {
+	ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
+	proof, err := r.topic.Publish(ctx, m.Envelope)
+	cancel()
+	if err != nil {
+		if r.ctx.Err() == nil {
+			r.s.log.Warn("could not publish a room message", "room", r.name, "err", err)
+		}
+		return err
+	}
+	m.Proof = proof
+	return nil
+}
+
+// recordProofs stores the proofs of published messages, in one
+// transaction, and announces them as sent.
+func (r *room) recordProofs(ms []*Message) {
+	if len(ms) == 0 {
+		return
+	}
+	for _, m := range ms {
+		m.Status = StatusSent
+	}
+	if err := r.s.cfg.Store.SetProofs(ms); err != nil {
+		r.s.log.Warn("could not record published room messages", "room", r.name, "err", err)
+		return
+	}
+	for _, m := range ms {
+		r.s.publish(Event{Type: EventStatus, Message: statusCopy(m, StatusSent, "")})
+	}
+}
+
+// republish publishes what this node stored for the room but never got
+// out (a crash between storing and publishing).
+func (r *room) republish() {
+	unpublished, err := r.s.cfg.Store.Unpublished()
+	if err != nil {
+		r.s.log.Warn("could not read unpublished room messages", "room", r.name, "err", err)
+		return
+	}
+	var proven []*Message
+	for _, m := range unpublished {
+		if m.Room != r.name || r.ctx.Err() != nil {
+			continue
+		}
+		if r.publish(m) == nil {
+			proven = append(proven, m)
+		}
+	}
+	r.recordProofs(proven)
+}
+
+// peerLoop follows peers joining and leaving the topic: presence events,
+// and a sync with each peer that joins (it may hold what we missed, or
+// miss what we hold).
+func (r *room) peerLoop() {
+	s := r.s
+	for {
+		ev, err := r.topic.NextPeerEvent(r.ctx)
+		if err != nil {
+			return
+		}
+		s.publish(Event{Type: EventPresence, Room: r.name, Peer: &Peer{ID: ev.Peer, Nick: s.peers.nickOf(ev.Peer), Connected: ev.Joined}})
+		if ev.Joined {
+			r.startSync(ev.Peer)
+		}
+	}
+}
+
+// syncLoop syncs with a random online member now and then, and soon after
+// live traffic (pubsub drops messages under bursts; sync fills the gaps).
+func (r *room) syncLoop() {
+	every := r.s.cfg.AntiEntropy
+	t := time.NewTimer(every)
+	defer t.Stop()
+	settle := time.NewTimer(time.Hour)
+	settle.Stop()
+	defer settle.Stop()
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-t.C:
+			r.syncRandom()
+			t.Reset(every)
+		case <-r.arrived:
+			settle.Reset(r.s.cfg.SyncSettle)
+		case <-settle.C:
+			r.syncRandom()
+		}
+	}
+}
+
+// syncRandom syncs with the online member synced longest ago (a random
+// one among those never synced), so news spreads to everyone in turn.
+func (r *room) syncRandom() {
+	peers := r.topic.Peers()
+	if len(peers) == 0 {
+		return
+	}
+	rand.Shuffle(len(peers), func(i, j int) { peers[i], peers[j] = peers[j], peers[i] })
+	r.mu.Lock()
+	best := peers[0]
+	for _, p := range peers[1:] {
+		if r.lastSynced[p].Before(r.lastSynced[best]) {
+			best = p
+		}
+	}
+	r.mu.Unlock()
+	r.startSync(best)
+}
+
+// startSync syncs the room with p in the background, one session per peer
+// at a time.
+func (r *room) startSync(p PeerID) {
+	r.mu.Lock()
+	if r.syncing[p] || r.ctx.Err() != nil {
+		r.mu.Unlock()
+		return
+	}
+	r.syncing[p] = true
+	r.wg.Add(1)
+	r.mu.Unlock()
+	go func() {
+		defer r.wg.Done()
+		stats, err := r.s.syncRoom(r.ctx, r, p)
+		r.mu.Lock()
+		delete(r.syncing, p)
+		r.lastSynced[p] = time.Now()
+		r.mu.Unlock()
+		if err != nil && r.ctx.Err() == nil {
+			r.s.log.Debug("room sync failed", "room", r.name, "peer", p, "err", err)
+		}
+		if stats.Received > 0 {
+			// News came by sync, which pubsub does not relay: pass it on
+			// to another member soon.
+			poke(r.arrived)
+		}
+	}()
+}
+
+// pruneLoop deletes history past the room's retention: at start, every
+// PruneEvery, and when the retention changes.
+func (r *room) pruneLoop() {
+	t := time.NewTicker(r.s.cfg.PruneEvery)
+	defer t.Stop()
+	for {
+		if floor := r.floor(); floor > 0 {
+			if n, err := r.s.cfg.Store.DeleteBefore(r.conv, floor); err != nil {
+				r.s.log.Warn("could not prune room history", "room", r.name, "err", err)
+			} else if n > 0 {
+				r.s.log.Info("pruned room history past its retention", "room", r.name, "messages", n)
+			}
+		}
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-t.C:
+		case <-r.prune:
+		}
+	}
+}

@@ -1,0 +1,103 @@
+package chat
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/parley-chat/parley/internal/wire"
+)
+
+// validate is the topic validator: every message from another node
+// passes here once, before it is delivered or relayed. Deterministic
+// faults are Rejected; what depends on this node's state is Ignored.
+func (r *room) validate(from PeerID, data []byte) (Verdict, *Message) {
+	if len(data) > MaxRoomMessage {
+		return Reject, nil
+	}
+	m, err := DecodeEnvelope(data)
+	if err != nil || m.Room != r.name || m.Author != from {
+		return Reject, nil
+	}
+	s := r.s
+	if from == s.self {
+		return Accept, m // ours, relayed back
+	}
+	if s.clock.TooFarAhead(m.HLC, s.cfg.MaxClockSkew) {
+		return Ignore, nil // our clock may be the wrong one
+	}
+	if !r.allow(from) {
+		s.cfg.PubSub.Penalize(from)
+		return Ignore, nil
+	}
+	if m.Kind.Stored() {
+		if has, err := s.cfg.Store.Has(m.ID); err == nil && has {
+			return Ignore, nil // a replay of what we hold: do not relay it again
+		}
+	}
+	return Accept, m
+}
+
+// bucket is a token bucket: rate per second, up to burst.
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+// allow charges one message to from's token bucket.
+func (r *room) allow(from PeerID) bool {
+	rate, burst := r.s.cfg.RoomRate, float64(r.s.cfg.RoomBurst)
+	now := time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b, ok := r.limits[from]
+	if !ok {
+		b = &bucket{tokens: burst, at: now}
+		r.limits[from] = b
+	}
+	b.tokens = min(burst, b.tokens+now.Sub(b.at).Seconds()*rate)
+	b.at = now
+	if len(r.limits) > 1024 {
+		// Forget authors whose bucket has refilled: they are not flooding.
+		for p, other := range r.limits {
+			if p != from && other.tokens+now.Sub(other.at).Seconds()*rate >= burst {
+				delete(r.limits, p)
+			}
+		}
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// checkSynced validates a room message that arrived by sync exactly as a
+// live one: the same envelope checks as the topic validator, and the
+// author's proof, which the pubsub layer checked for the live copy.
+func (s *Service) checkSynced(room string, rm *wire.RoomMessage) (*Message, error) {
+	if len(rm.Envelope) > MaxRoomMessage {
+		return nil, fmt.Errorf("%w: too large", ErrBadEnvelope)
+	}
+	m, err := DecodeEnvelope(rm.Envelope)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case m.Room != room:
+		return nil, fmt.Errorf("%w: from room %q", ErrBadEnvelope, m.Room)
+	case !m.Kind.Stored():
+		return nil, fmt.Errorf("%w: %v messages are not kept", ErrBadEnvelope, m.Kind)
+	case s.clock.TooFarAhead(m.HLC, s.cfg.MaxClockSkew):
+		return nil, fmt.Errorf("timestamp %s too far ahead", m.SentAt().Format(time.RFC3339))
+	}
+	m.Proof = Proof{Seqno: rm.Seqno, Signature: rm.Signature}
+	if err := s.cfg.PubSub.VerifyProof(RoomTopic(room), m.Author, m.Envelope, m.Proof); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadEnvelope, err)
+	}
+	m.Envelope = slices.Clone(m.Envelope)
+	m.Proof = Proof{Seqno: slices.Clone(rm.Seqno), Signature: slices.Clone(rm.Signature)}
+	m.Status = StatusReceived
+	m.ReceivedAt = s.cfg.Now()
+	return m, nil
+}

@@ -1,0 +1,147 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/parley-chat/parley/internal/wire"
+)
+
+// Sync sessions a node serves at once: two per peer (a background one
+// and one asked for), a few in all.
+const (
+	maxServedSyncs        = 8
+	maxServedSyncsPerPeer = 2
+)
+
+// syncServer serves sync sessions other members open, within limits.
+type syncServer struct {
+	mu      sync.Mutex
+	serving map[PeerID]int // sessions being served, by peer
+}
+
+func newSyncServer() *syncServer { return &syncServer{serving: make(map[PeerID]int)} }
+
+// claim reserves a served session for p; release it with the func.
+func (ss *syncServer) claim(p PeerID) (func(), bool) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	total := 0
+	for _, n := range ss.serving {
+		total += n
+	}
+	if ss.serving[p] >= maxServedSyncsPerPeer || total >= maxServedSyncs {
+		return nil, false
+	}
+	ss.serving[p]++
+	return func() {
+		ss.mu.Lock()
+		if ss.serving[p]--; ss.serving[p] == 0 {
+			delete(ss.serving, p)
+		}
+		ss.mu.Unlock()
+	}, true
+}
+
+// handle returns the stream handler of SyncProtocol.
+func (ss *syncServer) handle(s *Service) StreamHandler {
+	return func(p PeerID, st Stream) {
+		s.serveInbound(st, "sync session", p, func() error {
+			release, ok := ss.claim(p)
+			if !ok {
+				return errors.New("too many sync sessions")
+			}
+			defer release()
+			stop := context.AfterFunc(s.ctx(), func() { _ = st.Reset() })
+			defer stop()
+			return s.serveSync(s.ctx(), newSyncConn(st))
+		})
+	}
+}
+
+// serveSync runs the server's side of a session: it answers the summary,
+// then fixes each stage's window and reconciles it, until the opener
+// stops opening stages.
+func (s *Service) serveSync(ctx context.Context, c *syncConn) error {
+	first, err := c.recv()
+	if err != nil {
+		return err
+	}
+	r := s.rooms.get(first.Room)
+	if r == nil {
+		return errNotJoined(first.Room)
+	}
+	// The floor of the session is the later of both sides': what either
+	// side no longer keeps is not synced.
+	floor := max(HLC(first.Floor), r.floor())
+	items, err := s.cfg.Store.SyncItems(r.conv, floor)
+	if err != nil {
+		return err
+	}
+	if HLC(first.Floor) == floor && equalSummary(first.Summary, fingerprint(items)) {
+		return c.sendTurn(&wire.SyncFrame{Equal: true}, nil, nil, nil)
+	}
+	var floorPos *Cursor
+	if floor > 0 {
+		floorPos = &Cursor{HLC: floor}
+	}
+	for f := first; ; {
+		if f.Stage == nil {
+			return fmt.Errorf("%w: no stage", errSyncProtocol)
+		}
+		var upper *Cursor
+		if f.Stage.Upper != nil {
+			u, err := cursorFrom(f.Stage.Upper)
+			if err != nil {
+				return err
+			}
+			upper = &u
+		}
+		var theirs *Cursor
+		if f.Stage.Lower != nil {
+			l, err := cursorFrom(f.Stage.Lower)
+			if err != nil {
+				return err
+			}
+			theirs = &l
+		}
+		limit := min(max(int(f.Stage.Limit), 1), maxStageItems)
+		lower := laterOf(laterOf(theirs, proposal(items, upper, limit)), floorPos)
+		last := lower == nil || (floorPos != nil && !cursorLess(*floorPos, *lower))
+		if upper != nil && lower != nil && !cursorLess(*lower, *upper) {
+			return fmt.Errorf("%w: stage above its upper bound", errSyncProtocol)
+		}
+		mine := window(items, lower, upper)
+		answer := &wire.SyncStage{Last: last}
+		if lower != nil {
+			answer.Lower = positionOf(*lower)
+		}
+		ranges := []*wire.SyncRange{{Payload: &wire.SyncRange_Ids{Ids: &wire.IdList{}}}}
+		if len(mine) > 0 {
+			ranges = describe(mine, infinity)
+		}
+		if err := c.sendTurn(&wire.SyncFrame{Stage: answer}, ranges, nil, nil); err != nil {
+			return err
+		}
+		in, err := c.recvTurn(nil)
+		if err != nil {
+			return err
+		}
+		if _, err := s.reconcileStage(ctx, c, r, newReconciler(mine), in); err != nil {
+			return err
+		}
+		if last {
+			return nil
+		}
+		// The opener opens the next stage, or ends the session.
+		if f, err = c.recv(); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
+}

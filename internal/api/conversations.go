@@ -1,0 +1,131 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/parley-chat/parley/chat"
+)
+
+// History page sizes (see chat.HistoryQuery).
+const (
+	DefaultHistoryLimit = chat.DefaultHistoryLimit
+	MaxHistoryLimit     = chat.MaxHistoryLimit
+)
+
+func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
+	var req SendRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	conv, err := s.backend.Resolve(req.To)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	var m *chat.Message
+	if room, ok := conv.Room(); ok {
+		m, err = s.backend.SendRoom(r.Context(), room, req.Text)
+	} else {
+		p, _ := conv.Peer()
+		m, err = s.backend.SendDM(r.Context(), p, req.Text)
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, MessageOf(m))
+}
+
+func (s *Server) handleMessage(w http.ResponseWriter, r *http.Request) {
+	id, err := chat.ParseMessageID(r.PathValue("id"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+		return
+	}
+	m, err := s.backend.Message(id)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, MessageOf(m))
+}
+
+func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	with := q.Get("with")
+	if with == "" {
+		writeError(w, http.StatusBadRequest, CodeBadRequest, "missing ?with=<#room, peer ID or @nick>")
+		return
+	}
+	hq := chat.HistoryQuery{All: q.Get("all") == "true" || q.Get("all") == "1"}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxHistoryLimit {
+			writeError(w, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("limit %q: want a number from 1 to %d", v, MaxHistoryLimit))
+			return
+		}
+		hq.Limit = n
+	}
+	if v := q.Get("before"); v != "" {
+		id, err := chat.ParseMessageID(v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+			return
+		}
+		hq.Before = id
+	}
+	conv, err := s.backend.Resolve(with)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	ms, err := s.backend.History(conv, hq)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := make([]Message, len(ms))
+	for i, m := range ms {
+		out[i] = MessageOf(m)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
+	var req ReadRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	conv, err := s.backend.Resolve(req.With)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	var upTo chat.MessageID
+	if req.ID != "" {
+		if upTo, err = chat.ParseMessageID(req.ID); err != nil {
+			writeError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+			return
+		}
+	}
+	if err := s.backend.MarkRead(conv, upTo); err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+func (s *Server) handleConversations(w http.ResponseWriter, _ *http.Request) {
+	convs, err := s.backend.Conversations()
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := make([]Conversation, len(convs))
+	for i, c := range convs {
+		out[i] = ConversationOf(c)
+	}
+	writeJSON(w, http.StatusOK, out)
+}

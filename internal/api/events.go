@@ -1,0 +1,67 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// keepAliveEvery is how often an idle event stream gets a keep-alive.
+const keepAliveEvery = 15 * time.Second
+
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, http.StatusInternalServerError, CodeInternal, "streaming is not supported")
+		return
+	}
+	sse := strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+	events, cancel := s.backend.Subscribe()
+	defer cancel()
+	if sse {
+		w.Header().Set("Content-Type", "text/event-stream")
+	} else {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	flusher.Flush()
+	keepalive := time.NewTicker(keepAliveEvery)
+	defer keepalive.Stop()
+	enc := json.NewEncoder(w)
+	stopping := s.life.Context().Done()
+	for {
+		select {
+		case e, ok := <-events:
+			if !ok {
+				return // fell too far behind, or shutting down: the client reconnects
+			}
+			if sse {
+				_, _ = fmt.Fprintf(w, "event: %s\ndata: ", e.Type)
+			}
+			if err := enc.Encode(EventOf(e)); err != nil {
+				return
+			}
+			if sse {
+				_, _ = w.Write([]byte("\n"))
+			}
+			// Send what is queued in one write.
+			if len(events) == 0 {
+				flusher.Flush()
+			}
+		case <-keepalive.C:
+			if sse {
+				_, _ = w.Write([]byte(": keep-alive\n\n"))
+			} else {
+				_, _ = w.Write([]byte("\n"))
+			}
+			flusher.Flush()
+		case <-r.Context().Done():
+			return
+		case <-stopping:
+			return
+		}
+	}
+}
