@@ -1,54 +1,39 @@
-// Package leaktest fails a test binary whose tests leave goroutines of this
-// module running: every goroutine must have an owner that stops it. Call
-// Main from a package's TestMain.
+// Package leaktest is Parley's one goroutine-leak check: goleak, with the
+// few process-wide workers that libraries start once and never stop.
+// Every package whose tests start goroutines (directly or through the
+// store, the node or a service) calls Main from its TestMain, so a test
+// that leaves a goroutine running fails its package.
 package leaktest
 
 import (
-	"fmt"
-	"os"
-	"runtime"
-	"strings"
 	"testing"
-	"time"
+
+	"go.uber.org/goleak"
 )
 
-const module = "github.com/parley-chat/parley/"
-
-// Main runs the tests, then waits up to 5 s for goroutines started by this
-// module's code to end; if any remain it prints their stacks and fails.
-func Main(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if leaks := Leaked(5 * time.Second); leaks != "" {
-			fmt.Fprintf(os.Stderr, "goroutines still running after the tests:\n\n%s\n", leaks)
-			code = 1
-		}
-	}
-	os.Exit(code)
+// ignored are background workers that live for the whole process by
+// design: they are started once by a library, not by a test.
+var ignored = []goleak.Option{
+	goleak.IgnoreAnyFunction("github.com/ipfs/go-log/v2/writer.(*MirrorWriter).logRoutine"),
+	goleak.IgnoreAnyFunction("go.opencensus.io/stats/view.(*worker).start"),
+	goleak.IgnoreAnyFunction("github.com/libp2p/go-libp2p/p2p/transport/quicreuse.(*reuse).gc"),
+	goleak.IgnoreTopFunction("github.com/libp2p/go-libp2p/p2p/net/mock.(*mocknet).Close"),
+	// Badger's and ristretto's caches run one process-wide ticker goroutine.
+	goleak.IgnoreAnyFunction("github.com/dgraph-io/ristretto/v2/z.(*AllocatorPool).freeupAllocators"),
+	goleak.IgnoreAnyFunction("github.com/golang/glog.(*fileSink).flushDaemon"),
 }
 
-// Leaked waits up to timeout for every goroutine whose stack mentions this
-// module (but not this package) to end, and returns the stacks of those
-// that do not.
-func Leaked(timeout time.Duration) string {
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		var leaks []string
-		for i, g := range strings.Split(string(buf), "\n\n") {
-			if i == 0 { // this goroutine
-				continue
-			}
-			if strings.Contains(g, module) && !strings.Contains(g, module+"internal/leaktest.") {
-				leaks = append(leaks, g)
-			}
-		}
-		if len(leaks) == 0 || time.Now().After(deadline) {
-			return strings.Join(leaks, "\n\n")
-		}
-		<-tick.C
-	}
+// Main runs the package's tests, then fails it if any goroutine other than
+// the ignored workers is still running (goleak retries for a while, so
+// goroutines that are ending are given time).
+func Main(m *testing.M, extra ...goleak.Option) {
+	goleak.VerifyTestMain(m, append(append([]goleak.Option(nil), ignored...), extra...)...)
+}
+
+// Check is Main for one test: it fails t if goroutines started during the
+// test are still running when it ends.
+func Check(t testing.TB) {
+	t.Helper()
+	opts := append([]goleak.Option{goleak.IgnoreCurrent()}, ignored...)
+	t.Cleanup(func() { goleak.VerifyNone(t, opts...) })
 }
