@@ -109,7 +109,8 @@ func Logger(name string) *slog.Logger {
 // Options returns the options the member was last started with.
 func (m *Member) Options() Options { return m.opts }
 
-// Start (re)opens the member's store, node and chat service.
+// Start (re)opens the member's store, node and chat service and runs them,
+// as the daemon does.
 func (m *Member) Start(opts Options) {
 	m.t.Helper()
 	m.mu.Lock()
@@ -156,11 +157,19 @@ func (m *Member) Start(opts Options) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	var parts sync.WaitGroup
+	for name, run := range map[string]func(context.Context) error{"store": st.Run, "node": nd.Run, "chat": svc.Run} {
+		parts.Add(1)
+		go func() {
+			defer parts.Done()
+			if err := run(ctx); err != nil {
+				m.t.Errorf("n%d: %s.Run: %v", m.Index, name, err)
+			}
+		}()
+	}
 	go func() {
-		defer close(done)
-		if err := svc.Run(ctx); err != nil {
-			m.t.Errorf("n%d: chat.Run: %v", m.Index, err)
-		}
+		parts.Wait()
+		close(done)
 	}()
 	m.Node, m.Store, m.Chat, m.cancel, m.done = nd, st, svc, cancel, done
 }
