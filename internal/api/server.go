@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -78,7 +79,15 @@ func New(cfg Config) *Server {
 		s.tcpAddr = cfg.TCP.Addr().String()
 	}
 	mux := s.routes()
-	s.unix = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// The unix socket (whose file permission is its authentication) also
+	// serves Go's profiler, for looking into a running daemon.
+	unix := http.NewServeMux()
+	unix.Handle("/", mux)
+	unix.HandleFunc("/debug/pprof/", pprof.Index)
+	unix.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	unix.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	unix.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	s.unix = &http.Server{Handler: unix, ReadHeaderTimeout: 10 * time.Second}
 	tcp := http.NewServeMux()
 	tcp.Handle("/api/", s.guard(mux))
 	tcp.HandleFunc("GET /login", s.handleLogin)

@@ -3,6 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -110,6 +113,7 @@ func benchRoomAPI(b *testing.B, senders int) {
 	body := strings.Repeat("t", 200)
 	lat := make([]time.Duration, b.N)
 	waits := make([]chan struct{}, b.N)
+	profiled := profileDaemons(b, ds)
 	b.ResetTimer()
 	start := time.Now()
 	var swg, watchers sync.WaitGroup
@@ -156,6 +160,7 @@ func benchRoomAPI(b *testing.B, senders int) {
 	}
 	total := time.Since(start)
 	b.StopTimer()
+	profiled.Wait()
 	cancel()
 	wg.Wait()
 	watchers.Wait()
@@ -164,4 +169,48 @@ func benchRoomAPI(b *testing.B, senders int) {
 	b.ReportMetric(float64(b.N)/sendTook.Seconds(), "sent/s")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// profileDaemons takes a CPU profile of each daemon while the benchmark
+// runs, when PARLEY_BENCH_PPROF names a directory to write them to
+// (daemon-<i>.pprof); PARLEY_BENCH_PPROF_SECONDS sets their length
+// (default 5 s: make the run last longer). Profiles come from the
+// daemons' unix sockets (/debug/pprof/profile).
+func profileDaemons(b *testing.B, ds []*testnet.Daemon) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	dir := os.Getenv("PARLEY_BENCH_PPROF")
+	if dir == "" {
+		return &wg
+	}
+	seconds := os.Getenv("PARLEY_BENCH_PPROF_SECONDS")
+	if seconds == "" {
+		seconds = "5"
+	}
+	for i, d := range ds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sock := filepath.Join(d.Home, "api.sock")
+			hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				var dl net.Dialer
+				return dl.DialContext(ctx, "unix", sock)
+			}}}
+			resp, err := hc.Get("http://parley/debug/pprof/profile?seconds=" + seconds)
+			if err != nil {
+				b.Errorf("profile %s: %v", d.Name, err)
+				return
+			}
+			defer func() { _ = resp.Body.Close() }()
+			f, err := os.Create(filepath.Join(dir, fmt.Sprintf("daemon-%d.pprof", i)))
+			if err != nil {
+				b.Errorf("profile %s: %v", d.Name, err)
+				return
+			}
+			defer func() { _ = f.Close() }()
+			if _, err := io.Copy(f, resp.Body); err != nil {
+				b.Errorf("profile %s: %v", d.Name, err)
+			}
+		}()
+	}
+	return &wg
 }

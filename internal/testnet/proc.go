@@ -25,8 +25,13 @@ var (
 )
 
 // Binary builds cmd/parley once per test process and returns its path.
+// PARLEY_BIN, if set, names a binary built already (for a machine without
+// a Go toolchain, where a test binary built elsewhere runs).
 func Binary(t testing.TB) string {
 	t.Helper()
+	if bin := os.Getenv("PARLEY_BIN"); bin != "" {
+		return bin
+	}
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "parley-bin-")
 		if err != nil {
