@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -37,8 +38,10 @@ type room struct {
 	lastSynced map[PeerID]time.Time // when each member was last synced with
 }
 
-// outboxSize bounds a room's queue of messages to publish.
-const outboxSize = 256
+// outboxSize bounds a room's queue of messages to publish: at 10,000
+// messages a second it holds about 13 ms of them, so a message waits at
+// most that long for its turn and a faster sender waits in SendRoom.
+const outboxSize = 128
 
 // outItem is a message to publish; done (if set) is closed once the
 // publish call has returned.
@@ -222,45 +225,70 @@ func (r *room) post(ctx context.Context, kind Kind, body string, done chan struc
 	return m, nil
 }
 
-// publishLoop publishes this node's messages in order: first those a
-// previous run stored but never published, then what is posted.
+// publishLoop publishes this node's messages: first those a previous run
+// stored but never published, then what is posted. Publishing costs a
+// signature and GossipSub's check of it, so several workers publish at
+// once (messages are ordered by HLC, not by when they went out), and this
+// goroutine records their proofs in batches.
 func (r *room) publishLoop() {
 	r.republish()
-	proven := make([]*Message, 0, 64)
+	proven := make(chan *Message, outboxSize)
+	var workers sync.WaitGroup
+	for range publishWorkers() {
+		workers.Add(1)
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			defer workers.Done()
+			r.publishWorker(proven)
+		}()
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		workers.Wait()
+		close(proven)
+	}()
+	batch := make([]*Message, 0, 64)
+	for m := range proven {
+		batch = append(batch[:0], m)
+	drain:
+		for len(batch) < 256 {
+			select {
+			case m, ok := <-proven:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, m)
+			default:
+				break drain
+			}
+		}
+		r.recordProofs(batch)
+	}
+}
+
+// publishWorkers is how many messages a room publishes at once.
+func publishWorkers() int { return min(max(runtime.GOMAXPROCS(0)/2, 1), 8) }
+
+// publishWorker publishes queued messages until the room closes, passing
+// the stored ones that got out to proven.
+func (r *room) publishWorker(proven chan<- *Message) {
 	for {
 		select {
 		case it := <-r.outbox:
-			proven = r.publishOne(it, proven[:0])
-		drain:
-			for len(proven) < 256 {
-				select {
-				case it := <-r.outbox:
-					proven = r.publishOne(it, proven)
-				default:
-					break drain
-				}
+			err := r.publish(it.m)
+			<-r.slots
+			if it.done != nil {
+				close(it.done)
 			}
-			r.recordProofs(proven)
+			if err == nil && it.m.Kind.Stored() {
+				proven <- it.m
+			}
 		case <-r.ctx.Done():
 			return
 		}
 	}
-}
-
-// publishOne publishes one queued message; a stored one that got out is
-// appended to proven.
-func (r *room) publishOne(it outItem, proven []*Message) []*Message {
-	defer func() { <-r.slots }()
-	if it.done != nil {
-		defer close(it.done)
-	}
-	if err := r.publish(it.m); err != nil {
-		return proven
-	}
-	if it.m.Kind.Stored() {
-		proven = append(proven, it.m)
-	}
-	return proven
 }
 
 // publish publishes m and sets its proof. A message that fails stays in
