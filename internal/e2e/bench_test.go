@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,11 +21,17 @@ import (
 
 // BenchmarkRoomThroughputAPI measures the product path in a 3-node room on
 // loopback: messages sent through one daemon's local API (HTTP over its
-// unix socket, several senders at once), each counted when the event
-// stream of both other daemons has announced it (stored there). It
-// reports sustained messages/s and the per-message latency from the send
-// call to the later of the two events.
-func BenchmarkRoomThroughputAPI(b *testing.B) { benchRoomAPI(b, 8) }
+// unix socket, 8 senders at once, or PARLEY_BENCH_SENDERS), each counted
+// when the event stream of both other daemons has announced it (stored
+// there). It reports sustained messages/s and the per-message latency from
+// the send call to the later of the two events.
+func BenchmarkRoomThroughputAPI(b *testing.B) {
+	senders := 8
+	if v, err := strconv.Atoi(os.Getenv("PARLEY_BENCH_SENDERS")); err == nil && v > 0 {
+		senders = v
+	}
+	benchRoomAPI(b, senders)
+}
 
 // BenchmarkRoomLatencyAPI is the same path one message at a time: the
 // latency from one daemon's API to the other daemons' event streams
