@@ -423,8 +423,12 @@ func (r *room) startSync(p PeerID) {
 		delete(r.syncing, p)
 		r.lastSynced[p] = time.Now()
 		r.mu.Unlock()
-		if err != nil && r.ctx.Err() == nil {
+		switch {
+		case err != nil && r.ctx.Err() == nil:
 			r.s.log.Debug("room sync failed", "room", r.name, "peer", p, "err", err)
+		case err == nil && stats.Received > 0:
+			r.s.log.Info("room synced", "room", r.name, "peer", p, "received", stats.Received, "stages", stats.Stages,
+				"bytes_in", stats.BytesIn, "bytes_out", stats.BytesOut, "first_stage", stats.FirstStage, "took", stats.Took)
 		}
 		if stats.Received > 0 {
 			// News came by sync, which pubsub does not relay: pass it on
