@@ -1,22 +1,68 @@
 // Package chat is the messenger: the message model, direct messages with
-// acknowledgements and a persistent outbox, peers and their nicknames, the
-// hybrid logical clock that orders history, and the event stream clients
-// follow.
+// acknowledgements and a persistent outbox, rooms over pubsub with history
+// sync, peers and their nicknames, read markers, the hybrid logical clock
+// that orders history, and the event stream clients follow.
 //
-// chat owns the interfaces it consumes: a Transport (streams to peers,
-// implemented by package node over libp2p) and a Store (history, outbox and
-// peers, implemented by package store over Badger). It imports neither
-// libp2p nor Badger; a test enforces that.
+// chat owns the interfaces it consumes (interfaces.go): a Transport
+// (streams to peers) and a Network (node facts: addresses, discovery,
+// connections), both implemented by package node over libp2p; a PubSub
+// (topics, publication proofs), implemented by node with GossipSub; and a
+// Store (history, outbox, peers, rooms), implemented by package store over
+// Badger. It imports neither libp2p nor Badger (internal/deptest checks).
+// Tests plug in the in-memory network of chat/chattest.
+//
+// # Shape
+//
+// New builds a Service, Run runs it until its context ends, Close stops it
+// (internal/lifecycle). Service is a facade over parts that each keep
+// their own state under their own lock:
+//
+//	peers.go, profile.go        the peer book: known peers, nicknames, this node's nick
+//	dm.go, dm_link.go, dm_serve.go  direct messages: one delivery link per peer, inbound streams
+//	rooms.go, room.go, room_validate.go, members.go  joined rooms: topic loops, validation, members
+//	sync.go, sync_serve.go, reconcile.go  history sync (opener, server, pure reconciliation)
+//	read.go, history.go         read markers; history pages, conversations
+//	streams.go                  inbound streams, reset when the service stops
+//
+// # Messages
+//
+// A message is an envelope (envelope.go) whose SHA-256 is its ID, so every
+// write is idempotent. History is ordered by (HLC, ID), the same on every
+// node. DecodeEnvelope judges an envelope from a peer with rules every
+// node applies alike; UnmarshalEnvelope reads one already stored without
+// judging it again, so a stricter rule never makes history unreadable.
 //
 // # Direct messages
 //
 // A direct message is written to the store as "queued" together with an
-// outbox entry before Send returns. A per-peer link keeps one stream open on
-// /parley/dm/1.0.0, writes queued messages as frames (status "sent", kept in
-// memory only) and waits for acknowledgements. The receiver persists a batch
-// of messages, then acknowledges each; on STORED the sender marks the message
-// "delivered" and drops its outbox entry in one transaction. Anything not
-// acknowledged is written again on the next stream, and the receiver's store
-// is idempotent by message ID, so every message is delivered exactly once to
-// history whatever breaks in between.
+// outbox entry before SendDM returns. A per-peer link keeps one stream
+// open on /parley/dm/1.0.0, writes queued messages as frames (status
+// "sent", kept in memory only) and waits for acknowledgements. The
+// receiver persists a batch of messages, then acknowledges each; on STORED
+// the sender marks the message "delivered" and drops its outbox entry in
+// one transaction. Anything not acknowledged is written again on the next
+// stream, and the receiver's store is idempotent by message ID, so every
+// message is delivered exactly once to history whatever breaks in between.
+//
+// # Rooms
+//
+// A room is a pubsub topic. A message is stored ("queued") before it is
+// published; a bounded queue feeds a few publishing workers, so a sender
+// that outruns the room waits in SendRoom instead of queueing without
+// bound. Publishing returns the author's proof (the pubsub signature),
+// which is stored with the message ("sent"). Messages from others pass the
+// topic validator once (deterministic faults are rejected, stateful ones
+// ignored); what it decodes is what gets stored.
+//
+// # History sync
+//
+// Pubsub loses messages (a member away, a partition, a burst). Each room
+// reconciles its whole history with members on /parley/sync/2.0.0: with
+// each member that joins the topic, soon after live traffic, and every
+// AntiEntropy. A session first compares a summary of everything both keep;
+// if it differs it reconciles in stages from the newest history to the
+// oldest, each stage a window holding at most a few thousand items per
+// side, so the newest page arrives first and no turn grows with the room.
+// A synced message is checked exactly like a live one, proof included.
+// History past a room's retention is deleted and never synced.
 package chat

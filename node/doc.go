@@ -1,7 +1,23 @@
 // Package node is Parley's only libp2p importer: the host (TCP and QUIC,
 // Noise and TLS, Yamux, identify, ping), resource and connection limits,
 // discovery (mDNS on the LAN, a Kademlia DHT beyond it), liveness and
-// reconnection, and the stream plumbing that implements chat.Transport.
+// reconnection, GossipSub, and the plumbing that implements chat.Transport,
+// chat.Network and chat.PubSub.
+//
+// New builds the host (it listens from then on), the DHT and GossipSub;
+// Run starts the node's own work (the host event loop, mDNS, DHT
+// bootstrap, redials, liveness pings, connection de-duplication) and stops
+// it when its context ends; Close closes the DHT and the host.
+//
+// # Rooms
+//
+// A room is a GossipSub topic with StrictSign. The node alone knows
+// GossipSub's message format: a topic's validator wrapper hands other
+// nodes' messages to chat's validator once and passes what it decoded on
+// to the subscriber (pubsub validator data), and catches the signature and
+// seqno of this node's own publishes, so Topic.Publish returns the proof.
+// VerifyProof checks a proof that arrives later (history sync) exactly as
+// GossipSub checks a live message.
 //
 // # Peers
 //
