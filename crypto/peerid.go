@@ -72,13 +72,20 @@ func (id PeerID) String() string {
 	return base58Encode([]byte(id))
 }
 
-// Short returns the last 8 characters of the text form, for display.
-func (id PeerID) Short() string {
-	s := id.String()
-	if len(s) <= 8 {
-		return s
+// Short returns the short form of the ID, for display (see Short).
+func (id PeerID) Short() string { return Short(id.String()) }
+
+// shortLen is how many characters of an ID's text form its short form keeps.
+const shortLen = 8
+
+// Short returns the short form of an ID's text form (a peer ID or a
+// message ID), the one form every Parley client shows: its last 8
+// characters.
+func Short(text string) string {
+	if len(text) <= shortLen {
+		return text
 	}
-	return s[len(s)-8:]
+	return text[len(text)-shortLen:]
 }
 
 // PublicKey returns the Ed25519 key inlined in the ID, if there is one.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/parley-chat/parley/crypto"
 	"github.com/parley-chat/parley/internal/api"
 )
 
@@ -168,9 +169,4 @@ func (c *cli) printMessage(m api.Message, names map[string]string) {
 	_, _ = fmt.Fprintf(c.stdout, "%s  <%s> %s%s\n", at, who, m.Text, status)
 }
 
-func shortID(id string) string {
-	if len(id) > 8 {
-		return "…" + id[len(id)-8:]
-	}
-	return id
-}
+func shortID(id string) string { return crypto.Short(id) }

@@ -1,6 +1,10 @@
 package tui
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/parley-chat/parley/crypto"
+)
 
 // withOf names a conversation ("room:<name>" or "dm:<peer ID>") as the
 // API takes it: "#name" or the peer ID.
@@ -31,12 +35,7 @@ func (m *Model) nickOr(peerID, nick string) string {
 	return m.nick(peerID)
 }
 
-func shortID(id string) string {
-	if len(id) > 8 {
-		return "…" + id[len(id)-6:]
-	}
-	return id
-}
+func shortID(id string) string { return crypto.Short(id) }
 
 func (m *Model) convName(conv string) string {
 	if room, ok := roomOf(conv); ok {
