@@ -70,13 +70,23 @@ func (m *Model) refreshConvs() tea.Cmd {
 	m.convsBusy = true
 	return m.ask(func(ctx context.Context) (tea.Msg, error) {
 		cs, err := m.be.Conversations(ctx)
-		return convsMsg(cs), err
+		return convsMsg{convs: cs, err: err}, nil
 	})
 }
 
-// gotConvs takes a reloaded conversation list.
-func (m *Model) gotConvs(convs []api.Conversation) tea.Cmd {
+// gotConvs takes a reloaded conversation list, or the error that stopped
+// the reload (then the list stays and the next refresh tries again).
+func (m *Model) gotConvs(msg convsMsg) tea.Cmd {
 	m.convsBusy = false
+	if msg.err != nil {
+		m.setStatus(msg.err.Error(), true)
+		if m.convsDirty {
+			m.convsDirty = false
+			return m.refreshConvs()
+		}
+		return nil
+	}
+	convs := msg.convs
 	m.convs = convs
 	for i := range m.convs {
 		if m.convs[i].Conversation == m.cur {

@@ -530,6 +530,25 @@ func TestConversationRefreshesCoalesce(t *testing.T) {
 	}
 }
 
+// TestConversationRefreshAfterAnError: a reload that fails shows the error
+// and the next event reloads again (the sidebar never stops updating).
+func TestConversationRefreshAfterAnError(t *testing.T) {
+	fb := newFakeBackend()
+	h := newHarness(t, fb, 80, 24)
+	fb.failNext("Conversations", errors.New("daemon busy"))
+	msg := textMsg("xa", "room:dev", bobID, "x", t0)
+	h.run(h.update(EventMsg(api.Event{Type: "message", Message: &msg})))
+	if !h.m.statusErr || !strings.Contains(h.statusLine(), "daemon busy") {
+		t.Errorf("status bar after a failed reload: got %q, want the error", h.statusLine())
+	}
+	before := len(fb.callsOf("Conversations"))
+	msg = textMsg("xb", "room:dev", bobID, "y", t0)
+	h.run(h.update(EventMsg(api.Event{Type: "message", Message: &msg})))
+	if got := len(fb.callsOf("Conversations")) - before; got != 1 {
+		t.Errorf("Conversations calls for an event after a failed reload: got %d, want 1", got)
+	}
+}
+
 func TestStatusEventsUpdateTicks(t *testing.T) {
 	bob := "dm:" + bobID
 	tests := []struct {

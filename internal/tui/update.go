@@ -17,7 +17,10 @@ type (
 		convs []api.Conversation
 		peers []api.Peer
 	}
-	convsMsg   []api.Conversation
+	convsMsg struct {
+		convs []api.Conversation
+		err   error
+	}
 	peersMsg   []api.Peer
 	membersMsg struct {
 		room string
