@@ -34,8 +34,9 @@ type room struct {
 	meta       Room
 	lastTyping time.Time
 	limits     map[PeerID]*bucket
-	syncing    map[PeerID]bool
-	lastSynced map[PeerID]time.Time // when each member was last synced with
+	syncing    map[PeerID]bool      // sessions this node opened, running
+	serving    map[PeerID]int       // sessions members opened, running
+	lastSynced map[PeerID]time.Time // when a session with each member last ended
 }
 
 // outboxSize bounds a room's queue of messages to publish: at 10,000
@@ -68,6 +69,7 @@ func (rs *roomSet) open(meta Room) (*room, error) {
 		prune:      make(chan struct{}, 1),
 		limits:     make(map[PeerID]*bucket),
 		syncing:    make(map[PeerID]bool),
+		serving:    make(map[PeerID]int),
 		lastSynced: make(map[PeerID]time.Time),
 	}
 	t, err := ps.JoinTopic(RoomTopic(meta.Name), r.validate)
@@ -356,9 +358,56 @@ func (r *room) peerLoop() {
 			return
 		}
 		s.publish(Event{Type: EventPresence, Room: r.name, Peer: &Peer{ID: ev.Peer, Nick: s.peers.nickOf(ev.Peer), Connected: ev.Joined}})
-		if ev.Joined {
-			r.startSync(ev.Peer)
+		if !ev.Joined {
+			continue
 		}
+		// Both sides see the join; the one with the smaller ID opens the
+		// session, the other only if none has run after SyncSettle (a
+		// session is two-way: one is enough).
+		if s.self < ev.Peer {
+			r.startSync(ev.Peer)
+		} else {
+			r.startSyncAfter(ev.Peer, s.cfg.SyncSettle)
+		}
+	}
+}
+
+// startSyncAfter syncs with p after d, unless a session with p ran (or
+// runs) meanwhile.
+func (r *room) startSyncAfter(p PeerID, d time.Duration) {
+	asked := time.Now()
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.ctx.Done():
+			return
+		}
+		r.mu.Lock()
+		recent := r.lastSynced[p].After(asked) || r.serving[p] > 0
+		r.mu.Unlock()
+		if !recent {
+			r.startSync(p)
+		}
+	}()
+}
+
+// served marks a session p opened for this room as running; the func marks
+// it done.
+func (r *room) served(p PeerID) func() {
+	r.mu.Lock()
+	r.serving[p]++
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		if r.serving[p]--; r.serving[p] == 0 {
+			delete(r.serving, p)
+		}
+		r.lastSynced[p] = time.Now()
+		r.mu.Unlock()
 	}
 }
 
@@ -409,7 +458,7 @@ func (r *room) syncRandom() {
 // at a time.
 func (r *room) startSync(p PeerID) {
 	r.mu.Lock()
-	if r.syncing[p] || r.ctx.Err() != nil {
+	if r.syncing[p] || r.serving[p] > 0 || r.ctx.Err() != nil {
 		r.mu.Unlock()
 		return
 	}

@@ -57,7 +57,7 @@ func (ss *syncServer) handle(s *Service) StreamHandler {
 			defer release()
 			stop := context.AfterFunc(s.ctx(), func() { _ = st.Reset() })
 			defer stop()
-			return s.serveSync(s.ctx(), newSyncConn(st))
+			return s.serveSync(s.ctx(), p, newSyncConn(st))
 		})
 	}
 }
@@ -65,7 +65,7 @@ func (ss *syncServer) handle(s *Service) StreamHandler {
 // serveSync runs the server's side of a session: it answers the summary,
 // then fixes each stage's window and reconciles it, until the opener
 // stops opening stages.
-func (s *Service) serveSync(ctx context.Context, c *syncConn) error {
+func (s *Service) serveSync(ctx context.Context, p PeerID, c *syncConn) error {
 	first, err := c.recv()
 	if err != nil {
 		return err
@@ -74,6 +74,7 @@ func (s *Service) serveSync(ctx context.Context, c *syncConn) error {
 	if r == nil {
 		return errNotJoined(first.Room)
 	}
+	defer r.served(p)()
 	// The floor of the session is the later of both sides': what either
 	// side no longer keeps is not synced.
 	floor := max(HLC(first.Floor), r.floor())
