@@ -1,4 +1,4 @@
-package store
+package store_test
 
 import (
 	"bytes"
@@ -6,11 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/parley-chat/parley/chat"
+	"github.com/parley-chat/parley/chat/chattest"
 	"github.com/parley-chat/parley/crypto"
-	"github.com/parley-chat/parley/internal/wire"
+	"github.com/parley-chat/parley/store"
 )
 
 // baseTime is the wall time test messages are written around.
@@ -29,24 +28,15 @@ func newPeer(t testing.TB) chat.PeerID {
 	return id.PeerID()
 }
 
-// sealDM encodes a direct-message envelope the way chat seals one and opens
-// it as node self would, so ID and Conversation are what chat computes.
-func sealDM(t testing.TB, self, from, to chat.PeerID, h chat.HLC, body string) *chat.Message {
+// dm is a direct message from one peer to another, filed as node self
+// files it: under the conversation with the other party.
+func dm(t testing.TB, self, from, to chat.PeerID, h chat.HLC, body string) *chat.Message {
 	t.Helper()
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(&wire.Envelope{
-		Version: 1,
-		Author:  []byte(from),
-		ToPeer:  []byte(to),
-		Hlc:     uint64(h),
-		Kind:    wire.Kind_KIND_TEXT,
-		Body:    body,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := chat.OpenEnvelope(b, nil, self)
-	if err != nil {
-		t.Fatal(err)
+	m := chattest.Env{Author: from, To: to, HLC: h, Body: body}.Message(t)
+	if from == self {
+		m.Conversation = chat.DMConversation(to)
+	} else {
+		m.Conversation = chat.DMConversation(from)
 	}
 	return m
 }
@@ -54,7 +44,7 @@ func sealDM(t testing.TB, self, from, to chat.PeerID, h chat.HLC, body string) *
 // outgoing is a direct message self wrote to peer, queued as SendDM queues it.
 func outgoing(t testing.TB, self, peer chat.PeerID, h chat.HLC, body string) *chat.Message {
 	t.Helper()
-	m := sealDM(t, self, self, peer, h, body)
+	m := dm(t, self, self, peer, h, body)
 	m.Status = chat.StatusQueued
 	m.ReceivedAt = h.Time()
 	return m
@@ -63,16 +53,44 @@ func outgoing(t testing.TB, self, peer chat.PeerID, h chat.HLC, body string) *ch
 // incoming is a direct message peer wrote to self, as the receiver stores it.
 func incoming(t testing.TB, self, peer chat.PeerID, h chat.HLC, body string) *chat.Message {
 	t.Helper()
-	m := sealDM(t, self, peer, self, h, body)
+	m := dm(t, self, peer, self, h, body)
 	m.Status = chat.StatusReceived
 	m.ReceivedAt = h.Time().Add(1500 * time.Millisecond)
 	return m
 }
 
-// openStore opens a Badger store in dir and closes it when the test ends.
-func openStore(t testing.TB, dir string) *Store {
+// roomMessage is a room message of another node, published (it has a
+// proof) and received.
+func roomMessage(t testing.TB, from chat.PeerID, room string, h chat.HLC, body string) *chat.Message {
 	t.Helper()
-	s, err := Open(dir, Options{})
+	m := chattest.Env{Author: from, Room: room, HLC: h, Body: body}.Message(t)
+	m.Proof = chat.Proof{Seqno: []byte{0, 0, 0, 0, 0, 0, 0, byte(h)}, Signature: bytes.Repeat([]byte{byte(h)}, 64)}
+	m.ReceivedAt = h.Time()
+	return m
+}
+
+// ownRoomMessage is a room message of this node as EnqueueRoom gets it:
+// queued, with no proof yet.
+func ownRoomMessage(t testing.TB, self chat.PeerID, room string, h chat.HLC, kind chat.Kind, body string) *chat.Message {
+	t.Helper()
+	m := chattest.Env{Author: self, Room: room, HLC: h, Kind: kind, Body: body}.Message(t)
+	m.Status = chat.StatusQueued
+	m.ReceivedAt = h.Time()
+	return m
+}
+
+// published is m as SetProofs gets it: sent, with its proof.
+func published(m *chat.Message, seqno byte) *chat.Message {
+	p := *m
+	p.Status = chat.StatusSent
+	p.Proof = chat.Proof{Seqno: []byte{seqno}, Signature: bytes.Repeat([]byte{seqno}, 64)}
+	return &p
+}
+
+// openStore opens a Badger store in dir and closes it when the test ends.
+func openStore(t testing.TB, dir string) *store.Store {
+	t.Helper()
+	s, err := store.Open(dir, store.Options{})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -85,9 +103,9 @@ func openStore(t testing.TB, dir string) *Store {
 }
 
 // openMemStore opens an in-memory store closed when the test ends.
-func openMemStore(t testing.TB) *Store {
+func openMemStore(t testing.TB) *store.Store {
 	t.Helper()
-	s, err := Open("", Options{InMemory: true})
+	s, err := store.Open("", store.Options{InMemory: true})
 	if err != nil {
 		t.Fatalf("open in-memory store: %v", err)
 	}
@@ -97,6 +115,15 @@ func openMemStore(t testing.TB) *Store {
 		}
 	})
 	return s
+}
+
+// backends are the two ways a test can open a store.
+var backends = []struct {
+	name string
+	open func(t testing.TB) *store.Store
+}{
+	{"disk", func(t testing.TB) *store.Store { return openStore(t, t.TempDir()) }},
+	{"memory", openMemStore},
 }
 
 // checkMessage compares every persisted field of got with want.
@@ -117,6 +144,9 @@ func checkMessage(t testing.TB, got, want *chat.Message) {
 	if got.To != want.To {
 		t.Errorf("message %s: To: got %s, want %s", want.ID, got.To, want.To)
 	}
+	if got.Room != want.Room {
+		t.Errorf("message %s: Room: got %q, want %q", want.ID, got.Room, want.Room)
+	}
 	if got.HLC != want.HLC {
 		t.Errorf("message %s: HLC: got %d, want %d", want.ID, got.HLC, want.HLC)
 	}
@@ -126,8 +156,14 @@ func checkMessage(t testing.TB, got, want *chat.Message) {
 	if got.Body != want.Body {
 		t.Errorf("message %s: Body: got %q, want %q", want.ID, got.Body, want.Body)
 	}
+	if got.ReplyTo != want.ReplyTo {
+		t.Errorf("message %s: ReplyTo: got %s, want %s", want.ID, got.ReplyTo, want.ReplyTo)
+	}
 	if !bytes.Equal(got.Envelope, want.Envelope) {
 		t.Errorf("message %s: Envelope: got %x, want %x", want.ID, got.Envelope, want.Envelope)
+	}
+	if !bytes.Equal(got.Proof.Seqno, want.Proof.Seqno) || !bytes.Equal(got.Proof.Signature, want.Proof.Signature) {
+		t.Errorf("message %s: Proof: got %x, want %x", want.ID, got.Proof, want.Proof)
 	}
 	if got.Status != want.Status {
 		t.Errorf("message %s: Status: got %s, want %s", want.ID, got.Status, want.Status)
@@ -147,36 +183,4 @@ func ids(ms []*chat.Message) []chat.MessageID {
 		out[i] = m.ID
 	}
 	return out
-}
-
-// sealRoom encodes a room-message envelope and opens it.
-func sealRoom(t testing.TB, from chat.PeerID, room string, h chat.HLC, body string) *chat.Message {
-	t.Helper()
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(&wire.Envelope{
-		Version: 1,
-		Author:  []byte(from),
-		Room:    room,
-		Hlc:     uint64(h),
-		Kind:    wire.Kind_KIND_TEXT,
-		Body:    body,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := chat.OpenEnvelope(b, nil, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Status = chat.StatusReceived
-	m.ReceivedAt = h.Time()
-	return m
-}
-
-// backends are the two ways a test can open a store.
-var backends = []struct {
-	name string
-	open func(t testing.TB) *Store
-}{
-	{"disk", func(t testing.TB) *Store { return openStore(t, t.TempDir()) }},
-	{"memory", openMemStore},
 }

@@ -259,7 +259,7 @@ func (s *Store) Outbox() (map[chat.PeerID][]*chat.Message, error) {
 }
 
 // DeleteBefore implements chat.Store: it deletes conv's messages with HLC
-// below `before` (their records, index entries and any outbox marks), in
+// below `before` (their records, index entries and unpublished marks), in
 // transactions of a bounded size, and reports how many it deleted. The
 // member index keeps what it learnt from them.
 func (s *Store) DeleteBefore(conv chat.Conversation, before chat.HLC) (int, error) {

@@ -1,4 +1,4 @@
-package store
+package store_test
 
 import (
 	"bytes"
@@ -11,9 +11,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/parley-chat/parley/chat"
+	"github.com/parley-chat/parley/store"
 )
 
 func TestAddMessagesIdempotent(t *testing.T) {
@@ -294,8 +293,8 @@ func TestConversationsIsolated(t *testing.T) {
 		add(outgoing(t, self, alice, h, fmt.Sprintf("to alice %d", i)))
 		add(incoming(t, self, bob, h, fmt.Sprintf("from bob %d", i)))
 		// "go" is a prefix of "go-nuts": their histories must not mix.
-		add(sealRoom(t, alice, "go", h, fmt.Sprintf("go %d", i)))
-		add(sealRoom(t, bob, "go-nuts", h, fmt.Sprintf("go-nuts %d", i)))
+		add(roomMessage(t, alice, "go", h, fmt.Sprintf("go %d", i)))
+		add(roomMessage(t, bob, "go-nuts", h, fmt.Sprintf("go-nuts %d", i)))
 	}
 	for _, ms := range want {
 		if _, err := s.AddMessages(ms); err != nil {
@@ -333,7 +332,7 @@ func TestMessageByID(t *testing.T) {
 			self, peer := newPeer(t), newPeer(t)
 			in := incoming(t, self, peer, baseHLC, "hello")
 			out := outgoing(t, self, peer, baseHLC+1, "hi")
-			room := sealRoom(t, peer, "lobby", baseHLC+2, "all")
+			room := roomMessage(t, peer, "lobby", baseHLC+2, "all")
 			if _, err := s.AddMessages([]*chat.Message{in, room}); err != nil {
 				t.Fatal(err)
 			}
@@ -412,7 +411,7 @@ func TestEnqueueOutbox(t *testing.T) {
 
 func TestEnqueueRejectsRoomMessage(t *testing.T) {
 	s := openMemStore(t)
-	m := sealRoom(t, newPeer(t), "lobby", baseHLC, "hello")
+	m := roomMessage(t, newPeer(t), "lobby", baseHLC, "hello")
 	if err := s.Enqueue(m); err == nil {
 		t.Error("enqueue of a room message: got nil error, want one")
 	}
@@ -586,9 +585,7 @@ func TestOutboxSkipsOrphanEntry(t *testing.T) {
 	if err := s.Enqueue(kept); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.update(func(txn *badger.Txn) error {
-		return txn.Set(outboxKey(peer, orphan.HLC, orphan.ID), nil)
-	}); err != nil {
+	if err := store.PutOutboxEntry(s, peer, orphan.HLC, orphan.ID); err != nil {
 		t.Fatal(err)
 	}
 	outbox, err := s.Outbox()

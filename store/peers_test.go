@@ -1,4 +1,4 @@
-package store
+package store_test
 
 import (
 	"slices"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/chat"
+	"github.com/parley-chat/parley/store"
 )
 
 func TestPeersRoundTrip(t *testing.T) {
@@ -36,7 +37,7 @@ func TestPeersRoundTrip(t *testing.T) {
 		}
 	}
 
-	check := func(t *testing.T, s *Store) {
+	check := func(t *testing.T, s *store.Store) {
 		t.Helper()
 		peers, err := s.Peers()
 		if err != nil {

@@ -146,7 +146,8 @@ func (s *Store) EnqueueRoom(ms ...*chat.Message) error {
 }
 
 // SetProofs implements chat.Store: messages (as enqueued) were published,
-// their Proof set; one transaction.
+// their Proof set; one transaction. A message deleted meanwhile (by
+// DeleteBefore) stays deleted.
 func (s *Store) SetProofs(ms []*chat.Message) error {
 	vals := make([][]byte, len(ms))
 	for i, m := range ms {
@@ -161,6 +162,11 @@ func (s *Store) SetProofs(ms []*chat.Message) error {
 	// index here conflicts with the author's next EnqueueRoom).
 	return s.update(func(txn *badger.Txn) error {
 		for i, m := range ms {
+			if _, err := txn.Get(indexKey(m.ID)); errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			} else if err != nil {
+				return err
+			}
 			if err := txn.Set(messageKey(m.Conversation, m.HLC, m.ID), vals[i]); err != nil {
 				return err
 			}

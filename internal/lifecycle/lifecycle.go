@@ -72,7 +72,8 @@ func (l *Lifetime) Wait() { l.wg.Wait() }
 // Run calls start (if not nil) and then waits until ctx is cancelled or
 // Close is called. Either way it stops the part (see Close) before it
 // returns. It returns start's error, else nil. Run after Close returns nil
-// at once.
+// at once; a second Run starts nothing and returns nil once the part has
+// stopped.
 func (l *Lifetime) Run(ctx context.Context, start func() error, stop func()) error {
 	l.mu.Lock()
 	if l.running || l.stopping {
@@ -104,6 +105,11 @@ func (l *Lifetime) Close(stop func()) {
 	l.cancel()
 	l.mu.Lock()
 	running := l.running
+	if !running {
+		// Decided under the lock: a Run that comes later sees it and
+		// starts nothing, so stop never runs while start does.
+		l.stopping = true
+	}
 	l.mu.Unlock()
 	if running {
 		<-l.done

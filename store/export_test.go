@@ -1,0 +1,57 @@
+package store
+
+// The tests are package store_test: they build messages with chattest,
+// which imports store. What they need of the internals is here.
+
+import (
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/parley-chat/parley/chat"
+)
+
+const (
+	SchemaVersion = schemaVersion
+	DeleteBatch   = deleteBatch
+
+	TagMessage     = tagMessage
+	TagIndex       = tagIndex
+	TagOutbox      = tagOutbox
+	TagUnpublished = tagUnpublished
+)
+
+// SetSchemaVersion overwrites the schema version record.
+func SetSchemaVersion(s *Store, v byte) error {
+	return s.update(func(txn *badger.Txn) error { return txn.Set([]byte{tagVersion}, []byte{v}) })
+}
+
+// PutOutboxEntry writes an outbox entry without its message.
+func PutOutboxEntry(s *Store, p chat.PeerID, h chat.HLC, id chat.MessageID) error {
+	return s.update(func(txn *badger.Txn) error { return txn.Set(outboxKey(p, h, id), nil) })
+}
+
+// PutRecord writes a message record (val, a wire.StoredMessage the test
+// encoded) and its index entry as they are: a record an earlier version
+// wrote, which nothing checks.
+func PutRecord(s *Store, conv chat.Conversation, h chat.HLC, id chat.MessageID, val []byte) error {
+	return s.update(func(txn *badger.Txn) error {
+		mk := messageKey(conv, h, id)
+		if err := txn.Set(mk, val); err != nil {
+			return err
+		}
+		return txn.Set(indexKey(id), mk[1:len(mk)-idLen])
+	})
+}
+
+// CountKeys counts the keys of one table.
+func CountKeys(s *Store, tag byte) (int, error) {
+	n := 0
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tag}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
