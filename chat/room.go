@@ -220,11 +220,14 @@ func (r *room) post(ctx context.Context, kind Kind, body string, done chan struc
 		<-r.slots
 		return nil, err
 	}
+	// The caller and subscribers get a copy: the publisher goes on to set
+	// m's proof and status.
+	shown := *m
 	if kind.Stored() {
-		s.publish(Event{Type: EventMessage, Message: m})
+		s.publish(Event{Type: EventMessage, Message: &shown})
 	}
 	r.outbox <- outItem{m: m, done: done} // never blocks: it holds a slot
-	return m, nil
+	return &shown, nil
 }
 
 // publishLoop publishes this node's messages: first those a previous run
