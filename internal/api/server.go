@@ -137,6 +137,13 @@ func (s *Server) stop() {
 	defer cancel()
 	_ = s.unix.Shutdown(ctx)
 	_ = s.tcp.Shutdown(ctx)
+	// Shutdown closes the listeners it served; a server closed before it
+	// ran must not leave them accepting connections nobody answers.
+	for _, l := range []net.Listener{s.cfg.Unix, s.cfg.TCP} {
+		if l != nil {
+			_ = l.Close()
+		}
+	}
 }
 
 // Close stops the server. It is idempotent.
