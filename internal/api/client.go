@@ -210,6 +210,14 @@ func (c *Client) Leave(ctx context.Context, room string) (JoinResponse, error) {
 	return out, c.do(ctx, http.MethodDelete, "/api/v1/rooms/"+url.PathEscape(strings.TrimPrefix(room, "#")), nil, &out)
 }
 
+// SetRoomRetention calls PATCH /api/v1/rooms/{name}: how long this node
+// keeps the room's history ("90d", "2w", "36h", or "forever": the node's
+// default). It returns the room as it is after the change.
+func (c *Client) SetRoomRetention(ctx context.Context, room, retention string) (Room, error) {
+	var out Room
+	return out, c.do(ctx, http.MethodPatch, "/api/v1/rooms/"+url.PathEscape(strings.TrimPrefix(room, "#")), RoomSettings{Retention: &retention}, &out)
+}
+
 // Members calls GET /api/v1/rooms/{name}/members.
 func (c *Client) Members(ctx context.Context, room string) ([]Member, error) {
 	var out []Member

@@ -12,17 +12,6 @@ import (
 	"time"
 )
 
-// shortDir returns a directory short enough for unix socket paths.
-func shortDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "api")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	return dir
-}
-
 func TestClientNoDaemon(t *testing.T) {
 	dir := shortDir(t)
 
@@ -50,6 +39,10 @@ func TestClientNoDaemon(t *testing.T) {
 			return err
 		},
 		"Events": func(c *Client, ctx context.Context) error { return c.Events(ctx, func(Event) error { return nil }) },
+		"SetRoomRetention": func(c *Client, ctx context.Context) error {
+			_, err := c.SetRoomRetention(ctx, "#dev", "90d")
+			return err
+		},
 	}
 	for _, tc := range []struct {
 		name   string

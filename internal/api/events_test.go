@@ -14,34 +14,52 @@ import (
 	"github.com/parley-chat/parley/chat"
 )
 
-// followEvents runs Client.Events in a goroutine owned by the test. Events
-// arrive on the returned channel; the returned error channel receives what
-// Events returned.
-func followEvents(t *testing.T, ctx context.Context, c *Client) (<-chan Event, <-chan error) {
+// eventStream is Client.Events run in a goroutine owned by the test, with
+// every event kept, so that waiting for one event loses no other.
+type eventStream struct {
+	events chan Event
+	done   chan error // what Events returned
+	seen   []Event
+}
+
+// followEvents follows c's events until ctx ends.
+func followEvents(t *testing.T, ctx context.Context, c *Client) *eventStream {
 	t.Helper()
-	events := make(chan Event, 16)
-	done := make(chan error, 1)
+	s := &eventStream{events: make(chan Event, 64), done: make(chan error, 1)}
 	go func() {
-		done <- c.Events(ctx, func(e Event) error {
+		s.done <- c.Events(ctx, func(e Event) error {
 			select {
-			case events <- e:
+			case s.events <- e:
 				return nil
 			case <-ctx.Done():
 				return ctx.Err()
 			}
 		})
 	}()
-	return events, done
+	return s
 }
 
-func nextEvent(t *testing.T, events <-chan Event) Event {
+// wait returns the first event (seen before or arriving now) that
+// matches.
+func (s *eventStream) wait(t *testing.T, what string, match func(Event) bool) Event {
 	t.Helper()
-	select {
-	case e := <-events:
-		return e
-	case <-time.After(waitTimeout):
-		t.Fatalf("timed out after %v waiting for an event", waitTimeout)
-		return Event{}
+	for _, e := range s.seen {
+		if match(e) {
+			return e
+		}
+	}
+	deadline := time.After(waitTimeout)
+	for {
+		select {
+		case e := <-s.events:
+			s.seen = append(s.seen, e)
+			if match(e) {
+				return e
+			}
+		case <-deadline:
+			t.Fatalf("timed out after %v waiting for %s", waitTimeout, what)
+			return Event{}
+		}
 	}
 }
 
@@ -57,75 +75,220 @@ func waitErr(t *testing.T, done <-chan error, what string) error {
 }
 
 func TestEventsNDJSON(t *testing.T) {
-	b := newFakeBackend()
-	ts := startServer(t, b)
-	events, done := followEvents(t, t.Context(), ts.client)
-	sub := b.waitSubscription(t)
+	c := newCluster(t)
+	alice, bob := c.node("alice"), c.node("bob")
+	c.connect(alice, bob)
+	ts := startServer(t, alice)
+	events := followEvents(t, t.Context(), ts.client)
+	sub := ts.backend.waitSubscription(t)
 
-	self, bob := newPeerID(t), newPeerID(t)
-	at := time.Date(2025, 5, 6, 7, 8, 9, 0, time.UTC)
-	m := directMessage(t, self, bob, self, "hi there", at, chat.StatusReceived)
-	delivered := directMessage(t, self, self, bob, "sent", at, chat.StatusDelivered)
-	peer := chat.Peer{ID: bob, Nick: "bob", Connected: true, LastSeen: at}
-
-	sub.ch <- chat.Event{Type: chat.EventMessage, Time: at, Message: m}
-	sub.ch <- chat.Event{Type: chat.EventStatus, Time: at.Add(time.Second), Message: delivered}
-	sub.ch <- chat.Event{Type: chat.EventPeer, Time: at.Add(2 * time.Second), Peer: &peer}
-
-	e := nextEvent(t, events)
-	if e.Type != "message" || !e.Time.Equal(at) || e.Message == nil || *e.Message != MessageOf(m) || e.Status != nil || e.Peer != nil {
-		t.Errorf("message event: got %+v, want type message with %+v", e, MessageOf(m))
-	}
-	e = nextEvent(t, events)
-	wantStatus := StatusChange{ID: delivered.ID.String(), Conversation: string(chat.DMConversation(bob)), Status: "delivered"}
-	if e.Type != "status" || e.Status == nil || *e.Status != wantStatus || e.Message != nil {
-		t.Errorf("status event: got %+v (status %+v), want %+v", e, e.Status, wantStatus)
-	}
-	e = nextEvent(t, events)
-	if e.Type != "peer" || e.Peer == nil || e.Peer.PeerID != bob.String() || e.Peer.Nick != "bob" || !e.Peer.Connected {
-		t.Errorf("peer event: got %+v (peer %+v), want bob connected", e, e.Peer)
+	// A peer comes.
+	carol := c.node("carol")
+	c.link(alice.ID, carol.ID)
+	e := events.wait(t, "carol's peer event", func(e Event) bool { return e.Type == "peer" && e.Peer.PeerID == carol.ID.String() })
+	if !e.Peer.Connected || e.Message != nil || e.Status != nil || e.Time.IsZero() {
+		t.Errorf("peer event: got %+v (peer %+v), want carol connected", e, e.Peer)
 	}
 
-	// The backend closing the channel (a dropped subscriber, or shutdown)
-	// ends the stream; the client says so.
-	close(sub.ch)
-	err := waitErr(t, done, "Events to return after the channel closed")
+	// A message arrives.
+	in, err := bob.Svc.SendDM(t.Context(), alice.ID, "hi there")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e = events.wait(t, "the message event", func(e Event) bool { return e.Type == "message" && e.Message.ID == in.ID.String() })
+	stored, err := alice.Svc.Message(in.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *e.Message != MessageOf(stored) || e.Status != nil || e.Peer != nil || e.Time.Location() != time.UTC {
+		t.Errorf("message event: got %+v (message %+v), want %+v", e, e.Message, MessageOf(stored))
+	}
+
+	// A message goes out and is delivered.
+	out, err := alice.Svc.SendDM(t.Context(), bob.ID, "hi bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e = events.wait(t, "the delivery", func(e Event) bool { return e.Type == "status" && e.Status.Status == "delivered" })
+	want := StatusChange{ID: out.ID.String(), Conversation: string(chat.DMConversation(bob.ID)), Status: "delivered"}
+	if *e.Status != want || e.Message != nil {
+		t.Errorf("status event: got %+v (status %+v), want %+v", e, e.Status, want)
+	}
+
+	// The messenger closing the channel (a dropped subscriber, or
+	// shutdown) ends the stream; the client says so.
+	if err := alice.Svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	err = waitErr(t, events.done, "Events to return after the channel closed")
 	if err == nil || !strings.Contains(err.Error(), "closed the event stream") {
 		t.Errorf("Events: got %v, want the daemon closed the event stream", err)
 	}
 	waitClosed(t, sub.cancelled, "the server to cancel its subscription")
 }
 
+func TestEventsRoom(t *testing.T) {
+	c := newCluster(t)
+	alice, bob := c.node("alice"), c.node("bob")
+	c.connect(alice, bob)
+	ts := startServer(t, alice)
+	events := followEvents(t, t.Context(), ts.client)
+	ts.backend.waitSubscription(t)
+
+	if _, err := bob.Svc.JoinRoom(t.Context(), "dev"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.client.Join(t.Context(), "#dev"); err != nil {
+		t.Fatal(err)
+	}
+	e := events.wait(t, "the room event", func(e Event) bool { return e.Type == "room" })
+	if e.Room != "dev" || e.Joined == nil || !*e.Joined {
+		t.Errorf("room event: got %+v, want dev joined", e)
+	}
+	e = events.wait(t, "bob online in #dev", func(e Event) bool {
+		return e.Type == "presence" && e.Peer.PeerID == bob.ID.String() && e.Peer.Connected
+	})
+	if e.Room != "dev" {
+		t.Errorf("presence event: got room %q, want dev", e.Room)
+	}
+	if err := bob.Svc.Typing(t.Context(), "dev"); err != nil {
+		t.Fatal(err)
+	}
+	e = events.wait(t, "bob typing", func(e Event) bool { return e.Type == "typing" })
+	if e.Room != "dev" || e.Peer == nil || e.Peer.PeerID != bob.ID.String() || e.Peer.Nick != "bob" {
+		t.Errorf("typing event: got %+v (peer %+v), want bob in dev", e, e.Peer)
+	}
+	m, err := bob.Svc.SendRoom(t.Context(), "dev", "hello room")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e = events.wait(t, "bob's room message", func(e Event) bool { return e.Type == "message" && e.Message.ID == m.ID.String() })
+	if e.Message.Room != "dev" || e.Message.Text != "hello room" || e.Message.Status != "received" {
+		t.Errorf("room message event: got %+v", e.Message)
+	}
+	if err := ts.client.MarkRead(t.Context(), "#dev", ""); err != nil {
+		t.Fatal(err)
+	}
+	e = events.wait(t, "the read event", func(e Event) bool { return e.Type == "read" })
+	if e.Conversation != "room:dev" {
+		t.Errorf("read event: got conversation %q, want room:dev", e.Conversation)
+	}
+	if _, err := ts.client.Leave(t.Context(), "#dev"); err != nil {
+		t.Fatal(err)
+	}
+	e = events.wait(t, "the leave event", func(e Event) bool { return e.Type == "room" && e.Joined != nil && !*e.Joined })
+	if e.Room != "dev" {
+		t.Errorf("leave event: got %+v, want dev left", e)
+	}
+}
+
 func TestEventsClientCancel(t *testing.T) {
-	b := newFakeBackend()
-	ts := startServer(t, b)
+	ts := serve(t)
 	ctx, cancel := context.WithCancel(t.Context())
-	_, done := followEvents(t, ctx, ts.client)
-	sub := b.waitSubscription(t)
+	events := followEvents(t, ctx, ts.client)
+	sub := ts.backend.waitSubscription(t)
 	cancel()
-	if err := waitErr(t, done, "Events to return after cancel"); err != nil {
+	if err := waitErr(t, events.done, "Events to return after cancel"); err != nil {
 		t.Errorf("Events after cancel: got %v, want nil", err)
 	}
 	waitClosed(t, sub.cancelled, "the server to cancel the subscription of a client that left")
 }
 
 func TestEventsCallbackError(t *testing.T) {
-	b := newFakeBackend()
-	ts := startServer(t, b)
+	ts := serve(t)
 	stop := errors.New("enough")
 	done := make(chan error, 1)
 	go func() { done <- ts.client.Events(t.Context(), func(Event) error { return stop }) }()
-	sub := b.waitSubscription(t)
-	sub.ch <- chat.Event{Type: chat.EventPeer, Time: time.Now(), Peer: &chat.Peer{ID: newPeerID(t)}}
+	sub := ts.backend.waitSubscription(t)
+	if _, err := ts.node.Svc.JoinRoom(t.Context(), "dev"); err != nil {
+		t.Fatal(err)
+	}
 	if err := waitErr(t, done, "Events to return the callback's error"); !errors.Is(err, stop) {
 		t.Errorf("Events: got %v, want %v", err, stop)
 	}
 	waitClosed(t, sub.cancelled, "the server to cancel the subscription")
 }
 
+// sseReader reads Server-Sent Events frames from a response body.
+type sseReader struct {
+	frames chan sseFrame
+}
+
+type sseFrame struct {
+	text string
+	err  error
+}
+
+// readSSE reads body's frames ("...\n\n") in a goroutine until it ends;
+// the last frame carries the error that ended it (io.EOF for a clean end).
+func readSSE(body io.Reader) *sseReader {
+	r := &sseReader{frames: make(chan sseFrame, 64)}
+	rd := bufio.NewReader(body)
+	go func() {
+		defer close(r.frames)
+		var sb strings.Builder
+		for {
+			line, err := rd.ReadString('\n')
+			sb.WriteString(line)
+			if err != nil {
+				r.frames <- sseFrame{sb.String(), err}
+				return
+			}
+			if line == "\n" {
+				r.frames <- sseFrame{sb.String(), nil}
+				sb.Reset()
+			}
+		}
+	}()
+	return r
+}
+
+// next returns the next frame that starts with prefix.
+func (r *sseReader) next(t *testing.T, prefix string) sseFrame {
+	t.Helper()
+	deadline := time.After(waitTimeout)
+	for {
+		select {
+		case f, ok := <-r.frames:
+			if !ok {
+				t.Fatalf("the SSE stream ended before a frame starting %q", prefix)
+			}
+			if f.err != nil || strings.HasPrefix(f.text, prefix) {
+				return f
+			}
+		case <-deadline:
+			t.Fatalf("timed out after %v waiting for an SSE frame starting %q", waitTimeout, prefix)
+			return sseFrame{}
+		}
+	}
+}
+
+// end waits for the stream to end and returns the error it ended with
+// (io.EOF: a clean end).
+func (r *sseReader) end(t *testing.T) error {
+	t.Helper()
+	deadline := time.After(waitTimeout)
+	for {
+		select {
+		case f, ok := <-r.frames:
+			if !ok {
+				return io.EOF
+			}
+			if f.err != nil {
+				return f.err
+			}
+		case <-deadline:
+			t.Fatalf("timed out after %v waiting for the SSE stream to end", waitTimeout)
+			return nil
+		}
+	}
+}
+
 func TestEventsSSE(t *testing.T) {
-	b := newFakeBackend()
-	ts := startServer(t, b)
+	c := newCluster(t)
+	alice, bob := c.node("alice"), c.node("bob")
+	c.connect(alice, bob)
+	ts := startServer(t, alice)
 
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://parley/api/v1/events", nil)
 	if err != nil {
@@ -146,36 +309,14 @@ func TestEventsSSE(t *testing.T) {
 	if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
 		t.Errorf("Cache-Control: got %q, want no-store", cc)
 	}
-	sub := b.waitSubscription(t)
+	sub := ts.backend.waitSubscription(t)
+	sse := readSSE(resp.Body)
 
-	self, bob := newPeerID(t), newPeerID(t)
-	m := directMessage(t, self, bob, self, "over SSE", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), chat.StatusReceived)
-	sub.ch <- chat.Event{Type: chat.EventMessage, Time: time.Now(), Message: m}
-
-	// Read one SSE event, "event: ...\ndata: ...\n\n", with a deadline.
-	type frame struct {
-		text string
-		err  error
+	m, err := bob.Svc.SendDM(t.Context(), alice.ID, "over SSE")
+	if err != nil {
+		t.Fatal(err)
 	}
-	frames := make(chan frame, 1)
-	rd := bufio.NewReader(resp.Body)
-	go func() {
-		var sb strings.Builder
-		for {
-			line, err := rd.ReadString('\n')
-			sb.WriteString(line)
-			if err != nil || line == "\n" {
-				frames <- frame{sb.String(), err}
-				return
-			}
-		}
-	}()
-	var f frame
-	select {
-	case f = <-frames:
-	case <-time.After(waitTimeout):
-		t.Fatalf("timed out after %v waiting for an SSE event", waitTimeout)
-	}
+	f := sse.next(t, "event: message\n")
 	if f.err != nil {
 		t.Fatalf("read SSE event: %v (got %q)", f.err, f.text)
 	}
@@ -187,68 +328,35 @@ func TestEventsSSE(t *testing.T) {
 	if err := json.Unmarshal([]byte(data), &e); err != nil {
 		t.Fatalf("SSE data %q: %v", data, err)
 	}
-	if e.Type != "message" || e.Message == nil || *e.Message != MessageOf(m) {
-		t.Errorf("SSE event: got %+v, want message %+v", e, MessageOf(m))
+	stored, err := alice.Svc.Message(m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Type != "message" || e.Message == nil || *e.Message != MessageOf(stored) {
+		t.Errorf("SSE event: got %+v, want message %+v", e, MessageOf(stored))
 	}
 
-	// Closing the backend channel ends the response.
-	close(sub.ch)
-	rest := make(chan error, 1)
-	go func() {
-		_, err := io.Copy(io.Discard, rd)
-		rest <- err
-	}()
-	if err := waitErr(t, rest, "the SSE stream to end"); err != nil {
+	// The messenger closing the channel ends the response cleanly.
+	if err := alice.Svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sse.end(t); err != io.EOF {
 		t.Errorf("end of SSE stream: got %v, want a clean end", err)
 	}
 	waitClosed(t, sub.cancelled, "the server to cancel its subscription")
 }
 
-func TestShutdownEndsEventStreams(t *testing.T) {
-	b := newFakeBackend()
-	ts := startServer(t, b)
-	_, ndjson := followEvents(t, t.Context(), ts.client)
-	subs := []*subscription{b.waitSubscription(t)}
-
-	// A second stream, this one as SSE over TCP.
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+ts.tcpAddr+"/api/v1/events", nil)
-	if err != nil {
+// TestEventsFromAStoppedMessenger checks that a stream asked for after
+// the messenger stopped ends at once instead of hanging.
+func TestEventsFromAStoppedMessenger(t *testing.T) {
+	ts := serve(t)
+	if err := ts.node.Svc.Close(); err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+testToken)
-	resp, err := ts.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	done := make(chan error, 1)
+	go func() { done <- ts.client.Events(t.Context(), func(Event) error { return nil }) }()
+	if err := waitErr(t, done, "Events to return"); err == nil || !strings.Contains(err.Error(), "closed the event stream") {
+		t.Errorf("Events: got %v, want the daemon closed the event stream", err)
 	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("SSE over TCP: got %d, want 200", resp.StatusCode)
-	}
-	subs = append(subs, b.waitSubscription(t))
-	sse := make(chan error, 1)
-	go func() {
-		_, err := io.Copy(io.Discard, resp.Body)
-		sse <- err
-	}()
-
-	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
-	defer cancel()
-	start := time.Now()
-	if err := ts.srv.Shutdown(ctx); err != nil {
-		t.Fatalf("Shutdown with open streams: got %v after %v, want nil", err, time.Since(start))
-	}
-	if err := waitErr(t, ndjson, "the NDJSON stream to end"); err == nil {
-		t.Errorf("Events after Shutdown: got nil, want an error saying the stream closed")
-	}
-	if err := waitErr(t, sse, "the SSE stream to end"); err != nil {
-		t.Errorf("SSE stream after Shutdown: got %v, want a clean end", err)
-	}
-	for i, sub := range subs {
-		waitClosed(t, sub.cancelled, "subscription "+string(rune('0'+i))+" to be cancelled")
-	}
-	if err := waitErr(t, ts.served, "Serve to return"); err != nil {
-		t.Errorf("Serve: got %v, want nil", err)
-	}
-	ts.served <- nil // for the cleanup
 }
+

@@ -2,13 +2,12 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,13 +15,14 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/chat"
+	"github.com/parley-chat/parley/chat/chattest"
 )
 
-// tcpGet sends GET path to the TCP listener with the given Host header and
-// Authorization header (none if empty).
-func (ts *testServer) tcpGet(t *testing.T, path, host, auth string) (int, http.Header, []byte) {
+// tcpDo sends a request to the TCP listener with the given Host header
+// ("" for the address dialled) and Authorization header (none if empty).
+func (ts *testServer) tcpDo(t *testing.T, method, path, body, host, auth string) (int, http.Header, []byte) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+ts.tcpAddr+path, nil)
+	req, err := http.NewRequestWithContext(t.Context(), method, "http://"+ts.tcpAddr+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func (ts *testServer) tcpGet(t *testing.T, path, host, auth string) (int, http.H
 	}
 	resp, err := ts.http.Do(req)
 	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
+		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
@@ -42,6 +42,12 @@ func (ts *testServer) tcpGet(t *testing.T, path, host, auth string) (int, http.H
 		t.Fatal(err)
 	}
 	return resp.StatusCode, resp.Header, b
+}
+
+// tcpGet sends GET path to the TCP listener (see tcpDo).
+func (ts *testServer) tcpGet(t *testing.T, path, host, auth string) (int, http.Header, []byte) {
+	t.Helper()
+	return ts.tcpDo(t, http.MethodGet, path, "", host, auth)
 }
 
 // errorBody decodes an error response and checks its shape: JSON with
@@ -77,8 +83,17 @@ func sortedKeys(m map[string]any) []string {
 	return keys
 }
 
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func TestTCPGuard(t *testing.T) {
-	ts := startServer(t, newFakeBackend())
+	ts := serve(t)
 	otherPort := strconv.Itoa(mustAtoi(t, ts.port) + 1)
 	if otherPort == "65536" {
 		otherPort = "1"
@@ -119,8 +134,8 @@ func TestTCPGuard(t *testing.T) {
 				if err := json.Unmarshal(body, &id); err != nil {
 					t.Fatalf("identity %s: %v", body, err)
 				}
-				if !reflect.DeepEqual(id, ts.backend.identity) {
-					t.Errorf("identity: got %+v, want %+v", id, ts.backend.identity)
+				if want := identity(ts.node); !reflect.DeepEqual(id, want) {
+					t.Errorf("identity: got %+v, want %+v", id, want)
 				}
 				return
 			}
@@ -132,10 +147,26 @@ func TestTCPGuard(t *testing.T) {
 }
 
 func TestTCPGuardCoversEveryEndpoint(t *testing.T) {
-	ts := startServer(t, newFakeBackend())
-	for _, path := range []string{"/api/v1/health", "/api/v1/id", "/api/v1/peers", "/api/v1/history?with=x", "/api/v1/events", "/api/v1/nope", "/api/v1/login-link"} {
-		t.Run(path, func(t *testing.T) {
-			status, header, body := ts.tcpGet(t, path, "", "")
+	ws := &watchedStore{}
+	ts := serve(t, withWatchedStore(ws))
+	if _, err := ts.node.Svc.JoinRoom(t.Context(), "dev"); err != nil {
+		t.Fatal(err)
+	}
+	bob := newPeerID(t)
+	for _, req := range []struct{ method, path, body string }{
+		{http.MethodGet, "/api/v1/health", ""},
+		{http.MethodGet, "/api/v1/id", ""},
+		{http.MethodGet, "/api/v1/peers", ""},
+		{http.MethodGet, "/api/v1/history?with=" + bob.String(), ""},
+		{http.MethodGet, "/api/v1/events", ""},
+		{http.MethodGet, "/api/v1/nope", ""},
+		{http.MethodPost, "/api/v1/login-link", ""},
+		{http.MethodPost, "/api/v1/messages", `{"to":"` + bob.String() + `","text":"hi"}`},
+		{http.MethodPatch, "/api/v1/rooms/dev", `{"retention":"1d"}`},
+		{http.MethodDelete, "/api/v1/rooms/dev", ""},
+	} {
+		t.Run(req.method+" "+req.path, func(t *testing.T) {
+			status, header, body := ts.tcpDo(t, req.method, req.path, req.body, "", "")
 			if status != http.StatusUnauthorized {
 				t.Fatalf("status without token: got %d (%s), want %d", status, body, http.StatusUnauthorized)
 			}
@@ -144,29 +175,26 @@ func TestTCPGuardCoversEveryEndpoint(t *testing.T) {
 			}
 		})
 	}
-	if calls := ts.backend.historyCalls(); len(calls) != 0 {
-		t.Errorf("backend History calls without a token: got %d, want 0", len(calls))
+	if n := ws.messagesCalls(chat.DMConversation(bob)); n != 0 {
+		t.Errorf("history reads without a token: got %d, want 0", n)
 	}
-}
-
-func mustAtoi(t *testing.T, s string) int {
-	t.Helper()
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		t.Fatal(err)
+	if n := ws.enqueueCalls(); n != 0 {
+		t.Errorf("messages stored without a token: got %d, want 0", n)
 	}
-	return n
+	rooms, err := ts.node.Svc.Rooms()
+	if err != nil || len(rooms) != 1 || rooms[0].Retention != 0 {
+		t.Errorf("rooms after refused requests: got %+v, %v; want #dev, unchanged", rooms, err)
+	}
 }
 
 func TestUnixSocketNeedsNoToken(t *testing.T) {
-	b := newFakeBackend()
-	ts := startServer(t, b)
+	ts := serve(t)
 	id, err := ts.client.Identity(t.Context())
 	if err != nil {
 		t.Fatalf("Identity: %v", err)
 	}
-	if !reflect.DeepEqual(id, b.identity) {
-		t.Errorf("Identity: got %+v, want %+v", id, b.identity)
+	if want := identity(ts.node); !reflect.DeepEqual(id, want) {
+		t.Errorf("Identity: got %+v, want %+v", id, want)
 	}
 	// A Host header that the TCP listener would refuse means nothing here.
 	status, _, body := ts.unixDo(t, http.MethodGet, "/api/v1/health", nil, http.Header{"Host": {"evil.example"}})
@@ -178,137 +206,244 @@ func TestUnixSocketNeedsNoToken(t *testing.T) {
 	}
 }
 
-func TestSendErrorMapping(t *testing.T) {
+func TestSendErrors(t *testing.T) {
 	for _, tc := range []struct {
-		name        string
-		resolveErr  error
-		sendErr     error
+		name string
+		// setup prepares alice's world and returns the request.
+		setup       func(t *testing.T, c *cluster, alice *chattest.Node, ws *watchedStore) (to, text string)
 		wantStatus  int
 		wantCode    string
-		wantMessage string // "" means the backend error's text
+		wantMessage *regexp.Regexp
+		wantStored  int // Enqueue calls
 	}{
-		{name: "unknown peer", resolveErr: fmt.Errorf("%w @bob: no known peer has that nickname", chat.ErrUnknownPeer), wantStatus: http.StatusNotFound, wantCode: CodeNotFound},
-		{name: "ambiguous peer", resolveErr: fmt.Errorf("%w @bob: 2 peers share it", chat.ErrAmbiguousPeer), wantStatus: http.StatusConflict, wantCode: CodeConflict},
-		{name: "too large", sendErr: fmt.Errorf("%w: 70000 bytes", chat.ErrTooLarge), wantStatus: http.StatusRequestEntityTooLarge, wantCode: CodeTooLarge},
-		{name: "empty message", sendErr: chat.ErrEmptyMessage, wantStatus: http.StatusBadRequest, wantCode: CodeBadRequest},
-		{name: "bad request wrapped", sendErr: fmt.Errorf("%w: no such thing", ErrBadRequest), wantStatus: http.StatusBadRequest, wantCode: CodeBadRequest, wantMessage: "no such thing"},
-		{name: "self", sendErr: chat.ErrSelf, wantStatus: http.StatusBadRequest, wantCode: CodeBadRequest},
-		{name: "bad nick", sendErr: chat.ErrBadNick, wantStatus: http.StatusBadRequest, wantCode: CodeBadRequest},
-		{name: "not found", sendErr: fmt.Errorf("message: %w", chat.ErrNotFound), wantStatus: http.StatusNotFound, wantCode: CodeNotFound},
-		{name: "timeout", sendErr: fmt.Errorf("dial: %w", context.DeadlineExceeded), wantStatus: http.StatusGatewayTimeout, wantCode: CodeTimeout},
-		{name: "closed", sendErr: chat.ErrClosed, wantStatus: http.StatusServiceUnavailable, wantCode: CodeUnavailable, wantMessage: "the node is shutting down"},
-		{name: "other", sendErr: errors.New("disk on fire"), wantStatus: http.StatusInternalServerError, wantCode: CodeInternal},
+		{
+			name:        "unknown nick",
+			setup:       func(*testing.T, *cluster, *chattest.Node, *watchedStore) (string, string) { return "@carol", "hi" },
+			wantStatus:  http.StatusNotFound,
+			wantCode:    CodeNotFound,
+			wantMessage: regexp.MustCompile(`^unknown peer @carol: no known peer has that nickname$`),
+		},
+		{
+			name:        "not a peer ID",
+			setup:       func(*testing.T, *cluster, *chattest.Node, *watchedStore) (string, string) { return "junk", "hi" },
+			wantStatus:  http.StatusNotFound,
+			wantCode:    CodeNotFound,
+			wantMessage: regexp.MustCompile(`^unknown peer "junk": want a peer ID or @nick$`),
+		},
+		{
+			name: "ambiguous nick",
+			setup: func(_ *testing.T, c *cluster, alice *chattest.Node, _ *watchedStore) (string, string) {
+				c.connect(alice, c.node("bob"))
+				c.connect(alice, c.node("bob"))
+				return "@bob", "hi"
+			},
+			wantStatus:  http.StatusConflict,
+			wantCode:    CodeConflict,
+			wantMessage: regexp.MustCompile(`^ambiguous peer @bob: 2 peers share it, use a peer ID: 12D3KooW\w+, 12D3KooW\w+$`),
+		},
+		{
+			name: "too large",
+			setup: func(t *testing.T, _ *cluster, _ *chattest.Node, _ *watchedStore) (string, string) {
+				return newPeerID(t).String(), strings.Repeat("x", chat.DefaultMaxFrame)
+			},
+			wantStatus:  http.StatusRequestEntityTooLarge,
+			wantCode:    CodeTooLarge,
+			wantMessage: regexp.MustCompile(`^message too large: 65536 bytes of text make a \d+-byte frame, the limit is 65536$`),
+		},
+		{
+			name: "empty text",
+			setup: func(t *testing.T, _ *cluster, _ *chattest.Node, _ *watchedStore) (string, string) {
+				return newPeerID(t).String(), " \n "
+			},
+			wantStatus:  http.StatusBadRequest,
+			wantCode:    CodeBadRequest,
+			wantMessage: regexp.MustCompile(`^empty message$`),
+		},
+		{
+			name: "to yourself",
+			setup: func(_ *testing.T, _ *cluster, alice *chattest.Node, _ *watchedStore) (string, string) {
+				return alice.ID.String(), "hi me"
+			},
+			wantStatus:  http.StatusBadRequest,
+			wantCode:    CodeBadRequest,
+			wantMessage: regexp.MustCompile(`^cannot message yourself$`),
+		},
+		{
+			name:        "room not joined",
+			setup:       func(*testing.T, *cluster, *chattest.Node, *watchedStore) (string, string) { return "#nowhere", "hi" },
+			wantStatus:  http.StatusNotFound,
+			wantCode:    CodeNotFound,
+			wantMessage: regexp.MustCompile(`^not in room: #nowhere \(join it first\)$`),
+		},
+		{
+			name:        "bad room name",
+			setup:       func(*testing.T, *cluster, *chattest.Node, *watchedStore) (string, string) { return "#Bad Room", "hi" },
+			wantStatus:  http.StatusBadRequest,
+			wantCode:    CodeBadRequest,
+			wantMessage: regexp.MustCompile(`^invalid room name "Bad Room"`),
+		},
+		{
+			name: "node shutting down",
+			setup: func(t *testing.T, _ *cluster, alice *chattest.Node, _ *watchedStore) (string, string) {
+				if err := alice.Svc.Close(); err != nil {
+					t.Fatal(err)
+				}
+				return newPeerID(t).String(), "hi"
+			},
+			wantStatus:  http.StatusServiceUnavailable,
+			wantCode:    CodeUnavailable,
+			wantMessage: regexp.MustCompile(`^the node is shutting down$`),
+		},
+		{
+			name: "storage failure",
+			setup: func(t *testing.T, _ *cluster, _ *chattest.Node, ws *watchedStore) (string, string) {
+				ws.breakStore()
+				return newPeerID(t).String(), "hi"
+			},
+			wantStatus:  http.StatusInternalServerError,
+			wantCode:    CodeInternal,
+			wantMessage: regexp.MustCompile(`^store message: disk on fire$`),
+			wantStored:  1,
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := newFakeBackend()
-			b.resolve["@bob"] = newPeerID(t)
-			b.resolveErr = tc.resolveErr
-			b.sendErr = tc.sendErr
-			ts := startServer(t, b)
+			c := newCluster(t)
+			ws := &watchedStore{}
+			alice := c.node("alice", withWatchedStore(ws))
+			ts := startServer(t, alice)
+			to, text := tc.setup(t, c, alice, ws)
 
-			_, err := ts.client.Send(t.Context(), "@bob", "hello")
+			_, err := ts.client.Send(t.Context(), to, text)
 			ae := apiError(t, err, tc.wantStatus, tc.wantCode)
-			want := tc.wantMessage
-			if want == "" {
-				want = cmpErr(tc.resolveErr, tc.sendErr).Error()
-			}
-			if ae.Message != want {
-				t.Errorf("message: got %q, want %q", ae.Message, want)
+			if !tc.wantMessage.MatchString(ae.Message) {
+				t.Errorf("message: got %q, want it to match %s", ae.Message, tc.wantMessage)
 			}
 			if ae.Error() != ae.Message {
 				t.Errorf("Error(): got %q, want %q", ae.Error(), ae.Message)
 			}
-			wantSends := 1
-			if tc.resolveErr != nil {
-				wantSends = 0
-			}
-			if got := len(b.sendCalls()); got != wantSends {
-				t.Errorf("SendDM calls: got %d, want %d", got, wantSends)
+			if got := ws.enqueueCalls(); got != tc.wantStored {
+				t.Errorf("messages stored: got %d, want %d", got, tc.wantStored)
 			}
 		})
 	}
 }
 
-func cmpErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func TestSend(t *testing.T) {
-	b := newFakeBackend()
-	self, bob := newPeerID(t), newPeerID(t)
-	b.resolve["@bob"] = bob
-	sentAt := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
-	b.sendReply = directMessage(t, self, self, bob, "hello bob", sentAt, chat.StatusQueued)
-	ts := startServer(t, b)
+	c := newCluster(t)
+	alice, bob := c.node("alice"), c.node("bob")
+	c.connect(alice, bob)
+	ts := startServer(t, alice)
 
 	m, err := ts.client.Send(t.Context(), "@bob", "hello bob")
 	if err != nil {
 		t.Fatalf("Send: %v", err)
 	}
+	id, err := chat.ParseMessageID(m.ID)
+	if err != nil {
+		t.Fatalf("Send: id %q: %v", m.ID, err)
+	}
+	stored, err := alice.Store.Message(id)
+	if err != nil {
+		t.Fatalf("the sent message in alice's store: %v", err)
+	}
 	want := Message{
-		ID:           b.sendReply.ID.String(),
-		From:         self.String(),
-		To:           bob.String(),
+		ID:           m.ID,
+		From:         alice.ID.String(),
+		To:           bob.ID.String(),
 		Kind:         "text",
-		Conversation: string(chat.DMConversation(bob)),
+		Conversation: string(chat.DMConversation(bob.ID)),
 		Text:         "hello bob",
-		SentAt:       sentAt.Format(time.RFC3339Nano),
+		SentAt:       stored.SentAt().Format(time.RFC3339Nano),
 		Status:       "queued",
 	}
 	if m != want {
 		t.Errorf("Send: got %+v, want %+v", m, want)
 	}
-	if got, want := b.sendCalls(), []sendCall{{to: bob, text: "hello bob"}}; !slices.Equal(got, want) {
-		t.Errorf("SendDM calls: got %+v, want %+v", got, want)
+	if _, err := time.Parse(time.RFC3339, m.SentAt); err != nil {
+		t.Errorf("sent_at %q is not RFC 3339: %v", m.SentAt, err)
+	}
+	got := bob.Events.WaitFor(t, "bob receives the message", chattest.MessageIs(id))
+	if got.Message.Body != "hello bob" || got.Message.Author != alice.ID {
+		t.Errorf("bob's copy: got %+v", got.Message)
+	}
+	alice.Events.WaitFor(t, "delivery", chattest.StatusIs(id, chat.StatusDelivered))
+	status, _, body := ts.unixDo(t, http.MethodGet, "/api/v1/messages/"+m.ID, nil, nil)
+	var after Message
+	if err := json.Unmarshal(body, &after); status != http.StatusOK || err != nil || after.Status != "delivered" {
+		t.Errorf("GET the message after delivery: got %d %s, want status delivered", status, body)
 	}
 
-	// The raw answer is 201 Created.
-	status, _, body := ts.unixDo(t, http.MethodPost, "/api/v1/messages", strings.NewReader(`{"to":"@bob","text":"again"}`), nil)
-	if status != http.StatusCreated {
-		t.Errorf("status: got %d (%s), want %d", status, body, http.StatusCreated)
+	// The raw answer is 201 Created, for a peer and for a room.
+	if _, err := alice.Svc.JoinRoom(t.Context(), "dev"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		body string
+		want map[string]any
+	}{
+		{`{"to":"@bob","text":"again"}`, map[string]any{"to": bob.ID.String(), "conversation": "dm:" + bob.ID.String(), "text": "again"}},
+		{`{"to":"#dev","text":"hello room"}`, map[string]any{"room": "dev", "conversation": "room:dev", "text": "hello room", "status": "queued"}},
+	} {
+		status, _, body := ts.unixDo(t, http.MethodPost, "/api/v1/messages", strings.NewReader(tc.body), nil)
+		if status != http.StatusCreated {
+			t.Errorf("POST %s: got %d (%s), want %d", tc.body, status, body, http.StatusCreated)
+			continue
+		}
+		var raw map[string]any
+		if err := json.Unmarshal(body, &raw); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range tc.want {
+			if raw[k] != v {
+				t.Errorf("POST %s: %s: got %#v, want %#v", tc.body, k, raw[k], v)
+			}
+		}
 	}
 }
 
 func TestConnect(t *testing.T) {
-	t.Run("ok", func(t *testing.T) {
-		b := newFakeBackend()
-		b.connectPeer = newPeerID(t)
-		ts := startServer(t, b)
-		addr := "/ip4/127.0.0.1/tcp/4001/p2p/" + b.connectPeer.String()
-		got, err := ts.client.Connect(t.Context(), addr)
-		if err != nil {
-			t.Fatalf("Connect: %v", err)
-		}
-		if got != b.connectPeer.String() {
-			t.Errorf("Connect: got %q, want %q", got, b.connectPeer.String())
-		}
-		calls := b.connectCalls()
-		if len(calls) != 1 || calls[0].addr != addr {
-			t.Fatalf("Connect calls: got %+v, want one with addr %q", calls, addr)
-		}
-		if !calls[0].hasDeadline {
-			t.Errorf("Connect context: got no deadline, want one")
-		}
-	})
-	t.Run("bad address", func(t *testing.T) {
-		b := newFakeBackend()
-		b.connectErr = fmt.Errorf("%w: multiaddr %q: no /p2p", ErrBadRequest, "junk")
-		ts := startServer(t, b)
-		_, err := ts.client.Connect(t.Context(), "junk")
-		apiError(t, err, http.StatusBadRequest, CodeBadRequest)
-	})
+	c := newCluster(t)
+	alice, bob := c.node("alice"), c.node("bob")
+	ts := startServer(t, alice)
+	nw := alice.Config.Network.(*memNetwork)
+
+	got, err := ts.client.Connect(t.Context(), chattest.Addr(bob.ID))
+	if err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	if got != bob.ID.String() {
+		t.Errorf("Connect: got %q, want %q", got, bob.ID)
+	}
+	if got := nw.connectDeadlines(); !slices.Equal(got, []bool{true}) {
+		t.Errorf("Connect calls with a deadline: got %v, want [true] (POST /connect bounds the dial)", got)
+	}
+	if p, ok := alice.Svc.Peer(bob.ID); !ok || !p.Connected {
+		t.Errorf("bob after Connect returned: got %+v, want connected", p)
+	}
+
+	for _, tc := range []struct{ name, addr string }{
+		{"junk", "junk"},
+		{"not a peer ID", "/memory/12D3KooWnotapeer"},
+		{"this node", chattest.Addr(alice.ID)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ts.client.Connect(t.Context(), tc.addr)
+			ae := apiError(t, err, http.StatusBadRequest, CodeBadRequest)
+			if !strings.Contains(ae.Message, "invalid multiaddr") {
+				t.Errorf("message: got %q, want it to say the multiaddr is invalid", ae.Message)
+			}
+		})
+	}
 }
 
 func TestRequestBody(t *testing.T) {
-	// sendBody is a send request padded with text to exactly n bytes.
+	to := newPeerID(t).String()
+	// sendBody is a valid send request padded in front with JSON
+	// whitespace to exactly n bytes, so that the decoder must read all of
+	// it.
 	sendBody := func(n int) string {
-		const head, tail = `{"to":"@bob","text":"`, `"}`
-		return head + strings.Repeat("a", n-len(head)-len(tail)) + tail
+		body := `{"to":"` + to + `","text":"hi"}`
+		return strings.Repeat(" ", n-len(body)) + body
 	}
 	for _, tc := range []struct {
 		name       string
@@ -320,30 +455,28 @@ func TestRequestBody(t *testing.T) {
 		{"at the limit", sendBody(MaxRequestBody), http.StatusCreated, "", ""},
 		{"over the limit", sendBody(MaxRequestBody + 1), http.StatusRequestEntityTooLarge, CodeTooLarge, strconv.Itoa(MaxRequestBody)},
 		{"far over the limit", sendBody(3 * MaxRequestBody), http.StatusRequestEntityTooLarge, CodeTooLarge, ""},
-		{"malformed", `{"to":"@bob","text":`, http.StatusBadRequest, CodeBadRequest, "bad JSON"},
-		{"not an object", `["@bob","hi"]`, http.StatusBadRequest, CodeBadRequest, ""},
+		{"malformed", `{"to":"` + to + `","text":`, http.StatusBadRequest, CodeBadRequest, "bad JSON"},
+		{"not an object", `["` + to + `","hi"]`, http.StatusBadRequest, CodeBadRequest, ""},
 		{"wrong type", `{"to":1,"text":"hi"}`, http.StatusBadRequest, CodeBadRequest, ""},
-		{"unknown field", `{"to":"@bob","text":"hi","urgent":true}`, http.StatusBadRequest, CodeBadRequest, "urgent"},
+		{"unknown field", `{"to":"` + to + `","text":"hi","urgent":true}`, http.StatusBadRequest, CodeBadRequest, "urgent"},
 		{"empty", ``, http.StatusBadRequest, CodeBadRequest, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := newFakeBackend()
-			b.resolve["@bob"] = newPeerID(t)
-			b.sendReply = directMessage(t, newPeerID(t), newPeerID(t), b.resolve["@bob"], "x", time.Now(), chat.StatusQueued)
-			ts := startServer(t, b)
+			ws := &watchedStore{}
+			ts := serve(t, withWatchedStore(ws))
 			status, header, body := ts.unixDo(t, http.MethodPost, "/api/v1/messages", strings.NewReader(tc.body), http.Header{"Content-Type": {"application/json"}})
 			if status != tc.wantStatus {
 				t.Fatalf("status: got %d (%.200s), want %d", status, body, tc.wantStatus)
 			}
-			sends := b.sendCalls()
+			stored := ws.enqueueCalls()
 			if tc.wantCode == "" {
-				if len(sends) != 1 {
-					t.Fatalf("SendDM calls: got %d, want 1", len(sends))
+				if stored != 1 {
+					t.Fatalf("messages stored: got %d, want 1", stored)
 				}
 				return
 			}
-			if len(sends) != 0 {
-				t.Errorf("SendDM calls after a refused body: got %d, want 0", len(sends))
+			if stored != 0 {
+				t.Errorf("messages stored after a refused body: got %d, want 0", stored)
 			}
 			eb := errorBody(t, header, body)
 			if eb.Code != tc.wantCode {
@@ -357,7 +490,7 @@ func TestRequestBody(t *testing.T) {
 }
 
 func TestUnknownEndpoint(t *testing.T) {
-	ts := startServer(t, newFakeBackend())
+	ts := serve(t)
 	for _, tc := range []struct {
 		method, path string
 	}{
@@ -365,6 +498,7 @@ func TestUnknownEndpoint(t *testing.T) {
 		{http.MethodGet, "/api/v2/id"},
 		{http.MethodPost, "/api/v1/nope"},
 		{http.MethodDelete, "/api/v1/messages/x/y"},
+		{http.MethodPatch, "/api/v1/rooms/dev/nope"},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			status, header, body := ts.unixDo(t, tc.method, tc.path, nil, nil)
@@ -383,16 +517,30 @@ func TestUnknownEndpoint(t *testing.T) {
 }
 
 func TestWrongMethodIsAnError(t *testing.T) {
-	ts := startServer(t, newFakeBackend())
-	status, header, body := ts.unixDo(t, http.MethodPost, "/api/v1/peers", strings.NewReader("{}"), nil)
-	if status != http.StatusMethodNotAllowed || header.Get("Allow") != "GET" {
-		t.Fatalf("POST /api/v1/peers: got %d, Allow %q (%s); want 405 and Allow GET", status, header.Get("Allow"), body)
+	ts := serve(t)
+	for _, tc := range []struct {
+		method, path, wantAllow string
+	}{
+		{http.MethodPost, "/api/v1/peers", "GET"},
+		{http.MethodPut, "/api/v1/rooms", "GET, POST"},
+		{http.MethodGet, "/api/v1/rooms/dev", "PATCH, DELETE"},
+		{http.MethodPost, "/api/v1/messages/" + strings.Repeat("ab", 32), "GET"},
+		{http.MethodDelete, "/api/v1/read", "POST"},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			status, header, body := ts.unixDo(t, tc.method, tc.path, strings.NewReader("{}"), nil)
+			if status != http.StatusMethodNotAllowed || header.Get("Allow") != tc.wantAllow {
+				t.Fatalf("got %d, Allow %q (%s); want 405 and Allow %q", status, header.Get("Allow"), body, tc.wantAllow)
+			}
+			if eb := errorBody(t, header, body); eb.Code != CodeBadRequest || !strings.Contains(eb.Error, tc.method+" "+tc.path+" is not allowed") {
+				t.Errorf("error: got %+v, want bad_request saying %s %s is not allowed", eb, tc.method, tc.path)
+			}
+		})
 	}
-	errorBody(t, header, body)
 }
 
 func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
-	ts := startServer(t, newFakeBackend())
+	ts := serve(t)
 	for _, scheme := range []string{"Bearer", "bearer", "BEARER"} {
 		status, _, body := ts.tcpGet(t, "/api/v1/health", "", scheme+" "+testToken)
 		if status != http.StatusOK {
@@ -401,52 +549,128 @@ func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
 	}
 }
 
+// texts lists the texts of ms (join and leave lines as "+" and "-").
+func texts(ms []Message) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		switch m.Kind {
+		case "join":
+			out[i] = "+"
+		case "leave":
+			out[i] = "-"
+		default:
+			out[i] = m.Text
+		}
+	}
+	return out
+}
+
+func numbered(from, to int) []string {
+	var out []string
+	for i := from; i < to; i++ {
+		out = append(out, fmt.Sprintf("m%02d", i))
+	}
+	return out
+}
+
 func TestHistory(t *testing.T) {
-	self, bob := newPeerID(t), newPeerID(t)
-	base := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	m1 := directMessage(t, self, bob, self, "one", base, chat.StatusReceived)
-	m2 := directMessage(t, self, self, bob, "two", base.Add(time.Second), chat.StatusDelivered)
-	newBackend := func() *fakeBackend {
-		b := newFakeBackend()
-		b.resolve["@bob"] = bob
-		b.resolve[bob.String()] = bob
-		b.messages[m1.ID] = m1
-		b.messages[m2.ID] = m2
-		b.history = []*chat.Message{m1, m2}
-		return b
+	c := newCluster(t)
+	ws := &watchedStore{}
+	alice, bob := c.node("alice", withWatchedStore(ws)), c.node("bob")
+	c.connect(alice, bob)
+	ts := startServer(t, alice)
+	dm := chat.DMConversation(bob.ID)
+	var ids []string
+	for _, text := range numbered(0, 60) {
+		m, err := alice.Svc.SendDM(t.Context(), bob.ID, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.ID.String())
+	}
+	// Text-only paging in a room: join, three messages, leave, join again,
+	// two more.
+	ctx := t.Context()
+	for _, step := range []func() error{
+		func() error { _, err := alice.Svc.JoinRoom(ctx, "dev"); return err },
+		func() error { _, err := alice.Svc.SendRoom(ctx, "dev", "t0"); return err },
+		func() error { _, err := alice.Svc.SendRoom(ctx, "dev", "t1"); return err },
+		func() error { _, err := alice.Svc.SendRoom(ctx, "dev", "t2"); return err },
+		func() error { _, err := alice.Svc.LeaveRoom(ctx, "dev"); return err },
+		func() error { _, err := alice.Svc.JoinRoom(ctx, "dev"); return err },
+		func() error { _, err := alice.Svc.SendRoom(ctx, "dev", "t3"); return err },
+		func() error { _, err := alice.Svc.SendRoom(ctx, "dev", "t4"); return err },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	room := alice.History(chat.RoomConversation("dev"))
+	roomID := func(text string) string {
+		for _, m := range room {
+			if m.Body == text {
+				return m.ID.String()
+			}
+		}
+		t.Fatalf("no room message %q", text)
+		return ""
 	}
 
-	t.Run("client", func(t *testing.T) {
+	t.Run("pages", func(t *testing.T) {
 		for _, tc := range []struct {
-			name       string
-			with       string
-			limit      int
-			before     string
-			wantCursor chat.Cursor
-			wantLimit  int
+			name   string
+			with   string
+			limit  int
+			before string
+			all    bool
+			want   []string
 		}{
-			{"default limit", "@bob", 0, "", chat.Cursor{}, DefaultHistoryLimit},
-			{"limit passed", "@bob", 7, "", chat.Cursor{}, 7},
-			{"max limit", bob.String(), MaxHistoryLimit, "", chat.Cursor{}, MaxHistoryLimit},
-			{"before", "@bob", 1, m2.ID.String(), chat.CursorOf(m2), 1},
+			{"default limit", "@bob", 0, "", false, numbered(10, 60)},
+			{"limit", "@bob", 7, "", false, numbered(53, 60)},
+			{"by peer ID", bob.ID.String(), 3, "", false, numbered(57, 60)},
+			{"max limit", "@bob", MaxHistoryLimit, "", false, numbered(0, 60)},
+			{"before", "@bob", 1, ids[59], false, []string{"m58"}},
+			{"before, default limit", "@bob", 0, ids[59], false, numbered(9, 59)},
+			{"before the first", "@bob", 0, ids[0], false, []string{}},
+			{"room, text only", "#dev", 3, "", false, []string{"t2", "t3", "t4"}},
+			{"room, all", "#dev", 3, "", true, []string{"+", "t3", "t4"}},
+			{"room, everything", "#dev", 0, "", true, []string{"+", "t0", "t1", "t2", "-", "+", "t3", "t4"}},
+			{"room, text only before", "#dev", 2, roomID("t3"), false, []string{"t1", "t2"}},
+			{"room, all before", "#dev", 2, roomID("t3"), true, []string{"-", "+"}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				b := newBackend()
-				ts := startServer(t, b)
-				ms, err := ts.client.History(t.Context(), tc.with, tc.limit, tc.before)
+				ms, err := ts.client.HistoryAll(t.Context(), tc.with, tc.limit, tc.before, tc.all)
 				if err != nil {
 					t.Fatalf("History: %v", err)
 				}
-				want := []Message{MessageOf(m1), MessageOf(m2)}
-				if !slices.Equal(ms, want) {
-					t.Errorf("History: got %+v, want %+v", ms, want)
-				}
-				calls := b.historyCalls()
-				wantCall := historyCall{conv: chat.DMConversation(bob), before: tc.wantCursor, limit: tc.wantLimit}
-				if len(calls) != 1 || calls[0] != wantCall {
-					t.Errorf("History calls: got %+v, want [%+v]", calls, wantCall)
+				if got := texts(ms); !slices.Equal(got, tc.want) {
+					t.Errorf("History: got %q, want %q", got, tc.want)
 				}
 			})
+		}
+		// The page is the messages as the messenger has them.
+		ms, err := ts.client.History(t.Context(), "@bob", 2, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := alice.Svc.History(dm, chat.HistoryQuery{Limit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, m := range page {
+			if want := MessageOf(m); ms[i].ID != want.ID || ms[i].Text != want.Text || ms[i].SentAt != want.SentAt || ms[i].From != want.From {
+				t.Errorf("message %d: got %+v, want %+v", i, ms[i], want)
+			}
+		}
+	})
+
+	t.Run("a room's history stays readable after leaving", func(t *testing.T) {
+		if _, err := alice.Svc.LeaveRoom(t.Context(), "dev"); err != nil {
+			t.Fatal(err)
+		}
+		ms, err := ts.client.History(t.Context(), "#dev", 0, "")
+		if got, want := texts(ms), []string{"t0", "t1", "t2", "t3", "t4"}; err != nil || !slices.Equal(got, want) {
+			t.Errorf("History after leaving: got %q, %v; want %q", got, err, want)
 		}
 	})
 
@@ -457,53 +681,44 @@ func TestHistory(t *testing.T) {
 			query      string
 			wantStatus int
 			wantCode   string
+			wantInMsg  string
 		}{
-			{"missing with", "", http.StatusBadRequest, CodeBadRequest},
-			{"empty with", "with=", http.StatusBadRequest, CodeBadRequest},
-			{"limit zero", "with=@bob&limit=0", http.StatusBadRequest, CodeBadRequest},
-			{"limit negative", "with=@bob&limit=-1", http.StatusBadRequest, CodeBadRequest},
-			{"limit not a number", "with=@bob&limit=ten", http.StatusBadRequest, CodeBadRequest},
-			{"limit over max", "with=@bob&limit=" + strconv.Itoa(MaxHistoryLimit+1), http.StatusBadRequest, CodeBadRequest},
-			{"unknown peer", "with=@carol", http.StatusNotFound, CodeNotFound},
-			{"bad before", "with=@bob&before=xyz", http.StatusBadRequest, CodeBadRequest},
-			{"unknown before", "with=@bob&before=" + unknown.String(), http.StatusNotFound, CodeNotFound},
+			{"missing with", "", http.StatusBadRequest, CodeBadRequest, "missing ?with="},
+			{"empty with", "with=", http.StatusBadRequest, CodeBadRequest, "missing ?with="},
+			{"limit zero", "with=@bob&limit=0", http.StatusBadRequest, CodeBadRequest, "from 1 to 10000"},
+			{"limit negative", "with=@bob&limit=-1", http.StatusBadRequest, CodeBadRequest, "from 1 to 10000"},
+			{"limit not a number", "with=@bob&limit=ten", http.StatusBadRequest, CodeBadRequest, `limit "ten"`},
+			{"limit over max", "with=@bob&limit=" + strconv.Itoa(MaxHistoryLimit+1), http.StatusBadRequest, CodeBadRequest, "from 1 to 10000"},
+			{"unknown peer", "with=@carol", http.StatusNotFound, CodeNotFound, "@carol"},
+			{"bad room", "with=%23Dev", http.StatusBadRequest, CodeBadRequest, "invalid room name"},
+			{"bad before", "with=@bob&before=xyz", http.StatusBadRequest, CodeBadRequest, "invalid message ID"},
+			{"unknown before", "with=@bob&before=" + unknown.String(), http.StatusNotFound, CodeNotFound, unknown.String()},
+			{"before in another conversation", "with=@bob&before=" + roomID("t3"), http.StatusBadRequest, CodeBadRequest, "is not in " + bob.ID.String()},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				b := newBackend()
-				ts := startServer(t, b)
+				before := ws.messagesCalls(dm)
 				status, header, body := ts.unixDo(t, http.MethodGet, "/api/v1/history?"+tc.query, nil, nil)
 				if status != tc.wantStatus {
 					t.Fatalf("status: got %d (%s), want %d", status, body, tc.wantStatus)
 				}
-				if eb := errorBody(t, header, body); eb.Code != tc.wantCode {
-					t.Errorf("code: got %q, want %q", eb.Code, tc.wantCode)
+				eb := errorBody(t, header, body)
+				if eb.Code != tc.wantCode || !strings.Contains(eb.Error, tc.wantInMsg) {
+					t.Errorf("error: got %+v, want code %q mentioning %q", eb, tc.wantCode, tc.wantInMsg)
 				}
-				if calls := b.historyCalls(); len(calls) != 0 {
-					t.Errorf("History calls: got %+v, want none", calls)
+				if n := ws.messagesCalls(dm) - before; n != 0 {
+					t.Errorf("history reads: got %d, want none", n)
 				}
 			})
 		}
 	})
 
 	t.Run("missing with through the client", func(t *testing.T) {
-		ts := startServer(t, newBackend())
 		_, err := ts.client.History(t.Context(), "", 0, "")
 		apiError(t, err, http.StatusBadRequest, CodeBadRequest)
 	})
 
-	t.Run("backend error", func(t *testing.T) {
-		b := newBackend()
-		b.historyErr = chat.ErrClosed
-		ts := startServer(t, b)
-		_, err := ts.client.History(t.Context(), "@bob", 0, "")
-		apiError(t, err, http.StatusServiceUnavailable, CodeUnavailable)
-	})
-
 	t.Run("empty is a JSON array", func(t *testing.T) {
-		b := newBackend()
-		b.history = nil
-		ts := startServer(t, b)
-		status, _, body := ts.unixDo(t, http.MethodGet, "/api/v1/history?with=@bob", nil, nil)
+		status, _, body := ts.unixDo(t, http.MethodGet, "/api/v1/history?with="+newPeerID(t).String(), nil, nil)
 		if status != http.StatusOK {
 			t.Fatalf("status: got %d (%s), want 200", status, body)
 		}
@@ -511,53 +726,107 @@ func TestHistory(t *testing.T) {
 			t.Errorf("body: got %s, want []", got)
 		}
 	})
+
+	t.Run("storage failure", func(t *testing.T) {
+		ws.breakStore()
+		_, err := ts.client.History(t.Context(), "@bob", 0, "")
+		if ae := apiError(t, err, http.StatusInternalServerError, CodeInternal); ae.Message != errDisk.Error() {
+			t.Errorf("message: got %q, want %q", ae.Message, errDisk)
+		}
+	})
 }
 
 func TestGetMessage(t *testing.T) {
-	self, bob := newPeerID(t), newPeerID(t)
-	m := directMessage(t, self, bob, self, "hi", time.Date(2025, 6, 7, 8, 9, 10, 0, time.UTC), chat.StatusReceived)
-	b := newFakeBackend()
-	b.messages[m.ID] = m
-	ts := startServer(t, b)
+	c := newCluster(t)
+	alice, bob := c.node("alice"), c.node("bob")
+	c.connect(alice, bob)
+	ts := startServer(t, alice)
+	sent, err := bob.Svc.SendDM(t.Context(), alice.ID, "hi alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.Events.WaitFor(t, "alice stores bob's message", chattest.MessageIs(sent.ID))
+	m, err := alice.Svc.Message(sent.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name       string
 		id         string
 		wantStatus int
 	}{
-		{"known", m.ID.String(), http.StatusOK},
+		{"known", sent.ID.String(), http.StatusOK},
 		{"unknown", chat.MessageID{9}.String(), http.StatusNotFound},
 		{"malformed", "nothex", http.StatusBadRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			status, _, body := ts.unixDo(t, http.MethodGet, "/api/v1/messages/"+tc.id, nil, nil)
+			status, header, body := ts.unixDo(t, http.MethodGet, "/api/v1/messages/"+tc.id, nil, nil)
 			if status != tc.wantStatus {
 				t.Fatalf("status: got %d (%s), want %d", status, body, tc.wantStatus)
 			}
 			if status != http.StatusOK {
+				errorBody(t, header, body)
 				return
 			}
 			var got Message
 			if err := json.Unmarshal(body, &got); err != nil {
 				t.Fatal(err)
 			}
-			if want := MessageOf(m); got != want {
+			if want := MessageOf(m); got != want || got.Status != "received" || got.From != bob.ID.String() {
 				t.Errorf("message: got %+v, want %+v", got, want)
 			}
 		})
 	}
 }
 
-func TestPeersJSON(t *testing.T) {
-	b := newFakeBackend()
-	online, offline, epoch := newPeerID(t), newPeerID(t), newPeerID(t)
-	seen := time.Date(2025, 2, 3, 4, 5, 6, 0, time.FixedZone("CET", 3600))
-	b.peers = []chat.Peer{
-		{ID: online, Nick: "bob", Connected: true, LastSeen: seen, Addrs: []string{"/ip4/127.0.0.1/tcp/4001"}},
-		{ID: offline, Nick: ""},
-		{ID: epoch, Nick: "old", LastSeen: time.Unix(0, 0)},
+// TestMessageLiveStatus checks that GET /messages/{id} and GET /history
+// report a direct message on the wire but not yet acknowledged as sent,
+// though the store still has it queued.
+func TestMessageLiveStatus(t *testing.T) {
+	c := newCluster(t)
+	patient := chattest.WithConfig(func(cfg *chat.Config) {
+		cfg.AckTimeout = time.Hour
+		cfg.StreamIdleTimeout = time.Hour
+	})
+	alice, bob := c.node("alice", patient), c.node("bob", patient)
+	c.connect(alice, bob)
+	// bob receives, but his acknowledgements are lost.
+	c.net.SetWriteHook(bob.ID, chat.DMProtocol, func(p []byte, _ func([]byte) (int, error)) (int, error) { return len(p), nil })
+	ts := startServer(t, alice)
+
+	m, err := ts.client.Send(t.Context(), "@bob", "are you there?")
+	if err != nil {
+		t.Fatal(err)
 	}
-	b.conns[online] = 2
-	ts := startServer(t, b)
+	id, _ := chat.ParseMessageID(m.ID)
+	bob.Events.WaitFor(t, "bob receives the message", chattest.MessageIs(id))
+	alice.Events.WaitFor(t, "the message is on the wire", chattest.StatusIs(id, chat.StatusSent))
+
+	status, _, body := ts.unixDo(t, http.MethodGet, "/api/v1/messages/"+m.ID, nil, nil)
+	var got Message
+	if err := json.Unmarshal(body, &got); status != http.StatusOK || err != nil || got.Status != "sent" {
+		t.Errorf("GET /messages/{id}: got %d %s, want status sent", status, body)
+	}
+	ms, err := ts.client.History(t.Context(), "@bob", 1, "")
+	if err != nil || len(ms) != 1 || ms[0].ID != m.ID || ms[0].Status != "sent" {
+		t.Errorf("history: got %+v, %v; want the message, sent", ms, err)
+	}
+	stored, err := alice.Store.Message(id)
+	if err != nil || stored.Status != chat.StatusQueued {
+		t.Errorf("stored: got %v, %v; want queued (sent is live state only)", stored, err)
+	}
+}
+
+func TestPeersJSON(t *testing.T) {
+	c := newCluster(t)
+	alice, bob := c.node("alice"), c.node("bob")
+	c.connect(alice, bob)
+	ts := startServer(t, alice)
+	offline := newPeerID(t)
+	if _, err := alice.Svc.SendDM(t.Context(), offline, "are you there?"); err != nil {
+		t.Fatal(err)
+	}
+	known, _ := alice.Svc.Peer(bob.ID)
 
 	status, header, body := ts.unixDo(t, http.MethodGet, "/api/v1/peers", nil, nil)
 	if status != http.StatusOK {
@@ -570,8 +839,8 @@ func TestPeersJSON(t *testing.T) {
 	if err := json.Unmarshal(body, &raw); err != nil {
 		t.Fatalf("peers %s: %v", body, err)
 	}
-	if len(raw) != 3 {
-		t.Fatalf("peers: got %d entries, want 3: %s", len(raw), body)
+	if len(raw) != 2 {
+		t.Fatalf("peers: got %d entries, want 2: %s", len(raw), body)
 	}
 	for i, tc := range []struct {
 		wantKeys        []string
@@ -580,9 +849,8 @@ func TestPeersJSON(t *testing.T) {
 		wantConnected   bool
 		wantConnections float64
 	}{
-		{[]string{"addrs", "connected", "connections", "last_seen", "nick", "peer_id"}, online.String(), "bob", true, 2},
+		{[]string{"addrs", "connected", "connections", "last_seen", "nick", "peer_id"}, bob.ID.String(), "bob", true, 1},
 		{[]string{"connected", "connections", "nick", "peer_id"}, offline.String(), "", false, 0},
-		{[]string{"connected", "connections", "nick", "peer_id"}, epoch.String(), "old", false, 0},
 	} {
 		p := raw[i]
 		if got := sortedKeys(p); !slices.Equal(got, tc.wantKeys) {
@@ -606,11 +874,11 @@ func TestPeersJSON(t *testing.T) {
 	if err != nil {
 		t.Fatalf("last_seen %q: %v", ls, err)
 	}
-	if !got.Equal(seen) || got.Location() != time.UTC {
-		t.Errorf("last_seen: got %v, want %v in UTC", got, seen.UTC())
+	if !got.Equal(known.LastSeen) || got.Location() != time.UTC {
+		t.Errorf("last_seen: got %v, want %v in UTC", got, known.LastSeen.UTC())
 	}
-	if addrs, _ := raw[0]["addrs"].([]any); len(addrs) != 1 || addrs[0] != "/ip4/127.0.0.1/tcp/4001" {
-		t.Errorf("addrs: got %#v, want [/ip4/127.0.0.1/tcp/4001]", raw[0]["addrs"])
+	if addrs, _ := raw[0]["addrs"].([]any); len(addrs) != 1 || addrs[0] != chattest.Addr(bob.ID) {
+		t.Errorf("addrs: got %#v, want [%s]", raw[0]["addrs"], chattest.Addr(bob.ID))
 	}
 
 	// The typed client sees the same.
@@ -618,13 +886,13 @@ func TestPeersJSON(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Peers: %v", err)
 	}
-	if len(peers) != 3 || peers[0].Connections != 2 || peers[0].LastSeen == nil || peers[1].LastSeen != nil {
+	if len(peers) != 2 || peers[0].Connections != 1 || peers[0].LastSeen == nil || peers[1].LastSeen != nil {
 		t.Errorf("Peers: got %+v", peers)
 	}
 }
 
 func TestPeersEmptyIsJSONArray(t *testing.T) {
-	ts := startServer(t, newFakeBackend())
+	ts := serve(t)
 	status, _, body := ts.unixDo(t, http.MethodGet, "/api/v1/peers", nil, nil)
 	if status != http.StatusOK {
 		t.Fatalf("status: got %d, want 200", status)
@@ -635,12 +903,23 @@ func TestPeersEmptyIsJSONArray(t *testing.T) {
 }
 
 func TestMessageJSON(t *testing.T) {
-	self, bob := newPeerID(t), newPeerID(t)
-	sentAt := time.Date(2025, 12, 31, 23, 59, 58, 123e6, time.UTC)
-	in := directMessage(t, self, bob, self, "hello\nworld", sentAt, chat.StatusReceived)
-	out := directMessage(t, self, self, bob, "bye", sentAt, chat.StatusFailed)
-	out.Reason = "rejected: too large"
-	out.ReplyTo = in.ID
+	c := newCluster(t)
+	alice, bob := c.node("alice"), c.node("bob")
+	c.connect(alice, bob)
+	ts := startServer(t, alice)
+	in, err := bob.Svc.SendDM(t.Context(), alice.ID, "hello\nworld")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.Events.WaitFor(t, "alice stores bob's message", chattest.MessageIs(in.ID))
+	if _, err := alice.Svc.JoinRoom(t.Context(), "dev"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := alice.Svc.SendRoom(t.Context(), "dev", "to the room")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.Events.WaitFor(t, "the room message is published", chattest.StatusIs(out.ID, chat.StatusSent))
 
 	for _, tc := range []struct {
 		name     string
@@ -654,33 +933,30 @@ func TestMessageJSON(t *testing.T) {
 			wantKeys: []string{"conversation", "from", "id", "kind", "sent_at", "status", "text", "to"},
 			want: map[string]string{
 				"id":           in.ID.String(),
-				"from":         bob.String(),
-				"to":           self.String(),
-				"conversation": "dm:" + bob.String(),
+				"from":         bob.ID.String(),
+				"to":           alice.ID.String(),
+				"kind":         "text",
+				"conversation": "dm:" + bob.ID.String(),
 				"text":         "hello\nworld",
 				"status":       "received",
 			},
 		},
 		{
-			name:     "failed reply",
+			name:     "room",
 			m:        out,
-			wantKeys: []string{"conversation", "from", "id", "kind", "reason", "reply_to", "sent_at", "status", "text", "to"},
+			wantKeys: []string{"conversation", "from", "id", "kind", "room", "sent_at", "status", "text"},
 			want: map[string]string{
 				"id":           out.ID.String(),
-				"from":         self.String(),
-				"to":           bob.String(),
-				"conversation": "dm:" + bob.String(),
-				"text":         "bye",
-				"status":       "failed",
-				"reason":       "rejected: too large",
-				"reply_to":     in.ID.String(),
+				"from":         alice.ID.String(),
+				"room":         "dev",
+				"kind":         "text",
+				"conversation": "room:dev",
+				"text":         "to the room",
+				"status":       "sent",
 			},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := newFakeBackend()
-			b.messages[tc.m.ID] = tc.m
-			ts := startServer(t, b)
 			status, _, body := ts.unixDo(t, http.MethodGet, "/api/v1/messages/"+tc.m.ID.String(), nil, nil)
 			if status != http.StatusOK {
 				t.Fatalf("status: got %d (%s), want 200", status, body)
@@ -702,23 +978,44 @@ func TestMessageJSON(t *testing.T) {
 			if err != nil {
 				t.Fatalf("sent_at %q is not RFC 3339: %v", s, err)
 			}
-			if !got.Equal(sentAt) {
-				t.Errorf("sent_at: got %v, want %v", got, sentAt)
+			if !got.Equal(tc.m.SentAt()) {
+				t.Errorf("sent_at: got %v, want %v", got, tc.m.SentAt())
 			}
-			if len(tc.m.ID.String()) != 64 {
-				t.Errorf("id: got %q, want 64 hex characters", tc.m.ID)
+			if id, _ := raw["id"].(string); len(id) != 64 {
+				t.Errorf("id: got %q, want 64 hex characters", id)
 			}
 		})
 	}
 }
 
 func TestResponsesAreJSONLines(t *testing.T) {
-	ts := startServer(t, newFakeBackend())
-	status, _, body := ts.unixDo(t, http.MethodGet, "/api/v1/id", nil, nil)
-	if status != http.StatusOK {
-		t.Fatalf("status: got %d, want 200", status)
+	ts := serve(t)
+	for _, path := range []string{"/api/v1/id", "/api/v1/peers", "/api/v1/rooms", "/api/v1/nope"} {
+		_, _, body := ts.unixDo(t, http.MethodGet, path, nil, nil)
+		if !bytes.HasSuffix(body, []byte("\n")) || bytes.Count(body, []byte("\n")) != 1 || !json.Valid(body) {
+			t.Errorf("GET %s: got %q, want one JSON line", path, body)
+		}
 	}
-	if !bytes.HasSuffix(body, []byte("\n")) || bytes.Count(body, []byte("\n")) != 1 {
-		t.Errorf("body: got %q, want one JSON line", body)
+}
+
+func TestNick(t *testing.T) {
+	c := newCluster(t)
+	alice, bob := c.node("alice"), c.node("bob")
+	c.connect(alice, bob)
+	ts := startServer(t, alice)
+	if err := ts.client.SetNick(t.Context(), "alicia"); err != nil {
+		t.Fatalf("SetNick: %v", err)
+	}
+	if id, err := ts.client.Identity(t.Context()); err != nil || id.Nick != "alicia" {
+		t.Errorf("Identity after SetNick: got %+v, %v; want nick alicia", id, err)
+	}
+	bob.Events.WaitFor(t, "bob learns the new nickname", chattest.PeerNickIs(alice.ID, "alicia"))
+
+	err := ts.client.SetNick(t.Context(), "bad nick!")
+	if ae := apiError(t, err, http.StatusBadRequest, CodeBadRequest); !strings.Contains(ae.Message, "invalid nickname") {
+		t.Errorf("bad nick: got %q, want it to say the nickname is invalid", ae.Message)
+	}
+	if id, _ := ts.client.Identity(t.Context()); id.Nick != "alicia" {
+		t.Errorf("nick after a refused change: got %q, want alicia", id.Nick)
 	}
 }

@@ -39,7 +39,7 @@ func do(t *testing.T, c *http.Client, method, u, origin string) (int, string) {
 }
 
 func TestLoginLinkSession(t *testing.T) {
-	ts := startServer(t, newFakeBackend())
+	ts := serve(t)
 	link, err := ts.client.LoginLink(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -73,8 +73,14 @@ func TestLoginLinkSession(t *testing.T) {
 	if status, _ := do(t, c, http.MethodGet, base+"/api/v1/id", "http://evil.example"); status != http.StatusForbidden {
 		t.Errorf("GET from a foreign Origin: got %d, want 403", status)
 	}
+	if nick := ts.node.Svc.Nick(); nick != "alice" {
+		t.Errorf("nick after refused POSTs: got %q, want alice", nick)
+	}
 	if status, body := do(t, c, http.MethodPost, base+"/api/v1/nick", base); status != http.StatusOK {
 		t.Errorf("POST from our Origin: got %d %s, want 200", status, body)
+	}
+	if nick := ts.node.Svc.Nick(); nick != "bob" {
+		t.Errorf("nick after the session's POST: got %q, want bob", nick)
 	}
 	// A session cannot mint links; the link works once.
 	if status, _ := do(t, c, http.MethodPost, base+"/api/v1/login-link", base); status != http.StatusForbidden {
