@@ -359,4 +359,3 @@ func TestEventsFromAStoppedMessenger(t *testing.T) {
 		t.Errorf("Events: got %v, want the daemon closed the event stream", err)
 	}
 }
-

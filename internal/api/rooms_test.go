@@ -348,7 +348,7 @@ func TestConversationsAndReadMarkers(t *testing.T) {
 
 	// Up to a message; never back; the newest by default.
 	for _, tc := range []struct {
-		with, id       string
+		with, id         string
 		wantRoom, wantDM int
 	}{
 		{"@bob", dms[0].ID.String(), 3, 2},
