@@ -22,7 +22,7 @@ type Config struct {
 	Bootstrap []string `toml:"bootstrap,omitempty"`  // DHT bootstrap peers; none by default (private)
 	MDNS      *bool    `toml:"mdns,omitempty"`       // LAN discovery; default true
 	DHT       *bool    `toml:"dht,omitempty"`        // Kademlia DHT; default true
-	AutoJoin  []string `toml:"auto_join,omitempty"`  // rooms joined on the first start; default ["lobby"], [] for none
+	AutoJoin  []string `toml:"auto_join,omitzero"`   // rooms joined on the first start; default ["lobby"], [] for none (kept when saved: omitzero, not omitempty)
 	RoomRate  float64  `toml:"room_rate,omitempty"`  // messages/s one author may send into a room before being ignored; default 500
 	RoomBurst int      `toml:"room_burst,omitempty"` // and in a burst; default 5000
 	Retention string   `toml:"retention,omitempty"`  // how long room history is kept: "90d", "2w", "36h"; default forever

@@ -45,6 +45,17 @@ func TestLoadConfigRefuses(t *testing.T) {
 	}
 }
 
+func TestLoadConfigRetention(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(path, []byte("nick = \"alice\"\nretention = \"90d\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(path)
+	if err != nil || c.Retention != "90d" {
+		t.Errorf("LoadConfig: got %+v, %v; want retention 90d", c, err)
+	}
+}
+
 func TestLoadConfigUnreadable(t *testing.T) {
 	// A directory where the file should be.
 	path := filepath.Join(t.TempDir(), "config.toml")
@@ -70,10 +81,15 @@ func TestConfigRoundTrip(t *testing.T) {
 			Bootstrap: []string{"/ip4/192.0.2.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN"},
 			MDNS:      &no,
 			DHT:       &yes,
+			AutoJoin:  []string{"lobby", "dev"},
+			RoomRate:  20.5,
+			RoomBurst: 100,
+			Retention: "90d",
 			APIListen: "127.0.0.1:7715",
 			LogLevel:  "debug",
 		}},
 		{"unicode nick", Config{Nick: "zoë"}},
+		{"no rooms", Config{Nick: "alice", AutoJoin: []string{}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "config.toml")
@@ -114,7 +130,7 @@ func TestConfigSaveOmitsUnset(t *testing.T) {
 	if !strings.HasPrefix(text, "#") {
 		t.Errorf("config: got %q, want it to start with a comment", text)
 	}
-	for _, key := range []string{"listen", "bootstrap", "mdns", "dht", "api_listen", "log_level"} {
+	for _, key := range []string{"listen", "bootstrap", "mdns", "dht", "auto_join", "room_rate", "room_burst", "retention", "api_listen", "log_level"} {
 		if strings.Contains(text, key) {
 			t.Errorf("config: got %q, want no %s (unset)", text, key)
 		}
