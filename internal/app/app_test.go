@@ -100,7 +100,8 @@ func TestInit(t *testing.T) {
 
 func slicesEqualConfig(a, b Config) bool {
 	return a.Nick == b.Nick && slices.Equal(a.Listen, b.Listen) && slices.Equal(a.Bootstrap, b.Bootstrap) &&
-		a.MDNS == b.MDNS && a.DHT == b.DHT && a.APIListen == b.APIListen && a.LogLevel == b.LogLevel
+		a.MDNS == b.MDNS && a.DHT == b.DHT && slices.Equal(a.AutoJoin, b.AutoJoin) && (a.AutoJoin == nil) == (b.AutoJoin == nil) && a.RoomRate == b.RoomRate &&
+		a.RoomBurst == b.RoomBurst && a.Retention == b.Retention && a.APIListen == b.APIListen && a.LogLevel == b.LogLevel
 }
 
 func TestInitSplitDirectories(t *testing.T) {
@@ -200,7 +201,7 @@ func TestInitKeepsOtherSettings(t *testing.T) {
 	if err := os.MkdirAll(p.Config, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	before := Config{Nick: "old", Listen: []string{"/ip4/127.0.0.1/tcp/7000"}, LogLevel: "debug"}
+	before := Config{Nick: "old", Listen: []string{"/ip4/127.0.0.1/tcp/7000"}, AutoJoin: []string{}, Retention: "90d", LogLevel: "debug"}
 	if err := before.Save(p.ConfigFile()); err != nil {
 		t.Fatal(err)
 	}
@@ -440,10 +441,11 @@ func TestOpenOptionsOverrideConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := open(t, p, testOptions())
-	if a.Node.DHTMode() != "off" {
-		t.Errorf("DHT with NoDHT over dht = true: got %s, want off", a.Node.DHTMode())
+	info := a.Chat.Info()
+	if info.DHT != "off" {
+		t.Errorf("DHT with NoDHT over dht = true: got %s, want off", info.DHT)
 	}
-	if a.Node.MDNS() {
+	if info.MDNS {
 		t.Errorf("mDNS with NoMDNS: got on, want off")
 	}
 	for _, addr := range a.Node.Addrs() {
@@ -501,6 +503,24 @@ func TestOpenFailsCleanly(t *testing.T) {
 			name:    "bad listen address",
 			prepare: func(_ *testing.T, _ Paths, o *Options) { o.Listen = []string{"not-a-multiaddr"} },
 			wantErr: "not-a-multiaddr",
+		},
+		{
+			name: "bad retention",
+			prepare: func(t *testing.T, p Paths, _ *Options) {
+				if err := os.WriteFile(p.ConfigFile(), []byte("nick = \"alice\"\nretention = \"soon\"\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantErr: `config.toml: invalid argument: retention "soon": want a number of days (90d), weeks (2w), a duration like 36h, or forever`,
+		},
+		{
+			name: "negative retention",
+			prepare: func(t *testing.T, p Paths, _ *Options) {
+				if err := os.WriteFile(p.ConfigFile(), []byte("nick = \"alice\"\nretention = \"-2d\"\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantErr: `retention "-2d"`,
 		},
 		{
 			name: "bad config",
