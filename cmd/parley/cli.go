@@ -53,7 +53,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.PersistentFlags().StringVar(&c.home, "home", "", "node directory (default $PARLEY_HOME, else ~/.local/share/parley and ~/.config/parley)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(c.initCmd(), c.daemonCmd(), c.idCmd(), c.peersCmd(), c.connectCmd(), c.sendCmd(), c.historyCmd(), c.tailCmd(),
-		c.joinCmd(), c.leaveCmd(), c.roomsCmd(), c.membersCmd(), c.openCmd())
+		c.joinCmd(), c.leaveCmd(), c.roomsCmd(), c.membersCmd(), c.retentionCmd(), c.openCmd())
 	_, err := root.ExecuteC()
 	var re runtimeError
 	var ue usageError
@@ -74,6 +74,15 @@ func noArgs(_ *cobra.Command, args []string) error {
 func exactArgs(n int, what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
+			return usageError{fmt.Errorf("%s takes %s (usage: %s)", cmd.Name(), what, cmd.UseLine())}
+		}
+		return nil
+	}
+}
+
+func rangeArgs(lo, hi int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < lo || len(args) > hi {
 			return usageError{fmt.Errorf("%s takes %s (usage: %s)", cmd.Name(), what, cmd.UseLine())}
 		}
 		return nil

@@ -101,6 +101,13 @@ func TestUsageErrors(t *testing.T) {
 		{name: "id with an argument", args: []string{"id", "me"}, wantErr: "id"},
 		{name: "peers with an argument", args: []string{"peers", "all"}, wantErr: "peers"},
 		{name: "tail with an argument", args: []string{"tail", "x"}, wantErr: "tail"},
+		{name: "retention without a room", args: []string{"retention"}, wantErr: "retention takes a room"},
+		{name: "retention with three args", args: []string{"retention", "#dev", "90d", "now"}, wantErr: "usage: parley retention"},
+		{name: "retention of a bad room", args: []string{"retention", "#Dev", "90d"}, wantErr: "invalid room name"},
+		{name: "retention bad duration", args: []string{"retention", "#dev", "soon"}, wantErr: `retention "soon"`},
+		{name: "retention negative", args: []string{"retention", "#dev", "--", "-1d"}, wantErr: `retention "-1d"`},
+		{name: "retention negative as a flag", args: []string{"retention", "#dev", "-1d"}, wantErr: "-1d"},
+		{name: "retention bad flag", args: []string{"retention", "#dev", "--keep"}, wantErr: "keep"},
 		{name: "daemon with an argument", args: []string{"daemon", "now"}, wantErr: "daemon"},
 		{name: "daemon bad log level", args: []string{"daemon", "--log-level", "loud"}, wantErr: "log level"},
 		{name: "daemon bad flag value", args: []string{"daemon", "--no-mdns=maybe"}, wantErr: "no-mdns"},
@@ -198,6 +205,8 @@ func TestNoDaemon(t *testing.T) {
 		{"send", []string{"send", "@bob", "hi"}},
 		{"connect", []string{"connect", "/ip4/127.0.0.1/tcp/1/p2p/x"}},
 		{"tail", []string{"tail"}},
+		{"retention", []string{"retention", "#dev"}},
+		{"set retention", []string{"retention", "#dev", "90d"}},
 	} {
 		for _, h := range []struct{ name, home string }{{"fresh", testHome(t)}, {"initialised", initialised}} {
 			home := h.home

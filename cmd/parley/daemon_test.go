@@ -214,6 +214,53 @@ func TestDaemonEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("rooms and retention", func(t *testing.T) {
+		if r := parley(t.Context(), "", "--home", home, "join", "#dev"); r.code != exitOK || r.stdout != "joined #dev\n" {
+			t.Fatalf("join: got exit %d, %q, %q; want joined #dev", r.code, r.stdout, r.stderr)
+		}
+		for _, tc := range []struct {
+			name       string
+			args       []string
+			wantCode   int
+			wantStdout string
+			wantStderr string
+		}{
+			{name: "show", args: []string{"retention", "#dev"}, wantStdout: "#dev keeps its history forever\n"},
+			{name: "set days", args: []string{"retention", "#dev", "90d"}, wantStdout: "#dev keeps its history for 90d\n"},
+			{name: "show again", args: []string{"retention", "dev"}, wantStdout: "#dev keeps its history for 90d\n"},
+			{name: "other rooms keep theirs", args: []string{"retention", "#lobby"}, wantStdout: "#lobby keeps its history forever\n"},
+			{name: "set weeks", args: []string{"retention", "#lobby", "2w"}, wantStdout: "#lobby keeps its history for 14d\n"},
+			{name: "set hours", args: []string{"retention", "#lobby", "36h"}, wantStdout: "#lobby keeps its history for 36h0m0s\n"},
+			{name: "set forever", args: []string{"retention", "#lobby", "forever"}, wantStdout: "#lobby keeps its history forever\n"},
+			{name: "show a room not joined", args: []string{"retention", "#nowhere"}, wantCode: exitFailure, wantStderr: "parley: not in #nowhere: join it first (parley --home " + home + " join '#nowhere')\n"},
+			{name: "set a room not joined", args: []string{"retention", "#nowhere", "1d"}, wantCode: exitFailure, wantStderr: "parley: not in room: #nowhere (join it first)\n"},
+			{name: "rooms", args: []string{"rooms"}, wantStdout: "ROOM    MEMBERS  ONLINE  UNREAD\n#dev    1        1       0\n#lobby  1        1       0\n"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				r := parley(t.Context(), "", append([]string{"--home", home}, tc.args...)...)
+				if r.code != tc.wantCode || r.stdout != tc.wantStdout || r.stderr != tc.wantStderr {
+					t.Errorf("parley %q: got exit %d, stdout %q, stderr %q; want %d, %q, %q", tc.args, r.code, r.stdout, r.stderr, tc.wantCode, tc.wantStdout, tc.wantStderr)
+				}
+			})
+		}
+
+		r := parley(t.Context(), "", "--home", home, "retention", "#dev", "--json")
+		var room api.Room
+		if err := json.Unmarshal([]byte(r.stdout), &room); r.code != exitOK || err != nil || room.Name != "dev" || room.Retention != "90d" || strings.Count(r.stdout, "\n") != 1 {
+			t.Errorf("retention --json: got exit %d, %q; want one JSON line for #dev with retention 90d", r.code, r.stdout)
+		}
+		r = parley(t.Context(), "", "--home", home, "retention", "#dev", "7d", "--json")
+		if err := json.Unmarshal([]byte(r.stdout), &room); r.code != exitOK || err != nil || room.Retention != "7d" {
+			t.Errorf("retention 7d --json: got exit %d, %q; want #dev with retention 7d", r.code, r.stdout)
+		}
+		r = parley(t.Context(), "", "--home", home, "rooms", "--json")
+		var rooms []api.Room
+		if err := json.Unmarshal([]byte(r.stdout), &rooms); r.code != exitOK || err != nil || len(rooms) != 2 ||
+			rooms[0].Name != "dev" || rooms[0].Retention != "7d" || rooms[1].Name != "lobby" || rooms[1].Retention != "forever" {
+			t.Errorf("rooms --json: got exit %d, %q; want #dev kept 7d and #lobby forever", r.code, r.stdout)
+		}
+	})
+
 	t.Run("tail", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()

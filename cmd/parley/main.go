@@ -4,7 +4,7 @@
 // cli.go wires the commands; daemon.go runs the node (init, daemon);
 // the client commands, built with clientCommand (clientcmd.go), are in
 // node.go (id, peers, connect, open), conversations.go (send, history,
-// tail) and rooms.go (join, leave, rooms, members); chat.go opens the
+// tail) and rooms.go (join, leave, rooms, members, retention); chat.go opens the
 // interactive chat.
 package main
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/parley-chat/parley/chat"
 	"github.com/parley-chat/parley/internal/api"
 )
 
@@ -81,6 +82,50 @@ func (c *cli) membersCmd() *cobra.Command {
 				rows[i] = presence{nick: m.Nick, peerID: m.PeerID, online: m.Online, lastSeen: m.LastSeen}
 			}
 			return c.presenceTable(rows)
+		},
+	})
+}
+
+func (c *cli) retentionCmd() *cobra.Command {
+	return clientCommand(c, clientCmd[api.Room]{
+		use:   "retention '#ROOM' [DURATION|forever] [--json]",
+		short: "Show or set how long this node keeps a room's history (90d, 2w, 36h; forever: the node's default)",
+		args:  rangeArgs(1, 2, "a room (#name) and optionally a duration (90d, 2w, 36h) or forever"),
+		before: func(args []string) error {
+			if err := roomName(args); err != nil {
+				return err
+			}
+			if len(args) == 2 {
+				if _, err := chat.ParseRetention(args[1]); err != nil {
+					return usageError{err}
+				}
+			}
+			return nil
+		},
+		json: true,
+		call: func(cl *api.Client, args []string) (api.Room, error) {
+			if len(args) == 2 {
+				return cl.SetRoomRetention(c.ctx, args[0], args[1])
+			}
+			name, _ := chat.ParseRoom(args[0])
+			rooms, err := cl.Rooms(c.ctx)
+			if err != nil {
+				return api.Room{}, err
+			}
+			for _, r := range rooms {
+				if r.Name == name {
+					return r, nil
+				}
+			}
+			return api.Room{}, fmt.Errorf("not in #%s: join it first (parley%s join '#%s')", name, c.homeFlag(), name)
+		},
+		print: func(_ *api.Client, r api.Room) error {
+			if r.Retention == "forever" {
+				_, _ = fmt.Fprintf(c.stdout, "#%s keeps its history forever\n", r.Name)
+			} else {
+				_, _ = fmt.Fprintf(c.stdout, "#%s keeps its history for %s\n", r.Name, r.Retention)
+			}
+			return nil
 		},
 	})
 }
