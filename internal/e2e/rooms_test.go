@@ -516,6 +516,8 @@ func TestRoomContract(t *testing.T) {
 			{"send", name, "hi"},
 			{"history", name},
 			{"members", name},
+			{"retention", name},
+			{"retention", name, "90d"},
 		} {
 			r := alice.Run(args...)
 			if r.Code != 2 || !oneLine(r.Stderr) {
