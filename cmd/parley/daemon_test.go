@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/chat"
+	"github.com/parley-chat/parley/chat/chattest"
 	"github.com/parley-chat/parley/crypto"
 	"github.com/parley-chat/parley/internal/api"
 )
@@ -215,6 +216,11 @@ func TestDaemonEndToEnd(t *testing.T) {
 	})
 
 	t.Run("rooms and retention", func(t *testing.T) {
+		// #lobby is joined as the node starts, while its API already answers.
+		chattest.WaitFor(t, waitTimeout, "#lobby", func() bool {
+			r := parley(t.Context(), "", "--home", home, "rooms", "--json")
+			return strings.Contains(r.stdout, `"name":"lobby"`)
+		})
 		if r := parley(t.Context(), "", "--home", home, "join", "#dev"); r.code != exitOK || r.stdout != "joined #dev\n" {
 			t.Fatalf("join: got exit %d, %q, %q; want joined #dev", r.code, r.stdout, r.stderr)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/chat"
+	"github.com/parley-chat/parley/chat/chattest"
 	"github.com/parley-chat/parley/internal/api"
 )
 
@@ -138,7 +139,13 @@ func TestRetentionFromConfig(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
 	defer cancel()
 	c := api.NewClient(p.Socket())
-	rooms, err := c.Rooms(ctx)
+	// The API answers as soon as the node starts; #lobby is joined as the
+	// messenger starts, meanwhile.
+	var rooms []api.Room
+	chattest.WaitFor(t, waitTimeout, "#"+DefaultRoom, func() bool {
+		rooms, err = c.Rooms(ctx)
+		return err != nil || len(rooms) > 0
+	})
 	if err != nil || len(rooms) != 1 || rooms[0].Name != DefaultRoom || rooms[0].Retention != "90d" {
 		t.Fatalf("rooms: got %+v, %v; want #%s kept 90d (the config's default)", rooms, err, DefaultRoom)
 	}

@@ -31,6 +31,7 @@ func TestRetentionCLI(t *testing.T) {
 	}
 	for _, d := range []*testnet.Daemon{alice, bob} {
 		d.Start(loopbackListen...)
+		waitLobby(t, d)
 	}
 	alice.MustRun("connect", bob.Identity().Addrs[0])
 	for _, d := range []*testnet.Daemon{alice, bob} {
@@ -101,6 +102,8 @@ func TestRetentionCLI(t *testing.T) {
 		t.Fatalf("alice: exit %d after SIGTERM\n%s", code, alice.Log())
 	}
 	alice.Start(loopbackListen...)
+	// The API answers as the node starts; the rooms open meanwhile.
+	waitUntil(t, 15*time.Second, "alice's rooms open again", func() bool { return len(rooms(t, alice)) == 2 })
 	if got, want := retentions(alice), map[string]string{room: "90d", "lobby": "forever"}; !maps.Equal(got, want) {
 		t.Errorf("alice after a restart: got %v, want %v", got, want)
 	}

@@ -27,6 +27,19 @@ func rooms(t *testing.T, d *testnet.Daemon) []api.Room {
 	return rs
 }
 
+// waitLobby waits until d lists #lobby (a fresh home joins it as the node
+// starts, while its API may already answer) and returns d's rooms.
+func waitLobby(t *testing.T, d *testnet.Daemon) []api.Room {
+	t.Helper()
+	var rs []api.Room
+	waitUntil(t, 15*time.Second, d.Name+" in #lobby", func() bool {
+		rs = rooms(t, d)
+		_, ok := roomOf(rs, "lobby")
+		return ok
+	})
+	return rs
+}
+
 // roomOf finds room name (without '#') in rs.
 func roomOf(rs []api.Room, name string) (api.Room, bool) {
 	i := slices.IndexFunc(rs, func(r api.Room) bool { return r.Name == name })
@@ -427,7 +440,7 @@ func TestRoomContract(t *testing.T) {
 		d.Start(loopbackListen...)
 		ids[i] = d.Identity().PeerID
 		// A fresh home joins #lobby on its first start, and only that.
-		rs := rooms(t, d)
+		rs := waitLobby(t, d)
 		if len(rs) != 1 || rs[0].Name != "lobby" || rs[0].Members != 1 || rs[0].Unread != 0 {
 			t.Errorf("%s: rooms on a fresh home: got %+v, want only lobby, 1 member, 0 unread", d.Name, rs)
 		}
@@ -557,6 +570,11 @@ func TestRoomContract(t *testing.T) {
 		t.Errorf("bob: SIGTERM: exit %d, want 0", code)
 	}
 	bob.Start(loopbackListen...)
+	// The API answers as the node starts; the rooms open meanwhile.
+	waitUntil(t, 15*time.Second, "bob's #"+room+" open again", func() bool {
+		_, ok := roomOf(rooms(t, bob), room)
+		return ok
+	})
 	rs := rooms(t, bob)
 	if len(rs) != 1 || rs[0].Name != room {
 		t.Errorf("bob's rooms after a restart: got %+v, want only %s (lobby was left and stays left)", rs, room)
