@@ -303,9 +303,11 @@ type part struct {
 
 // Run runs every part (store, node, chat service, API) until ctx is
 // cancelled, and returns once all of them have stopped. A part that fails
-// stops the others, and Run returns its error.
+// stops the others, and Run returns its error; after ctx is cancelled
+// nothing counts as failing (a part still starting fails when the parts
+// under it stop first).
 func (a *App) Run(ctx context.Context) error {
-	g, ctx := errgroup.WithContext(ctx)
+	g, gctx := errgroup.WithContext(ctx)
 	for _, p := range []part{
 		{"store", a.Store.Run},
 		{"node", a.Node.Run},
@@ -313,7 +315,15 @@ func (a *App) Run(ctx context.Context) error {
 		{"api", a.API.Run},
 	} {
 		g.Go(func() error {
-			if err := p.run(ctx); err != nil {
+			err := p.run(gctx)
+			if err != nil && ctx.Err() != nil {
+				// Once ctx is cancelled, an error is what stopping did to a
+				// part still starting (the node under the messenger stopped
+				// first), not a failure.
+				a.log.Debug("node part stopped while starting", "part", p.name, "err", err)
+				return nil
+			}
+			if err != nil {
 				a.log.Error("node part failed", "part", p.name, "err", err)
 				return fmt.Errorf("%s: %w", p.name, err)
 			}

@@ -160,3 +160,24 @@ func TestRetentionFromConfig(t *testing.T) {
 		t.Errorf("Run: got %v, want nil", err)
 	}
 }
+
+// TestRunCancelledWhileStarting cancels Run as it starts: parts still
+// starting fail because the parts they use (the node under the messenger)
+// are stopping already; that is not a failure, and Run returns nil.
+func TestRunCancelledWhileStarting(t *testing.T) {
+	p, _ := initHome(t, "alice")
+	for i := range 10 {
+		a, err := Open(p, testOptions())
+		if err != nil {
+			t.Fatalf("Open %d: %v", i, err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := a.Run(ctx); err != nil {
+			t.Errorf("Run %d with a cancelled context: got %v, want nil", i, err)
+		}
+		if err := a.Close(); err != nil {
+			t.Errorf("Close %d: %v", i, err)
+		}
+	}
+}
