@@ -340,7 +340,7 @@ func TestEventsSSE(t *testing.T) {
 	if err := alice.Svc.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := sse.end(t); err != io.EOF {
+	if err := sse.end(t); !errors.Is(err, io.EOF) {
 		t.Errorf("end of SSE stream: got %v, want a clean end", err)
 	}
 	waitClosed(t, sub.cancelled, "the server to cancel its subscription")

@@ -144,7 +144,7 @@ func (l *brokenListener) Accept() (net.Conn, error) {
 
 func (l *brokenListener) breakNow() {
 	l.broken.Store(true)
-	_ = l.Listener.Close()
+	_ = l.Close()
 }
 
 func TestListenerErrorStopsServer(t *testing.T) {

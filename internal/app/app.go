@@ -321,7 +321,7 @@ func (a *App) Run(ctx context.Context) error {
 				// part still starting (the node under the messenger stopped
 				// first), not a failure.
 				a.log.Debug("node part stopped while starting", "part", p.name, "err", err)
-				return nil
+				return nil //nolint:nilerr // see above
 			}
 			if err != nil {
 				a.log.Error("node part failed", "part", p.name, "err", err)

@@ -36,7 +36,9 @@ func checkStopped(t *testing.T, a *App) {
 		case <-time.After(waitTimeout):
 			t.Errorf("%s is still running %v after App.Run returned", p.name, waitTimeout)
 			cancel()
-			<-ran
+			if err := <-ran; err != nil {
+				t.Errorf("%s: Run after cancel: %v", p.name, err)
+			}
 		}
 		cancel()
 	}
@@ -86,8 +88,12 @@ func TestRunStopsEveryPartOnCancel(t *testing.T) {
 func TestRunStopsWhenAPartFails(t *testing.T) {
 	p, _ := initHome(t, "alice")
 	a := open(t, p, testOptions())
-	ran := make(chan error, 1)
-	go func() { ran <- a.Run(context.Background()) }()
+	var runErr error
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		runErr = a.Run(context.Background())
+	}()
 	t.Cleanup(func() {
 		_ = a.Close()
 		select {
@@ -95,7 +101,6 @@ func TestRunStopsWhenAPartFails(t *testing.T) {
 		case <-time.After(waitTimeout):
 			t.Errorf("Run did not return after Close")
 		}
-		ran <- nil
 	})
 	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
 	defer cancel()
@@ -106,17 +111,15 @@ func TestRunStopsWhenAPartFails(t *testing.T) {
 	if err := a.unixL.Close(); err != nil {
 		t.Fatal(err)
 	}
-	var err error
 	select {
-	case err = <-ran:
+	case <-ran:
 	case <-time.After(waitTimeout):
 		t.Fatalf("Run did not return within %v of the API's listener failing", waitTimeout)
 	}
-	if !errors.Is(err, net.ErrClosed) || !strings.HasPrefix(err.Error(), "api: ") {
+	if err := runErr; !errors.Is(err, net.ErrClosed) || !strings.HasPrefix(err.Error(), "api: ") {
 		t.Errorf("Run: got %v, want the API's error (api: ... use of closed network connection)", err)
 	}
 	checkStopped(t, a)
-	ran <- err // for the cleanup
 }
 
 func TestRetentionFromConfig(t *testing.T) {
