@@ -7,14 +7,21 @@ import (
 	"time"
 )
 
+// RetentionForever, as a room's retention, keeps the room's whole history
+// whatever the node's default.
+const RetentionForever time.Duration = -1
+
 // ParseRetention reads how long history is kept: "90d", "2w", "36h",
-// "30m" (any Go duration, plus d for days and w for weeks), or "", "0",
-// "forever" for no limit (0).
+// "30m" (any Go duration, plus d for days and w for weeks), "forever" or
+// "0" for no limit (RetentionForever), or "" or "default" for the node's
+// default (0).
 func ParseRetention(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	switch s {
-	case "", "0", "forever":
+	case "", "default":
 		return 0, nil
+	case "0", "forever":
+		return RetentionForever, nil
 	}
 	for unit, d := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
 		if n, ok := strings.CutSuffix(s, unit); ok {
@@ -33,7 +40,8 @@ func ParseRetention(s string) (time.Duration, error) {
 }
 
 // FormatRetention writes a retention as ParseRetention reads it: whole
-// days as "90d", anything else as a Go duration, 0 as "forever".
+// days as "90d", anything else as a Go duration, no limit (0 or
+// RetentionForever) as "forever".
 func FormatRetention(d time.Duration) string {
 	switch {
 	case d <= 0:

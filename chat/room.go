@@ -107,12 +107,16 @@ func (r *room) setInfo(meta Room) {
 	r.mu.Unlock()
 }
 
-// retention is how long the room's history is kept; 0: forever.
+// retention is how long the room's history is kept: its own setting, else
+// the node's; 0: forever.
 func (r *room) retention() time.Duration {
-	if keep := r.info().Retention; keep > 0 {
+	switch keep := r.info().Retention; {
+	case keep > 0:
 		return keep
+	case keep == RetentionForever:
+		return 0
 	}
-	return r.s.cfg.Retention
+	return max(r.s.cfg.Retention, 0)
 }
 
 // floor is the oldest HLC the room keeps now (0: everything).

@@ -239,7 +239,7 @@ type RoomInfo struct {
 	Members   int           // members known to be in the room, this node included
 	Online    int           // members online now, this node included
 	Unread    int           // text messages from others after the read marker
-	Retention time.Duration // how long its history is kept; 0: forever
+	Retention time.Duration // how long its history is kept (its own setting, else the node's); 0: forever
 }
 
 // Rooms lists the joined rooms by name.
@@ -266,10 +266,10 @@ func (s *Service) Rooms() ([]RoomInfo, error) {
 }
 
 // SetRoomRetention sets how long a joined room's history is kept on this
-// node (0: the node's default). History older than that is deleted soon
-// after and no longer synced.
+// node: 0 for the node's default, RetentionForever for no limit. History
+// older than that is deleted soon after and no longer synced.
 func (s *Service) SetRoomRetention(name string, keep time.Duration) error {
-	if keep < 0 {
+	if keep < 0 && keep != RetentionForever {
 		return fmt.Errorf("%w: retention %v is negative", ErrInvalid, keep)
 	}
 	rs := s.rooms

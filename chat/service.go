@@ -142,6 +142,10 @@ func (s *Service) Run(ctx context.Context) error {
 	return s.life.Run(ctx, s.start, s.stop)
 }
 
+// Started is closed once Run has opened the joined rooms and queued the
+// outbox: from then on the service answers for every room it has joined.
+func (s *Service) Started() <-chan struct{} { return s.life.Started() }
+
 // Close stops the service and waits for its goroutines. It is idempotent.
 func (s *Service) Close() error {
 	s.life.Close(s.stop)

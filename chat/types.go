@@ -220,7 +220,7 @@ type Peer struct {
 type Room struct {
 	Name      string // without '#'
 	JoinedAt  time.Time
-	Retention time.Duration // history older than this is deleted and not synced; 0: the node's default
+	Retention time.Duration // history older than this is deleted and not synced; 0: the node's default; RetentionForever: no limit
 }
 
 // Member is what a room's history says of one author.

@@ -88,9 +88,9 @@ func (c *cli) membersCmd() *cobra.Command {
 
 func (c *cli) retentionCmd() *cobra.Command {
 	return clientCommand(c, clientCmd[api.Room]{
-		use:   "retention '#ROOM' [DURATION|forever] [--json]",
-		short: "Show or set how long this node keeps a room's history (90d, 2w, 36h; forever: the node's default)",
-		args:  rangeArgs(1, 2, "a room (#name) and optionally a duration (90d, 2w, 36h) or forever"),
+		use:   "retention '#ROOM' [DURATION|forever|default] [--json]",
+		short: "Show or set how long this node keeps a room's history (90d, 2w, 36h, forever, or default: the node's retention setting)",
+		args:  rangeArgs(1, 2, "a room (#name) and optionally a duration (90d, 2w, 36h), forever or default"),
 		before: func(args []string) error {
 			if err := roomName(args); err != nil {
 				return err

@@ -261,7 +261,8 @@ func TestRoomRetentionDefault(t *testing.T) {
 	for _, tc := range []struct{ set, want string }{
 		{"", "30d"},
 		{"90d", "90d"},
-		{"forever", "30d"},
+		{"forever", "forever"},
+		{"default", "30d"},
 	} {
 		var room Room
 		var err error

@@ -139,6 +139,7 @@ func Open(p Paths, o Options) (_ *App, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", p.ConfigFile(), err)
 	}
+	retention = max(retention, 0) // the node's default: forever is no limit
 	a := &App{Paths: p, Config: cfg, Identity: id, log: log}
 	defer func() {
 		if err != nil {
@@ -301,8 +302,9 @@ type part struct {
 	run  func(context.Context) error
 }
 
-// Run runs every part (store, node, chat service, API) until ctx is
-// cancelled, and returns once all of them have stopped. A part that fails
+// Run runs every part (store, node, chat service, and the API once the
+// chat service has started) until ctx is cancelled, and returns once all
+// of them have stopped. A part that fails
 // stops the others, and Run returns its error; after ctx is cancelled
 // nothing counts as failing (a part still starting fails when the parts
 // under it stop first).
@@ -312,7 +314,7 @@ func (a *App) Run(ctx context.Context) error {
 		{"store", a.Store.Run},
 		{"node", a.Node.Run},
 		{"chat", a.Chat.Run},
-		{"api", a.API.Run},
+		{"api", a.serveAPI},
 	} {
 		g.Go(func() error {
 			err := p.run(gctx)
@@ -332,6 +334,18 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.log.Info("node running", "peer_id", a.Identity.PeerID(), "nick", a.Config.Nick, "addrs", a.Node.Addrs(), "api", a.APIAddr())
 	return g.Wait()
+}
+
+// serveAPI serves the API once the messenger has started (opened the rooms
+// it had joined), so a client never finds them missing; until then
+// clients wait in the listeners' queues.
+func (a *App) serveAPI(ctx context.Context) error {
+	select {
+	case <-a.Chat.Started():
+	case <-ctx.Done():
+		return nil
+	}
+	return a.API.Run(ctx)
 }
 
 // Close releases everything Open acquired, stopping any part still

@@ -142,8 +142,7 @@ func TestRetentionFromConfig(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
 	defer cancel()
 	c := api.NewClient(p.Socket())
-	// The API answers as soon as the node starts; #lobby is joined as the
-	// messenger starts, meanwhile.
+	// The API answers once the messenger has started: #lobby is joined.
 	var rooms []api.Room
 	chattest.WaitFor(t, waitTimeout, "#"+DefaultRoom, func() bool {
 		rooms, err = c.Rooms(ctx)
@@ -152,8 +151,9 @@ func TestRetentionFromConfig(t *testing.T) {
 	if err != nil || len(rooms) != 1 || rooms[0].Name != DefaultRoom || rooms[0].Retention != "90d" {
 		t.Fatalf("rooms: got %+v, %v; want #%s kept 90d (the config's default)", rooms, err, DefaultRoom)
 	}
-	// A room's own setting overrides the default; "forever" goes back to it.
-	for _, tc := range []struct{ set, want string }{{"2w", "14d"}, {"forever", "90d"}} {
+	// A room's own setting overrides the default, "forever" too; "default"
+	// goes back to it.
+	for _, tc := range []struct{ set, want string }{{"2w", "14d"}, {"forever", "forever"}, {"default", "90d"}} {
 		room, err := c.SetRoomRetention(ctx, "#"+DefaultRoom, tc.set)
 		if err != nil || room.Retention != tc.want {
 			t.Errorf("SetRoomRetention(%q): got %+v, %v; want %s", tc.set, room, err, tc.want)

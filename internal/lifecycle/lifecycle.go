@@ -25,7 +25,8 @@ type Lifetime struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
-	done   chan struct{} // closed once the part has stopped completely
+	done    chan struct{} // closed once the part has stopped completely
+	started chan struct{} // closed once start has returned without error
 
 	mu       sync.Mutex
 	running  bool // Run was called
@@ -34,13 +35,18 @@ type Lifetime struct {
 
 // New returns the lifetime of a part that has not started.
 func New() *Lifetime {
-	l := &Lifetime{done: make(chan struct{})}
+	l := &Lifetime{done: make(chan struct{}), started: make(chan struct{})}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	return l
 }
 
 // Context is cancelled when the part starts stopping.
 func (l *Lifetime) Context() context.Context { return l.ctx }
+
+// Started is closed once Run's start step has returned without error:
+// from then on the part serves what it serves. It is never closed for a
+// part whose start failed or that was closed before it ran.
+func (l *Lifetime) Started() <-chan struct{} { return l.started }
 
 // Stopping reports whether the part has begun to stop.
 func (l *Lifetime) Stopping() bool { return l.ctx.Err() != nil }
@@ -88,6 +94,7 @@ func (l *Lifetime) Run(ctx context.Context, start func() error, stop func()) err
 		err = start()
 	}
 	if err == nil {
+		close(l.started)
 		select {
 		case <-ctx.Done():
 		case <-l.ctx.Done():

@@ -423,3 +423,36 @@ func TestRunTwice(t *testing.T) {
 		p.checkSteps(t, 1)
 	})
 }
+
+// TestStarted: Started closes once start returned without error, and
+// never for a part whose start failed or that was closed before it ran.
+func TestStarted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPart()
+		ctx, cancel := context.WithCancel(t.Context())
+		done := runAsync(ctx, p)
+		<-p.life.Started()
+		if got := p.started.Load(); got != 1 {
+			t.Errorf("start calls when Started closed: got %d, want 1", got)
+		}
+		cancel()
+		<-done
+
+		failed := newPart()
+		failed.startErr = errors.New("no")
+		if err := failed.Run(t.Context()); err == nil {
+			t.Fatal("Run with a failing start: got nil, want its error")
+		}
+		closed := newPart()
+		closed.Close()
+		_ = closed.Run(t.Context())
+		synctest.Wait()
+		for name, q := range map[string]*part{"failed start": failed, "closed first": closed} {
+			select {
+			case <-q.life.Started():
+				t.Errorf("%s: Started is closed, want it open", name)
+			default:
+			}
+		}
+	})
+}
