@@ -10,9 +10,9 @@ import (
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
-	"google.golang.org/protobuf/proto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	drouting "github.com/libp2p/go-libp2p/p2p/discovery/routing"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-chat/parley/chat"
 )

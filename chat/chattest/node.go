@@ -60,7 +60,9 @@ func WithStore(wrap func(chat.Store) chat.Store) Option { return func(n *Node) {
 func OnDisk() Option { return func(n *Node) { n.Dir = n.T.TempDir() } }
 
 // WithIdentity gives the node a chosen identity.
-func WithIdentity(id *crypto.Identity) Option { return func(n *Node) { n.Identity, n.ID = id, id.PeerID() } }
+func WithIdentity(id *crypto.Identity) Option {
+	return func(n *Node) { n.Identity, n.ID = id, id.PeerID() }
+}
 
 // NewIdentity returns a fresh identity.
 func NewIdentity(t testing.TB) *crypto.Identity {

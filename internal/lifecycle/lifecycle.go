@@ -21,10 +21,10 @@ import (
 // Lifetime is the private lifetime of one part: a context cancelled when
 // the part stops, and the goroutines started under it.
 type Lifetime struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	once   sync.Once
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	once    sync.Once
 	done    chan struct{} // closed once the part has stopped completely
 	started chan struct{} // closed once start has returned without error
 
