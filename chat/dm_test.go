@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -9,51 +10,51 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/parley-chat/parley/chat"
+	"github.com/parley-chat/parley/chat/chattest"
 	"github.com/parley-chat/parley/internal/wire"
 )
 
 func TestSendDMDelivered(t *testing.T) {
-	net := newFakeNet(t)
-	alice, bob := newNode(t, net), newNode(t, net)
-	net.connect(alice.id, bob.id)
+	net := chattest.NewNet(t)
+	alice, bob := chattest.NewNode(t, net), chattest.NewNode(t, net)
+	net.Connect(alice.ID, bob.ID)
 
-	sent, err := alice.svc.SendDM(bob.id, "hello, bob")
+	sent, err := alice.Svc.SendDM(t.Context(), bob.ID, "hello, bob")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sent.Status != chat.StatusQueued || sent.Author != alice.id || sent.To != bob.id || sent.Conversation != chat.DMConversation(bob.id) {
+	if sent.Status != chat.StatusQueued || sent.Author != alice.ID || sent.To != bob.ID || sent.Conversation != chat.DMConversation(bob.ID) {
 		t.Errorf("SendDM returned status %s, author %s, to %s, conversation %s; want queued, %s, %s, %s",
-			sent.Status, sent.Author, sent.To, sent.Conversation, alice.id, bob.id, chat.DMConversation(bob.id))
+			sent.Status, sent.Author, sent.To, sent.Conversation, alice.ID, bob.ID, chat.DMConversation(bob.ID))
 	}
 	if sent.ID != chat.MessageIDOf(sent.Envelope) {
 		t.Errorf("ID: got %s, want sha256 of the envelope %s", sent.ID, chat.MessageIDOf(sent.Envelope))
 	}
 
-	bob.events.waitFor(t, "bob storing the message", messageIs(sent.ID))
-	alice.events.waitFor(t, "alice seeing it delivered", statusIs(sent.ID, chat.StatusDelivered))
+	bob.Events.WaitFor(t, "bob storing the message", chattest.MessageIs(sent.ID))
+	alice.Events.WaitFor(t, "alice seeing it delivered", chattest.StatusIs(sent.ID, chat.StatusDelivered))
 
-	got := bob.history(alice.id)
+	got := dmHistory(bob, alice.ID)
 	if len(got) != 1 {
 		t.Fatalf("bob's history: got %d messages, want 1", len(got))
 	}
 	m := got[0]
-	if m.ID != sent.ID || m.Status != chat.StatusReceived || m.Author != alice.id || m.To != bob.id ||
-		m.Body != "hello, bob" || m.HLC != sent.HLC || m.Conversation != chat.DMConversation(alice.id) {
+	if m.ID != sent.ID || m.Status != chat.StatusReceived || m.Author != alice.ID || m.To != bob.ID ||
+		m.Body != "hello, bob" || m.HLC != sent.HLC || m.Conversation != chat.DMConversation(alice.ID) {
 		t.Errorf("bob's copy: got id %s, status %s, author %s, to %s, body %q, hlc %d, conv %s; want %s, received, %s, %s, %q, %d, %s",
 			m.ID, m.Status, m.Author, m.To, m.Body, m.HLC, m.Conversation,
-			sent.ID, alice.id, bob.id, "hello, bob", sent.HLC, chat.DMConversation(alice.id))
+			sent.ID, alice.ID, bob.ID, "hello, bob", sent.HLC, chat.DMConversation(alice.ID))
 	}
 
-	mine := alice.history(bob.id)
+	mine := dmHistory(alice, bob.ID)
 	if len(mine) != 1 || mine[0].ID != sent.ID || mine[0].Status != chat.StatusDelivered {
 		t.Errorf("alice's history: got %v, want [%s delivered]", summarize(mine), sent.ID)
 	}
-	outbox, err := alice.store.Outbox()
+	outbox, err := alice.Store.Outbox()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,11 +65,11 @@ func TestSendDMDelivered(t *testing.T) {
 	// The event stream opens with the queued message and reports the
 	// delivery once. (How "sent" fits in is TestStatusEventsEndDelivered's
 	// business.)
-	evs := alice.events.all(func(ev chat.Event) bool { return ev.Message != nil && ev.Message.ID == sent.ID })
+	evs := alice.Events.All(func(ev chat.Event) bool { return ev.Message != nil && ev.Message.ID == sent.ID })
 	if len(evs) == 0 || evs[0].Type != chat.EventMessage || evs[0].Message.Status != chat.StatusQueued {
 		t.Errorf("alice's first event for the message: got %+v, want the queued message", evs)
 	}
-	if n := alice.events.count(statusIs(sent.ID, chat.StatusDelivered)); n != 1 {
+	if n := alice.Events.Count(chattest.StatusIs(sent.ID, chat.StatusDelivered)); n != 1 {
 		t.Errorf("alice's delivered events: got %d, want 1", n)
 	}
 }
@@ -77,87 +78,77 @@ func TestSendDMDelivered(t *testing.T) {
 // until the receiver's ack for it has been applied, then checks that the
 // last status event of each message is "delivered": a client following the
 // events must not be left showing "sent" for a delivered message. The first
-// message opens the stream; the second finds it open and idle.
+// message opens the stream; the second finds it open and idle (the
+// bubble's clock stands still while anything runs, so the stream cannot
+// idle out in between).
 func TestStatusEventsEndDelivered(t *testing.T) {
-	net := newFakeNet(t)
-	alice, bob := newNode(t, net), newNode(t, net)
-	net.connect(alice.id, bob.id)
-	net.setWriteHook(alice.id, chat.DMProtocol, func(p []byte, write func([]byte) (int, error)) (int, error) {
-		n, err := write(p)
-		if err != nil {
+	synctest.Test(t, func(t *testing.T) {
+		net := chattest.NewNet(t)
+		alice, bob := chattest.NewNode(t, net), chattest.NewNode(t, net)
+		net.Connect(alice.ID, bob.ID)
+		net.SetWriteHook(alice.ID, chat.DMProtocol, func(p []byte, write func([]byte) (int, error)) (int, error) {
+			n, err := write(p)
+			if err != nil {
+				return n, err
+			}
+			for _, id := range messageIDsIn(p) {
+				_, _ = alice.Events.Await(chattest.StatusIs(id, chat.StatusDelivered), chattest.Timeout)
+			}
 			return n, err
+		})
+
+		var sent []*chat.Message
+		for _, body := range []string{"opens the stream", "finds it open"} {
+			m, err := alice.Svc.SendDM(t.Context(), bob.ID, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			alice.Events.WaitFor(t, "delivery", chattest.StatusIs(m.ID, chat.StatusDelivered))
+			sent = append(sent, m)
 		}
-		for _, id := range messageIDsIn(p) {
-			_, _ = alice.events.await(statusIs(id, chat.StatusDelivered), waitTimeout)
+		if n := net.StreamsOpened(alice.ID, chat.DMProtocol); n != 1 {
+			t.Errorf("alice opened %d DM streams, want 1", n)
 		}
-		return n, err
+		// Once alice is stopped, every event she published is in her log.
+		alice.Stop()
+		for i, m := range sent {
+			var got []chat.Status
+			for _, ev := range alice.Events.All(func(ev chat.Event) bool { return ev.Type == chat.EventStatus && ev.Message.ID == m.ID }) {
+				got = append(got, ev.Message.Status)
+			}
+			if len(got) == 0 || got[len(got)-1] != chat.StatusDelivered {
+				t.Errorf("message %d: status events: got %v, want them to end with delivered", i+1, got)
+			}
+		}
 	})
-
-	var sent []*chat.Message
-	for _, body := range []string{"opens the stream", "finds it open"} {
-		m, err := alice.svc.SendDM(bob.id, body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		alice.events.waitFor(t, "delivery", statusIs(m.ID, chat.StatusDelivered))
-		sent = append(sent, m)
-	}
-	// Once alice is stopped, every event she published is in her log.
-	alice.stop()
-	for i, m := range sent {
-		var got []chat.Status
-		for _, ev := range alice.events.all(func(ev chat.Event) bool { return ev.Type == chat.EventStatus && ev.Message.ID == m.ID }) {
-			got = append(got, ev.Message.Status)
-		}
-		if len(got) == 0 || got[len(got)-1] != chat.StatusDelivered {
-			t.Errorf("message %d: status events: got %v, want them to end with delivered", i+1, got)
-		}
-	}
-}
-
-// messageIDsIn returns the IDs of the messages in a run of DM frames.
-func messageIDsIn(b []byte) []chat.MessageID {
-	var out []chat.MessageID
-	for len(b) > 0 {
-		n, k := binary.Uvarint(b)
-		if k <= 0 || uint64(len(b)-k) < n {
-			break
-		}
-		var f wire.DMFrame
-		if proto.Unmarshal(b[k:k+int(n)], &f) == nil && f.GetMessage() != nil {
-			out = append(out, chat.MessageIDOf(f.GetMessage().GetEnvelope()))
-		}
-		b = b[k+int(n):]
-	}
-	return out
 }
 
 func TestSendDMBothWays(t *testing.T) {
-	net := newFakeNet(t)
-	alice, bob := newNode(t, net), newNode(t, net)
-	net.connect(alice.id, bob.id)
+	net := chattest.NewNet(t)
+	alice, bob := chattest.NewNode(t, net), chattest.NewNode(t, net)
+	net.Connect(alice.ID, bob.ID)
 
 	var fromAlice, fromBob []*chat.Message
 	for i := range 5 {
-		m, err := alice.svc.SendDM(bob.id, fmt.Sprintf("alice %d", i))
+		m, err := alice.Svc.SendDM(t.Context(), bob.ID, fmt.Sprintf("alice %d", i))
 		if err != nil {
 			t.Fatal(err)
 		}
 		fromAlice = append(fromAlice, m)
-		m, err = bob.svc.SendDM(alice.id, fmt.Sprintf("bob %d", i))
+		m, err = bob.Svc.SendDM(t.Context(), alice.ID, fmt.Sprintf("bob %d", i))
 		if err != nil {
 			t.Fatal(err)
 		}
 		fromBob = append(fromBob, m)
 	}
 	for _, m := range fromAlice {
-		alice.events.waitFor(t, "alice's message delivered", statusIs(m.ID, chat.StatusDelivered))
+		alice.Events.WaitFor(t, "alice's message delivered", chattest.StatusIs(m.ID, chat.StatusDelivered))
 	}
 	for _, m := range fromBob {
-		bob.events.waitFor(t, "bob's message delivered", statusIs(m.ID, chat.StatusDelivered))
+		bob.Events.WaitFor(t, "bob's message delivered", chattest.StatusIs(m.ID, chat.StatusDelivered))
 	}
 	// Both histories hold all ten messages in the same (HLC, ID) order.
-	a, b := alice.history(bob.id), bob.history(alice.id)
+	a, b := dmHistory(alice, bob.ID), dmHistory(bob, alice.ID)
 	if len(a) != 10 || len(b) != 10 {
 		t.Fatalf("histories: got %d and %d messages, want 10 each", len(a), len(b))
 	}
@@ -169,58 +160,58 @@ func TestSendDMBothWays(t *testing.T) {
 }
 
 func TestOutboxDeliveredOnConnect(t *testing.T) {
-	net := newFakeNet(t)
-	alice, bob := newNode(t, net), newNode(t, net)
+	net := chattest.NewNet(t)
+	alice, bob := chattest.NewNode(t, net), chattest.NewNode(t, net)
 
 	var sent []*chat.Message
 	for i := range 3 {
-		m, err := alice.svc.SendDM(bob.id, fmt.Sprintf("while apart %d", i))
+		m, err := alice.Svc.SendDM(t.Context(), bob.ID, fmt.Sprintf("while apart %d", i))
 		if err != nil {
 			t.Fatal(err)
 		}
 		sent = append(sent, m)
 	}
-	for _, m := range alice.history(bob.id) {
+	for _, m := range dmHistory(alice, bob.ID) {
 		if m.Status != chat.StatusQueued {
 			t.Errorf("before connecting: message %s is %s, want queued", m.ID, m.Status)
 		}
 	}
 
-	net.connect(alice.id, bob.id)
+	net.Connect(alice.ID, bob.ID)
 	for _, m := range sent {
-		alice.events.waitFor(t, "delivery after connecting", statusIs(m.ID, chat.StatusDelivered))
-		bob.events.waitFor(t, "bob announcing the message", messageIs(m.ID))
+		alice.Events.WaitFor(t, "delivery after connecting", chattest.StatusIs(m.ID, chat.StatusDelivered))
+		bob.Events.WaitFor(t, "bob announcing the message", chattest.MessageIs(m.ID))
 	}
-	got := bob.history(alice.id)
+	got := dmHistory(bob, alice.ID)
 	if !slices.Equal(idsOf(got), idsOf(sent)) {
 		t.Errorf("bob's history: got %v, want %v", idsOf(got), idsOf(sent))
 	}
 	barrier(t, alice, bob)
 	for _, m := range sent {
-		if n := alice.events.count(statusIs(m.ID, chat.StatusDelivered)); n != 1 {
+		if n := alice.Events.Count(chattest.StatusIs(m.ID, chat.StatusDelivered)); n != 1 {
 			t.Errorf("message %s: alice saw it delivered %d times, want once", m.ID, n)
 		}
-		if n := bob.events.count(messageIs(m.ID)); n != 1 {
+		if n := bob.Events.Count(chattest.MessageIs(m.ID)); n != 1 {
 			t.Errorf("message %s: bob stored it %d times, want once", m.ID, n)
 		}
 	}
 }
 
 func TestOutboxSurvivesRestart(t *testing.T) {
-	net := newFakeNet(t)
-	alice, bob := newNode(t, net, onDisk()), newNode(t, net)
+	net := chattest.NewNet(t)
+	alice, bob := chattest.NewNode(t, net, chattest.OnDisk()), chattest.NewNode(t, net)
 
 	var sent []*chat.Message
 	for i := range 3 {
-		m, err := alice.svc.SendDM(bob.id, fmt.Sprintf("before the restart %d", i))
+		m, err := alice.Svc.SendDM(t.Context(), bob.ID, fmt.Sprintf("before the restart %d", i))
 		if err != nil {
 			t.Fatal(err)
 		}
 		sent = append(sent, m)
 	}
 
-	alice.restart()
-	got := alice.history(bob.id)
+	alice.Restart()
+	got := dmHistory(alice, bob.ID)
 	if !slices.Equal(idsOf(got), idsOf(sent)) {
 		t.Fatalf("alice's history after restart: got %v, want %v", idsOf(got), idsOf(sent))
 	}
@@ -230,18 +221,18 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 		}
 	}
 	// The restarted node remembers the peer it wrote to.
-	if _, ok := alice.svc.Peer(bob.id); !ok {
+	if _, ok := alice.Svc.Peer(bob.ID); !ok {
 		t.Errorf("after restart: bob is not a known peer")
 	}
 
-	net.connect(alice.id, bob.id)
+	net.Connect(alice.ID, bob.ID)
 	for _, m := range sent {
-		alice.events.waitFor(t, "delivery after restart", statusIs(m.ID, chat.StatusDelivered))
+		alice.Events.WaitFor(t, "delivery after restart", chattest.StatusIs(m.ID, chat.StatusDelivered))
 	}
-	if got := bob.history(alice.id); !slices.Equal(idsOf(got), idsOf(sent)) {
+	if got := dmHistory(bob, alice.ID); !slices.Equal(idsOf(got), idsOf(sent)) {
 		t.Errorf("bob's history: got %v, want %v", idsOf(got), idsOf(sent))
 	}
-	outbox, err := alice.store.Outbox()
+	outbox, err := alice.Store.Outbox()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,8 +241,8 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 	}
 
 	// Delivered stays delivered across another restart.
-	alice.restart()
-	for _, m := range alice.history(bob.id) {
+	alice.Restart()
+	for _, m := range dmHistory(alice, bob.ID) {
 		if m.Status != chat.StatusDelivered {
 			t.Errorf("after second restart: message %s is %s, want delivered", m.ID, m.Status)
 		}
@@ -259,26 +250,24 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 }
 
 func TestDeliveryAcrossDisconnect(t *testing.T) {
-	net := newFakeNet(t)
-	alice, bob := newNode(t, net), newNode(t, net)
-	net.connect(alice.id, bob.id)
-	first, err := alice.svc.SendDM(bob.id, "first")
+	net := chattest.NewNet(t)
+	alice, bob := chattest.NewNode(t, net), chattest.NewNode(t, net)
+	net.Connect(alice.ID, bob.ID)
+	first, err := alice.Svc.SendDM(t.Context(), bob.ID, "first")
 	if err != nil {
 		t.Fatal(err)
 	}
-	alice.events.waitFor(t, "first delivered", statusIs(first.ID, chat.StatusDelivered))
+	alice.Events.WaitFor(t, "first delivered", chattest.StatusIs(first.ID, chat.StatusDelivered))
 
-	net.disconnect(alice.id, bob.id)
-	alice.events.waitFor(t, "bob going down", func(ev chat.Event) bool {
-		return ev.Type == chat.EventPeer && ev.Peer.ID == bob.id && !ev.Peer.Connected
-	})
-	second, err := alice.svc.SendDM(bob.id, "second")
+	net.Disconnect(alice.ID, bob.ID)
+	alice.Events.WaitFor(t, "bob going down", peerDown(bob.ID))
+	second, err := alice.Svc.SendDM(t.Context(), bob.ID, "second")
 	if err != nil {
 		t.Fatal(err)
 	}
-	net.connect(alice.id, bob.id)
-	alice.events.waitFor(t, "second delivered", statusIs(second.ID, chat.StatusDelivered))
-	if got := bob.history(alice.id); !slices.Equal(idsOf(got), []chat.MessageID{first.ID, second.ID}) {
+	net.Connect(alice.ID, bob.ID)
+	alice.Events.WaitFor(t, "second delivered", chattest.StatusIs(second.ID, chat.StatusDelivered))
+	if got := dmHistory(bob, alice.ID); !slices.Equal(idsOf(got), []chat.MessageID{first.ID, second.ID}) {
 		t.Errorf("bob's history: got %v, want [%s %s]", idsOf(got), first.ID, second.ID)
 	}
 }
@@ -286,19 +275,19 @@ func TestDeliveryAcrossDisconnect(t *testing.T) {
 // TestDuplicateStoredOnce replays a delivered message on a new stream: the
 // receiver acknowledges it as stored again but keeps one copy.
 func TestDuplicateStoredOnce(t *testing.T) {
-	net := newFakeNet(t)
-	alice, bob := newNode(t, net), newNode(t, net)
-	net.connect(alice.id, bob.id)
-	sent, err := alice.svc.SendDM(bob.id, "only once")
+	net := chattest.NewNet(t)
+	alice, bob := chattest.NewNode(t, net), chattest.NewNode(t, net)
+	net.Connect(alice.ID, bob.ID)
+	sent, err := alice.Svc.SendDM(t.Context(), bob.ID, "only once")
 	if err != nil {
 		t.Fatal(err)
 	}
-	alice.events.waitFor(t, "delivery", statusIs(sent.ID, chat.StatusDelivered))
-	bob.events.waitFor(t, "bob announcing the message", messageIs(sent.ID))
+	alice.Events.WaitFor(t, "delivery", chattest.StatusIs(sent.ID, chat.StatusDelivered))
+	bob.Events.WaitFor(t, "bob announcing the message", chattest.MessageIs(sent.ID))
 
 	for i := range 2 {
-		s := openRaw(t, alice.tr, bob.id, chat.DMProtocol)
-		if _, err := s.Write(messageFrame(t, sent.Envelope)); err != nil {
+		s := openRaw(t, alice.Tr, bob.ID, chat.DMProtocol)
+		if _, err := s.Write(chattest.MessageFrame(t, sent.Envelope)); err != nil {
 			t.Fatal(err)
 		}
 		entries, err := newRawPeer(s).readAcks(1)
@@ -310,11 +299,11 @@ func TestDuplicateStoredOnce(t *testing.T) {
 		}
 		_ = s.Close()
 	}
-	if got := bob.history(alice.id); len(got) != 1 {
+	if got := dmHistory(bob, alice.ID); len(got) != 1 {
 		t.Errorf("bob's history: got %d messages, want 1", len(got))
 	}
 	barrier(t, alice, bob)
-	if n := bob.events.count(messageIs(sent.ID)); n != 1 {
+	if n := bob.Events.Count(chattest.MessageIs(sent.ID)); n != 1 {
 		t.Errorf("bob announced the message %d times, want once", n)
 	}
 }
@@ -324,49 +313,50 @@ func TestDuplicateStoredOnce(t *testing.T) {
 // the receiver stores it once and the sender marks it delivered once the
 // acks get through.
 func TestLostAcksRedelivered(t *testing.T) {
-	net := newFakeNet(t)
-	fast := withConfig(func(c *chat.Config) { c.AckTimeout = 200 * time.Millisecond })
-	alice, bob := newNode(t, net, fast), newNode(t, net)
-	net.connect(alice.id, bob.id)
+	synctest.Test(t, func(t *testing.T) {
+		net := chattest.NewNet(t)
+		alice, bob := chattest.NewNode(t, net), chattest.NewNode(t, net)
+		net.Connect(alice.ID, bob.ID)
 
-	var dropped atomic.Int32
-	net.setWriteHook(bob.id, chat.DMProtocol, func(p []byte, _ func([]byte) (int, error)) (int, error) {
-		dropped.Add(1)
-		return len(p), nil
+		var dropped atomic.Int32
+		net.SetWriteHook(bob.ID, chat.DMProtocol, func(p []byte, _ func([]byte) (int, error)) (int, error) {
+			dropped.Add(1)
+			return len(p), nil
+		})
+		sent, err := alice.Svc.SendDM(t.Context(), bob.ID, "are you there?")
+		if err != nil {
+			t.Fatal(err)
+		}
+		bob.Events.WaitFor(t, "bob storing the message", chattest.MessageIs(sent.ID))
+		// Each ack bob writes answers a batch he has stored: two lost acks
+		// mean he was sent the message twice.
+		chattest.WaitFor(t, 0, "a second delivery attempt", func() bool { return dropped.Load() >= 2 })
+		if alice.Events.Count(chattest.StatusIs(sent.ID, chat.StatusDelivered)) != 0 {
+			t.Fatal("alice saw the message delivered though every ack was lost")
+		}
+
+		net.SetWriteHook(bob.ID, chat.DMProtocol, nil)
+		alice.Events.WaitFor(t, "delivery once acks get through", chattest.StatusIs(sent.ID, chat.StatusDelivered))
+		if got := dmHistory(bob, alice.ID); len(got) != 1 {
+			t.Errorf("bob's history: got %d messages, want 1", len(got))
+		}
+		barrier(t, alice, bob)
+		if n := bob.Events.Count(chattest.MessageIs(sent.ID)); n != 1 {
+			t.Errorf("bob announced the message %d times, want once", n)
+		}
+		if n := net.StreamsOpened(alice.ID, chat.DMProtocol); n < 2 {
+			t.Errorf("alice opened %d DM streams, want at least 2", n)
+		}
 	})
-	sent, err := alice.svc.SendDM(bob.id, "are you there?")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob.events.waitFor(t, "bob storing the message", messageIs(sent.ID))
-	// Each ack bob writes answers a batch he has stored: two lost acks
-	// mean he was sent the message twice.
-	waitUntil(t, "a second delivery attempt", func() bool { return dropped.Load() >= 2 })
-	if alice.events.count(statusIs(sent.ID, chat.StatusDelivered)) != 0 {
-		t.Fatal("alice saw the message delivered though every ack was lost")
-	}
-
-	net.setWriteHook(bob.id, chat.DMProtocol, nil)
-	alice.events.waitFor(t, "delivery once acks get through", statusIs(sent.ID, chat.StatusDelivered))
-	if got := bob.history(alice.id); len(got) != 1 {
-		t.Errorf("bob's history: got %d messages, want 1", len(got))
-	}
-	barrier(t, alice, bob)
-	if n := bob.events.count(messageIs(sent.ID)); n != 1 {
-		t.Errorf("bob announced the message %d times, want once", n)
-	}
-	if n := net.streamsOpened(alice.id, chat.DMProtocol); n < 2 {
-		t.Errorf("alice opened %d DM streams, want at least 2", n)
-	}
 }
 
 func TestReceiverRejects(t *testing.T) {
-	net := newFakeNet(t)
-	bob := newNode(t, net)
-	alice := newIdentity(t).PeerID()
-	carol := newIdentity(t).PeerID()
-	aliceTr := net.addNode(alice)
-	net.connect(alice, bob.id)
+	net := chattest.NewNet(t)
+	bob := chattest.NewNode(t, net)
+	alice := chattest.NewIdentity(t).PeerID()
+	carol := chattest.NewIdentity(t).PeerID()
+	aliceTr := net.AddNode(alice)
+	net.Connect(alice, bob.ID)
 	now := chat.HLCFromTime(time.Now())
 
 	tests := []struct {
@@ -374,20 +364,20 @@ func TestReceiverRejects(t *testing.T) {
 		envelope []byte
 		reason   string // a prefix of the reason given
 	}{
-		{"author is not the sender", sealDM(t, carol, bob.id, now, "I am carol"), "author is not the sending peer"},
-		{"not addressed to the receiver", sealDM(t, alice, carol, now, "for carol"), "not addressed to this peer"},
-		{"timestamp too far ahead", sealDM(t, alice, bob.id, chat.HLCFromTime(time.Now().Add(2*time.Hour)), "from the future"), "timestamp "},
+		{"author is not the sender", chattest.Env{Author: carol, To: bob.ID, HLC: now, Body: "I am carol"}.Bytes(t), "author is not the sending peer"},
+		{"not addressed to the receiver", chattest.Env{Author: alice, To: carol, HLC: now, Body: "for carol"}.Bytes(t), "not addressed to this peer"},
+		{"timestamp too far ahead", chattest.Env{Author: alice, To: bob.ID, HLC: chat.HLCFromTime(time.Now().Add(2 * time.Hour)), Body: "from the future"}.Bytes(t), "timestamp "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// An acceptable message on either side of the rejected one:
 			// one batch, one ack entry per message, in order.
-			before := sealDM(t, alice, bob.id, now, "before "+tt.name)
-			after := sealDM(t, alice, bob.id, now+1, "after "+tt.name)
-			s := openRaw(t, aliceTr, bob.id, chat.DMProtocol)
+			before := chattest.Env{Author: alice, To: bob.ID, HLC: now, Body: "before " + tt.name}.Bytes(t)
+			after := chattest.Env{Author: alice, To: bob.ID, HLC: now + 1, Body: "after " + tt.name}.Bytes(t)
+			s := openRaw(t, aliceTr, bob.ID, chat.DMProtocol)
 			var frames []byte
 			for _, env := range [][]byte{before, tt.envelope, after} {
-				frames = append(frames, messageFrame(t, env)...)
+				frames = append(frames, chattest.MessageFrame(t, env)...)
 			}
 			if _, err := s.Write(frames); err != nil {
 				t.Fatal(err)
@@ -417,11 +407,11 @@ func TestReceiverRejects(t *testing.T) {
 			}
 			_ = s.Close()
 
-			if _, err := bob.store.Message(chat.MessageIDOf(tt.envelope)); !errors.Is(err, chat.ErrNotFound) {
+			if _, err := bob.Store.Message(chat.MessageIDOf(tt.envelope)); !errors.Is(err, chat.ErrNotFound) {
 				t.Errorf("rejected message in bob's store: got %v, want ErrNotFound", err)
 			}
 			for _, env := range [][]byte{before, after} {
-				if _, err := bob.store.Message(chat.MessageIDOf(env)); err != nil {
+				if _, err := bob.Store.Message(chat.MessageIDOf(env)); err != nil {
 					t.Errorf("accepted message %s: %v", chat.MessageIDOf(env), err)
 				}
 			}
@@ -445,10 +435,10 @@ func TestSenderMarksRejectedFailed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			net := newFakeNet(t)
-			alice := newNode(t, net)
-			rejecter := newIdentity(t).PeerID()
-			net.addNode(rejecter).SetStreamHandler(chat.DMProtocol, func(_ chat.PeerID, s chat.Stream) {
+			net := chattest.NewNet(t)
+			alice := chattest.NewNode(t, net)
+			rejecter := chattest.NewIdentity(t).PeerID()
+			net.AddNode(rejecter).SetStreamHandler(chat.DMProtocol, func(_ chat.PeerID, s chat.Stream) {
 				defer func() { _ = s.Close() }()
 				p := newRawPeer(s)
 				for {
@@ -458,30 +448,26 @@ func TestSenderMarksRejectedFailed(t *testing.T) {
 					}
 					id := chat.MessageIDOf(f.GetMessage().GetEnvelope())
 					entry := &wire.AckEntry{Id: id[:], Status: wire.AckStatus_ACK_STATUS_REJECTED, Reason: tt.reason}
-					ack, err := encodeAck(entry)
-					if err != nil {
-						return
-					}
-					if _, err := s.Write(ack); err != nil {
+					if _, err := s.Write(chattest.AckFrame(entry)); err != nil {
 						return
 					}
 				}
 			})
-			net.connect(alice.id, rejecter)
+			net.Connect(alice.ID, rejecter)
 
-			sent, err := alice.svc.SendDM(rejecter, "hello?")
+			sent, err := alice.Svc.SendDM(t.Context(), rejecter, "hello?")
 			if err != nil {
 				t.Fatal(err)
 			}
-			ev := alice.events.waitFor(t, "the message failing", statusIs(sent.ID, chat.StatusFailed))
+			ev := alice.Events.WaitFor(t, "the message failing", chattest.StatusIs(sent.ID, chat.StatusFailed))
 			if ev.Message.Reason != tt.wantReason {
 				t.Errorf("event reason: got %q, want %q", ev.Message.Reason, tt.wantReason)
 			}
-			got := alice.history(rejecter)
+			got := dmHistory(alice, rejecter)
 			if len(got) != 1 || got[0].Status != chat.StatusFailed || got[0].Reason != tt.wantReason {
 				t.Errorf("history: got %v, want [%s failed %q]", summarize(got), sent.ID, tt.wantReason)
 			}
-			outbox, err := alice.store.Outbox()
+			outbox, err := alice.Store.Outbox()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -493,91 +479,102 @@ func TestSenderMarksRejectedFailed(t *testing.T) {
 }
 
 // TestHostileStreams sends the receiver's DM handler what no honest peer
-// would: each stream must be reset, and honest delivery must go on.
+// would: each stream must be reset (a stream that sends nothing, once the
+// first frame is overdue), and honest delivery must go on.
 func TestHostileStreams(t *testing.T) {
 	const maxFrame = 4 << 10
-	net := newFakeNet(t)
-	bob := newNode(t, net, withConfig(func(c *chat.Config) {
-		c.MaxFrame = maxFrame
-		c.FirstFrameTimeout = 100 * time.Millisecond
-	}))
-	alice := newNode(t, net)
-	net.connect(alice.id, bob.id)
-	mallory := newIdentity(t).PeerID()
-	malloryTr := net.addNode(mallory)
-	net.connect(mallory, bob.id)
-	valid := sealDM(t, mallory, bob.id, chat.HLCFromTime(time.Now()), "valid")
-
 	tests := []struct {
-		name  string
-		input []byte
+		name string
+		// input is what the attacker writes, given a valid envelope.
+		input func(t *testing.T, valid []byte) []byte
 		// halfClose ends the attacker's writing after input.
 		halfClose bool
 		// rejectOK accepts, instead of a reset, an ack rejecting the
 		// message of a well-formed frame whose envelope is invalid.
 		rejectOK bool
 	}{
-		{name: "huge length prefix", input: []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}},
-		{name: "length prefix just over the cap", input: binary.AppendUvarint(nil, maxFrame+1)},
-		{name: "varint overflow", input: bytesOf(0xff, 11)},
-		{name: "garbage", input: []byte("GET / HTTP/1.1\r\nHost: bob\r\n\r\n")},
-		{name: "frame that is not protobuf", input: lengthPrefixed([]byte{0xff, 0xff, 0xff})},
-		{name: "empty frame", input: lengthPrefixed(nil)},
-		{name: "ack instead of a message", input: ackFrame(t, &wire.AckEntry{Id: make([]byte, 32), Status: wire.AckStatus_ACK_STATUS_STORED})},
-		{name: "message with a garbage envelope", input: messageFrame(t, []byte("not an envelope")), rejectOK: true},
-		{name: "message with an empty envelope", input: messageFrame(t, nil), rejectOK: true},
-		{name: "truncated frame", input: messageFrame(t, valid)[:20], halfClose: true},
-		{name: "truncated length prefix", input: []byte{0x80}, halfClose: true},
-		{name: "valid frame then garbage", input: append(messageFrame(t, valid), 0xff, 0xff, 0xff)},
-		{name: "nothing at all"},
+		{name: "huge length prefix", input: raw(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f)},
+		{name: "length prefix just over the cap", input: raw(binary.AppendUvarint(nil, maxFrame+1)...)},
+		{name: "varint overflow", input: raw(bytes.Repeat([]byte{0xff}, 11)...)},
+		{name: "garbage", input: raw([]byte("GET / HTTP/1.1\r\nHost: bob\r\n\r\n")...)},
+		{name: "frame that is not protobuf", input: raw(chattest.Frame([]byte{0xff, 0xff, 0xff})...)},
+		{name: "empty frame", input: raw(chattest.Frame(nil)...)},
+		{name: "ack instead of a message", input: raw(chattest.AckFrame(&wire.AckEntry{Id: make([]byte, 32), Status: wire.AckStatus_ACK_STATUS_STORED})...)},
+		{name: "message with a garbage envelope", input: func(t *testing.T, _ []byte) []byte { return chattest.MessageFrame(t, []byte("not an envelope")) }, rejectOK: true},
+		{name: "message with an empty envelope", input: func(t *testing.T, _ []byte) []byte { return chattest.MessageFrame(t, nil) }, rejectOK: true},
+		{name: "truncated frame", input: func(t *testing.T, valid []byte) []byte { return chattest.MessageFrame(t, valid)[:20] }, halfClose: true},
+		{name: "truncated length prefix", input: raw(0x80), halfClose: true},
+		{name: "valid frame then garbage", input: func(t *testing.T, valid []byte) []byte {
+			return append(chattest.MessageFrame(t, valid), 0xff, 0xff, 0xff)
+		}},
+		{name: "nothing at all", input: raw()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := openRaw(t, malloryTr, bob.id, chat.DMProtocol)
-			if len(tt.input) > 0 {
-				if _, err := s.Write(tt.input); err != nil {
-					t.Fatalf("write: %v", err)
+			synctest.Test(t, func(t *testing.T) {
+				net := chattest.NewNet(t)
+				bob := chattest.NewNode(t, net, chattest.WithConfig(func(c *chat.Config) {
+					c.MaxFrame = maxFrame
+					c.FirstFrameTimeout = 100 * time.Millisecond
+				}))
+				alice := chattest.NewNode(t, net)
+				net.Connect(alice.ID, bob.ID)
+				mallory := chattest.NewIdentity(t).PeerID()
+				malloryTr := net.AddNode(mallory)
+				net.Connect(mallory, bob.ID)
+				valid := chattest.Env{Author: mallory, To: bob.ID, HLC: chat.HLCFromTime(time.Now()), Body: "valid"}.Bytes(t)
+
+				s := openRaw(t, malloryTr, bob.ID, chat.DMProtocol)
+				if input := tt.input(t, valid); len(input) > 0 {
+					if _, err := s.Write(input); err != nil {
+						t.Fatalf("write: %v", err)
+					}
 				}
-			}
-			if tt.halfClose {
-				_ = s.(*fakeStream).CloseWrite()
-			}
-			// The stream must end in a reset, or, where that is allowed,
-			// with the message rejected.
-			p := newRawPeer(s)
-			f, err := p.nextDM()
-			if err == nil && tt.rejectOK {
-				entries := f.GetAck().GetEntries()
-				if len(entries) != 1 || entries[0].Status != wire.AckStatus_ACK_STATUS_REJECTED {
-					t.Errorf("got %v, want the stream reset or the message rejected", f)
+				if tt.halfClose {
+					_ = s.(*chattest.Stream).CloseWrite()
 				}
-				return
-			}
-			for err == nil {
-				_, err = p.next()
-			}
-			if !errors.Is(err, errStreamReset) {
-				t.Errorf("read: got %v, want the stream reset", err)
-			}
+				// The stream must end in a reset, or, where that is allowed,
+				// with the message rejected.
+				p := newRawPeer(s)
+				f, err := p.nextDM()
+				if err == nil && tt.rejectOK {
+					entries := f.GetAck().GetEntries()
+					if len(entries) != 1 || entries[0].Status != wire.AckStatus_ACK_STATUS_REJECTED {
+						t.Errorf("got %v, want the stream reset or the message rejected", f)
+					}
+				} else {
+					for err == nil {
+						_, err = p.next()
+					}
+					if !errors.Is(err, chattest.ErrStreamReset) {
+						t.Errorf("read: got %v, want the stream reset", err)
+					}
+				}
+
+				sent, err := alice.Svc.SendDM(t.Context(), bob.ID, "still there?")
+				if err != nil {
+					t.Fatal(err)
+				}
+				alice.Events.WaitFor(t, "honest delivery after the attack", chattest.StatusIs(sent.ID, chat.StatusDelivered))
+				if _, err := bob.Store.Message(sent.ID); err != nil {
+					t.Errorf("honest message in bob's store: %v", err)
+				}
+			})
 		})
 	}
+}
 
-	sent, err := alice.svc.SendDM(bob.id, "still there?")
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice.events.waitFor(t, "honest delivery after the attacks", statusIs(sent.ID, chat.StatusDelivered))
-	if _, err := bob.store.Message(sent.ID); err != nil {
-		t.Errorf("honest message in bob's store: %v", err)
-	}
+// raw returns an attacker's input of fixed bytes.
+func raw(b ...byte) func(*testing.T, []byte) []byte {
+	return func(*testing.T, []byte) []byte { return b }
 }
 
 func TestSendDMErrors(t *testing.T) {
 	const maxFrame = 256
-	net := newFakeNet(t)
-	alice := newNode(t, net, withConfig(func(c *chat.Config) { c.MaxFrame = maxFrame }))
-	bob := newNode(t, net)
-	net.connect(alice.id, bob.id)
+	net := chattest.NewNet(t)
+	alice := chattest.NewNode(t, net, chattest.WithConfig(func(c *chat.Config) { c.MaxFrame = maxFrame }))
+	bob := chattest.NewNode(t, net)
+	net.Connect(alice.ID, bob.ID)
 
 	tests := []struct {
 		name string
@@ -585,24 +582,31 @@ func TestSendDMErrors(t *testing.T) {
 		body string
 		want error
 	}{
-		{"to self", alice.id, "hello me", chat.ErrSelf},
-		{"empty", bob.id, "", chat.ErrEmptyMessage},
-		{"only white space", bob.id, " \t\r\n ", chat.ErrEmptyMessage},
-		{"not UTF-8", bob.id, "caf\xe9", chat.ErrBadEnvelope},
-		{"too large", bob.id, strings.Repeat("x", maxFrame), chat.ErrTooLarge},
+		{"to self", alice.ID, "hello me", chat.ErrSelf},
+		{"empty", bob.ID, "", chat.ErrEmptyMessage},
+		{"only white space", bob.ID, " \t\r\n ", chat.ErrEmptyMessage},
+		{"not UTF-8", bob.ID, "caf\xe9", chat.ErrBadEnvelope},
+		{"too large", bob.ID, strings.Repeat("x", maxFrame), chat.ErrTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := alice.svc.SendDM(tt.to, tt.body)
+			m, err := alice.Svc.SendDM(t.Context(), tt.to, tt.body)
 			if !errors.Is(err, tt.want) {
 				t.Errorf("got (%v, %v), want %v", m, err, tt.want)
 			}
 		})
 	}
-	if got := alice.history(bob.id); len(got) != 0 {
+	t.Run("cancelled context", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		if m, err := alice.Svc.SendDM(ctx, bob.ID, "never sent"); !errors.Is(err, context.Canceled) {
+			t.Errorf("got (%v, %v), want context.Canceled", m, err)
+		}
+	})
+	if got := dmHistory(alice, bob.ID); len(got) != 0 {
 		t.Errorf("history after failed sends: got %d messages, want none", len(got))
 	}
-	outbox, err := alice.store.Outbox()
+	outbox, err := alice.Store.Outbox()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -613,7 +617,7 @@ func TestSendDMErrors(t *testing.T) {
 	// The largest body that fits is sent and delivered.
 	body := strings.Repeat("x", maxFrame)
 	for len(body) > 0 {
-		if _, err := alice.svc.SendDM(bob.id, body); !errors.Is(err, chat.ErrTooLarge) {
+		if _, err := alice.Svc.SendDM(t.Context(), bob.ID, body); !errors.Is(err, chat.ErrTooLarge) {
 			if err != nil {
 				t.Fatalf("body of %d bytes: %v", len(body), err)
 			}
@@ -621,96 +625,83 @@ func TestSendDMErrors(t *testing.T) {
 		}
 		body = body[:len(body)-1]
 	}
-	if len(body) > alice.svc.MaxBodySize() {
-		t.Errorf("largest body sent: %d bytes, more than MaxBodySize %d", len(body), alice.svc.MaxBodySize())
+	if len(body) > alice.Svc.MaxFrame() {
+		t.Errorf("largest body sent: %d bytes, more than MaxFrame %d", len(body), alice.Svc.MaxFrame())
 	}
-	got := alice.history(bob.id)
+	got := dmHistory(alice, bob.ID)
 	if len(got) != 1 {
 		t.Fatalf("history: got %d messages, want the one that fit", len(got))
 	}
-	alice.events.waitFor(t, "the largest message delivered", statusIs(got[0].ID, chat.StatusDelivered))
+	alice.Events.WaitFor(t, "the largest message delivered", chattest.StatusIs(got[0].ID, chat.StatusDelivered))
 
-	svc := alice.svc
-	alice.stop()
-	if _, err := svc.SendDM(bob.id, "too late"); !errors.Is(err, chat.ErrClosed) {
+	svc := alice.Svc
+	alice.Stop()
+	if _, err := svc.SendDM(t.Context(), bob.ID, "too late"); !errors.Is(err, chat.ErrClosed) {
 		t.Errorf("after Close: got %v, want ErrClosed", err)
 	}
 }
 
-func idsOf(ms []*chat.Message) []chat.MessageID {
-	out := make([]chat.MessageID, len(ms))
-	for i, m := range ms {
-		out[i] = m.ID
-	}
-	return out
-}
-
-// summarize renders messages for failure messages.
-func summarize(ms []*chat.Message) []string {
-	out := make([]string, len(ms))
-	for i, m := range ms {
-		out[i] = fmt.Sprintf("%s %s %q", m.ID, m.Status, m.Reason)
-	}
-	return out
-}
-
-func bytesOf(b byte, n int) []byte { return bytes.Repeat([]byte{b}, n) }
+// streamWindow is how many unread bytes a chattest stream holds before
+// writes block.
+const streamWindow = 256 << 10
 
 // TestReceiverThatNeverReads has the receiver accept the stream and never
 // read from it. Once the stream's window is full the sender's writes
 // block; the ack timeout must still end the stream so the link retries
 // (and Close does not wait on a write that can never finish).
 func TestReceiverThatNeverReads(t *testing.T) {
-	net := newFakeNet(t)
-	alice := newNode(t, net, onDisk(), withConfig(func(c *chat.Config) { c.AckTimeout = 200 * time.Millisecond }))
-	sink := newIdentity(t).PeerID()
-	stop := make(chan struct{})
-	net.addNode(sink).SetStreamHandler(chat.DMProtocol, func(_ chat.PeerID, s chat.Stream) {
-		<-stop
-		_ = s.Reset()
-	})
-	t.Cleanup(func() {
-		close(stop)
-		net.disconnect(alice.id, sink) // unblocks a stuck sender
-	})
-	var attempted atomic.Int64
-	net.setWriteHook(alice.id, chat.DMProtocol, func(p []byte, write func([]byte) (int, error)) (int, error) {
-		attempted.Add(int64(len(p)))
-		return write(p)
-	})
+	synctest.Test(t, func(t *testing.T) {
+		net := chattest.NewNet(t)
+		alice := chattest.NewNode(t, net, chattest.OnDisk(), chattest.WithConfig(func(c *chat.Config) { c.AckTimeout = 200 * time.Millisecond }))
+		sink := chattest.NewIdentity(t).PeerID()
+		stop := make(chan struct{})
+		net.AddNode(sink).SetStreamHandler(chat.DMProtocol, func(_ chat.PeerID, s chat.Stream) {
+			<-stop
+			_ = s.Reset()
+		})
+		t.Cleanup(func() {
+			close(stop)
+			net.Disconnect(alice.ID, sink) // unblocks a stuck sender
+		})
+		var attempted atomic.Int64
+		net.SetWriteHook(alice.ID, chat.DMProtocol, func(p []byte, write func([]byte) (int, error)) (int, error) {
+			attempted.Add(int64(len(p)))
+			return write(p)
+		})
 
-	// Queue more than the window while apart, so the first stream gets
-	// all of it in one batch.
-	body := strings.Repeat("w", 60<<10)
-	for range 8 {
-		if _, err := alice.svc.SendDM(sink, body); err != nil {
-			t.Fatal(err)
+		// Queue more than the window while apart, so the first stream gets
+		// all of it in one batch.
+		body := strings.Repeat("w", 60<<10)
+		for range 8 {
+			if _, err := alice.Svc.SendDM(t.Context(), sink, body); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	net.connect(alice.id, sink)
-	waitUntil(t, "the stream's window to fill", func() bool { return attempted.Load() > pipeWindow })
-	waitUntil(t, "the sender to give up on the stream and retry", func() bool {
-		return net.streamsOpened(alice.id, chat.DMProtocol) >= 2
+		net.Connect(alice.ID, sink)
+		chattest.WaitFor(t, 0, "the stream's window to fill", func() bool { return attempted.Load() > streamWindow })
+		chattest.WaitFor(t, 0, "the sender to give up on the stream and retry", func() bool {
+			return net.StreamsOpened(alice.ID, chat.DMProtocol) >= 2
+		})
 	})
 }
 
 // TestSmallMaxFrameManyMessages queues more messages than one ack frame
 // of the sender's small MaxFrame can acknowledge.
 func TestSmallMaxFrameManyMessages(t *testing.T) {
-	net := newFakeNet(t)
-	alice := newNode(t, net, withConfig(func(c *chat.Config) { c.MaxFrame = 256 }))
-	bob := newNode(t, net)
+	net := chattest.NewNet(t)
+	alice := chattest.NewNode(t, net, chattest.WithConfig(func(c *chat.Config) { c.MaxFrame = 256 }))
+	bob := chattest.NewNode(t, net)
 	var sent []*chat.Message
 	for i := range 20 {
-		m, err := alice.svc.SendDM(bob.id, fmt.Sprintf("short %d", i))
+		m, err := alice.Svc.SendDM(t.Context(), bob.ID, fmt.Sprintf("short %d", i))
 		if err != nil {
 			t.Fatal(err)
 		}
 		sent = append(sent, m)
 	}
-	net.connect(alice.id, bob.id)
+	net.Connect(alice.ID, bob.ID)
 	for _, m := range sent {
-		alice.events.waitFor(t, "delivery", statusIs(m.ID, chat.StatusDelivered))
+		alice.Events.WaitFor(t, "delivery", chattest.StatusIs(m.ID, chat.StatusDelivered))
 	}
 }
 
@@ -720,34 +711,28 @@ func TestSmallMaxFrameManyMessages(t *testing.T) {
 // rest of the batch, not reset the stream and make the sender write the
 // same batch forever.
 func TestReceiverRejectsUnknownKinds(t *testing.T) {
-	net := newFakeNet(t)
-	bob := newNode(t, net)
-	alice := newIdentity(t).PeerID()
-	aliceTr := net.addNode(alice)
-	net.connect(alice, bob.id)
+	net := chattest.NewNet(t)
+	bob := chattest.NewNode(t, net)
+	alice := chattest.NewIdentity(t).PeerID()
+	aliceTr := net.AddNode(alice)
+	net.Connect(alice, bob.ID)
 	now := chat.HLCFromTime(time.Now())
-	encode := func(env *wire.Envelope) []byte {
-		b, err := proto.MarshalOptions{Deterministic: true}.Marshal(env)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
 	tests := []struct {
 		name     string
 		envelope []byte
 	}{
-		{"kind from the future", encode(&wire.Envelope{Version: 1, Author: []byte(alice), ToPeer: []byte(bob.id), Hlc: uint64(now), Kind: 2, Body: "x"})},
-		{"version from the future", encode(&wire.Envelope{Version: 2, Author: []byte(alice), ToPeer: []byte(bob.id), Hlc: uint64(now), Kind: wire.Kind_KIND_TEXT, Body: "x"})},
+		{"kind from the future", chattest.Env{Author: alice, To: bob.ID, HLC: now, Kind: 9, Body: "x"}.Bytes(t)},
+		{"room kind in a direct message", chattest.Env{Author: alice, To: bob.ID, HLC: now, Kind: chat.KindJoin}.Bytes(t)},
+		{"version from the future", chattest.Env{Version: 2, Author: alice, To: bob.ID, HLC: now, Body: "x"}.Bytes(t)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := sealDM(t, alice, bob.id, now, "before "+tt.name)
-			after := sealDM(t, alice, bob.id, now+1, "after "+tt.name)
-			s := openRaw(t, aliceTr, bob.id, chat.DMProtocol)
+			before := chattest.Env{Author: alice, To: bob.ID, HLC: now, Body: "before " + tt.name}.Bytes(t)
+			after := chattest.Env{Author: alice, To: bob.ID, HLC: now + 1, Body: "after " + tt.name}.Bytes(t)
+			s := openRaw(t, aliceTr, bob.ID, chat.DMProtocol)
 			var frames []byte
 			for _, env := range [][]byte{before, tt.envelope, after} {
-				frames = append(frames, messageFrame(t, env)...)
+				frames = append(frames, chattest.MessageFrame(t, env)...)
 			}
 			if _, err := s.Write(frames); err != nil {
 				t.Fatal(err)

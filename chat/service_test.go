@@ -1,6 +1,7 @@
 package chat_test
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 	"strings"
@@ -11,45 +12,46 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-chat/parley/chat"
+	"github.com/parley-chat/parley/chat/chattest"
 	"github.com/parley-chat/parley/internal/wire"
 	"github.com/parley-chat/parley/store"
 )
 
 func TestResolvePeer(t *testing.T) {
-	net := newFakeNet(t)
-	alice := newNode(t, net, withNick("alice"))
-	bob := newNode(t, net, withNick("bob"))
-	otherBob := newNode(t, net, withNick("BOB"))
-	dave := newNode(t, net, withNick("Dave.2"))
-	for _, n := range []*testNode{bob, otherBob, dave} {
-		net.connect(alice.id, n.id)
-		alice.events.waitFor(t, "the nickname of "+n.cfg.Nick, peerNickIs(n.id, n.cfg.Nick))
+	net := chattest.NewNet(t)
+	alice := chattest.NewNode(t, net, chattest.WithNick("alice"))
+	bob := chattest.NewNode(t, net, chattest.WithNick("bob"))
+	otherBob := chattest.NewNode(t, net, chattest.WithNick("BOB"))
+	dave := chattest.NewNode(t, net, chattest.WithNick("Dave.2"))
+	for _, n := range []*chattest.Node{bob, otherBob, dave} {
+		net.Connect(alice.ID, n.ID)
+		alice.Events.WaitFor(t, "the nickname of "+n.Config.Nick, chattest.PeerNickIs(n.ID, n.Config.Nick))
 	}
-	stranger := newIdentity(t).PeerID() // a valid peer ID nobody knows
+	stranger := chattest.NewIdentity(t).PeerID() // a valid peer ID nobody knows
 
 	tests := []struct {
 		ref     string
 		want    chat.PeerID
 		wantErr error
 	}{
-		{"@Dave.2", dave.id, nil},
-		{"@dave.2", dave.id, nil},
-		{"@DAVE.2", dave.id, nil},
+		{"@Dave.2", dave.ID, nil},
+		{"@dave.2", dave.ID, nil},
+		{"@DAVE.2", dave.ID, nil},
 		{"@bob", "", chat.ErrAmbiguousPeer},
 		{"@Bob", "", chat.ErrAmbiguousPeer},
 		{"@carol", "", chat.ErrUnknownPeer},
 		{"@alice", "", chat.ErrUnknownPeer}, // our own nickname is not a peer's
 		{"@dave", "", chat.ErrUnknownPeer},  // no prefix matching
-		{dave.id.String(), dave.id, nil},
+		{dave.ID.String(), dave.ID, nil},
 		{stranger.String(), stranger, nil},
 		{"Dave.2", "", chat.ErrUnknownPeer}, // a nickname needs its '@'
 		{"", "", chat.ErrUnknownPeer},
 		{"12D3KooWnotapeerid", "", chat.ErrUnknownPeer},
-		{" " + dave.id.String(), "", chat.ErrUnknownPeer},
+		{" " + dave.ID.String(), "", chat.ErrUnknownPeer},
 	}
 	for _, tt := range tests {
 		t.Run(tt.ref, func(t *testing.T) {
-			got, err := alice.svc.ResolvePeer(tt.ref)
+			got, err := alice.Svc.ResolvePeer(tt.ref)
 			if got != tt.want || !errors.Is(err, tt.wantErr) {
 				t.Errorf("ResolvePeer(%q): got (%s, %v), want (%s, %v)", tt.ref, got, err, tt.want, tt.wantErr)
 			}
@@ -57,8 +59,8 @@ func TestResolvePeer(t *testing.T) {
 	}
 
 	t.Run("ambiguity lists the candidates", func(t *testing.T) {
-		_, err := alice.svc.ResolvePeer("@bob")
-		for _, id := range []chat.PeerID{bob.id, otherBob.id} {
+		_, err := alice.Svc.ResolvePeer("@bob")
+		for _, id := range []chat.PeerID{bob.ID, otherBob.ID} {
 			if err == nil || !strings.Contains(err.Error(), id.String()) {
 				t.Errorf("got %v, want an error naming %s", err, id)
 			}
@@ -68,13 +70,13 @@ func TestResolvePeer(t *testing.T) {
 
 // TestResolvePeerEmptyNick resolves "@" while a known peer has no nickname.
 func TestResolvePeerEmptyNick(t *testing.T) {
-	net := newFakeNet(t)
-	alice := newNode(t, net)
-	quiet := newIdentity(t).PeerID() // never tells its nickname
-	if _, err := alice.svc.SendDM(quiet, "hello"); err != nil {
+	net := chattest.NewNet(t)
+	alice := chattest.NewNode(t, net)
+	quiet := chattest.NewIdentity(t).PeerID() // never tells its nickname
+	if _, err := alice.Svc.SendDM(t.Context(), quiet, "hello"); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := alice.svc.ResolvePeer("@"); !errors.Is(err, chat.ErrUnknownPeer) {
+	if got, err := alice.Svc.ResolvePeer("@"); !errors.Is(err, chat.ErrUnknownPeer) {
 		t.Errorf(`ResolvePeer("@"): got (%s, %v), want ErrUnknownPeer`, got, err)
 	}
 }
@@ -95,17 +97,17 @@ func TestProfileNickCleaned(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			net := newFakeNet(t)
-			alice := newNode(t, net, withNick("alice"), withConfig(func(c *chat.Config) { c.Agent = "parley/test" }))
-			mallory := newIdentity(t).PeerID()
+			net := chattest.NewNet(t)
+			alice := chattest.NewNode(t, net, chattest.WithNick("alice"), chattest.WithConfig(func(c *chat.Config) { c.Agent = "parley/test" }))
+			mallory := chattest.NewIdentity(t).PeerID()
 			heard := make(chan *wire.Profile, 1)
-			net.addNode(mallory).SetStreamHandler(chat.ProfileProtocol, func(_ chat.PeerID, s chat.Stream) {
+			net.AddNode(mallory).SetStreamHandler(chat.ProfileProtocol, func(_ chat.PeerID, s chat.Stream) {
 				defer func() { _ = s.Close() }()
 				mine, err := proto.Marshal(&wire.Profile{Nick: tt.nick, Agent: "evil/1.0"})
 				if err != nil {
 					return
 				}
-				if _, err := s.Write(lengthPrefixed(mine)); err != nil {
+				if _, err := s.Write(chattest.Frame(mine)); err != nil {
 					return
 				}
 				b, err := newRawPeer(s).next()
@@ -117,10 +119,10 @@ func TestProfileNickCleaned(t *testing.T) {
 					heard <- &theirs
 				}
 			})
-			net.connect(alice.id, mallory)
+			net.Connect(alice.ID, mallory)
 
-			alice.events.waitFor(t, "mallory's nickname", peerNickIs(mallory, tt.want))
-			p, ok := alice.svc.Peer(mallory)
+			alice.Events.WaitFor(t, "mallory's nickname", chattest.PeerNickIs(mallory, tt.want))
+			p, ok := alice.Svc.Peer(mallory)
 			if !ok || p.Nick != tt.want {
 				t.Errorf("peer: got %q (known %v), want %q", p.Nick, ok, tt.want)
 			}
@@ -129,8 +131,8 @@ func TestProfileNickCleaned(t *testing.T) {
 				if got.Nick != "alice" || got.Agent != "parley/test" {
 					t.Errorf("alice's profile: got (%q, %q), want (%q, %q)", got.Nick, got.Agent, "alice", "parley/test")
 				}
-			case <-time.After(waitTimeout):
-				t.Errorf("mallory heard no profile from alice after %v", waitTimeout)
+			case <-time.After(chattest.Timeout):
+				t.Errorf("mallory heard no profile from alice after %v", chattest.Timeout)
 			}
 		})
 	}
@@ -141,18 +143,18 @@ func TestHostileProfileStream(t *testing.T) {
 		name  string
 		input []byte
 	}{
-		{"frame over the profile cap", lengthPrefixed(make([]byte, 2000))},
-		{"not protobuf", lengthPrefixed([]byte{0xff, 0xff})},
-		{"varint overflow", bytesOf(0xff, 11)},
+		{"frame over the profile cap", chattest.Frame(make([]byte, 2000))},
+		{"not protobuf", chattest.Frame([]byte{0xff, 0xff})},
+		{"varint overflow", bytes.Repeat([]byte{0xff}, 11)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			net := newFakeNet(t)
-			alice := newNode(t, net, withNick("alice"))
-			mallory := newIdentity(t).PeerID()
-			malloryTr := net.addNode(mallory)
-			net.connect(alice.id, mallory)
-			s := openRaw(t, malloryTr, alice.id, chat.ProfileProtocol)
+			net := chattest.NewNet(t)
+			alice := chattest.NewNode(t, net, chattest.WithNick("alice"))
+			mallory := chattest.NewIdentity(t).PeerID()
+			malloryTr := net.AddNode(mallory)
+			net.Connect(alice.ID, mallory)
+			s := openRaw(t, malloryTr, alice.ID, chat.ProfileProtocol)
 			if _, err := s.Write(tt.input); err != nil {
 				t.Fatal(err)
 			}
@@ -161,10 +163,10 @@ func TestHostileProfileStream(t *testing.T) {
 			for err == nil {
 				_, err = p.next() // alice's own profile comes first
 			}
-			if !errors.Is(err, errStreamReset) {
+			if !errors.Is(err, chattest.ErrStreamReset) {
 				t.Errorf("read: got %v, want the stream reset", err)
 			}
-			if p, _ := alice.svc.Peer(mallory); p.Nick != "" {
+			if p, _ := alice.Svc.Peer(mallory); p.Nick != "" {
 				t.Errorf("nick: got %q, want none", p.Nick)
 			}
 		})
@@ -172,22 +174,20 @@ func TestHostileProfileStream(t *testing.T) {
 }
 
 func TestPeersListedAndRemembered(t *testing.T) {
-	net := newFakeNet(t)
-	alice := newNode(t, net, onDisk())
-	bob := newNode(t, net, withNick("bob"))
-	carol := newNode(t, net, withNick("Carol"))
-	zed := newNode(t, net, withNick("zed"))
-	dave := newIdentity(t).PeerID() // messaged, never seen
+	net := chattest.NewNet(t)
+	alice := chattest.NewNode(t, net, chattest.OnDisk())
+	bob := chattest.NewNode(t, net, chattest.WithNick("bob"))
+	carol := chattest.NewNode(t, net, chattest.WithNick("Carol"))
+	zed := chattest.NewNode(t, net, chattest.WithNick("zed"))
+	dave := chattest.NewIdentity(t).PeerID() // messaged, never seen
 
-	for _, n := range []*testNode{zed, carol, bob} {
-		net.connect(alice.id, n.id)
-		alice.events.waitFor(t, "the nickname of "+n.cfg.Nick, peerNickIs(n.id, n.cfg.Nick))
+	for _, n := range []*chattest.Node{zed, carol, bob} {
+		net.Connect(alice.ID, n.ID)
+		alice.Events.WaitFor(t, "the nickname of "+n.Config.Nick, chattest.PeerNickIs(n.ID, n.Config.Nick))
 	}
-	net.disconnect(alice.id, zed.id)
-	alice.events.waitFor(t, "zed going down", func(ev chat.Event) bool {
-		return ev.Type == chat.EventPeer && ev.Peer.ID == zed.id && !ev.Peer.Connected
-	})
-	if _, err := alice.svc.SendDM(dave, "hello dave"); err != nil {
+	net.Disconnect(alice.ID, zed.ID)
+	alice.Events.WaitFor(t, "zed going down", peerDown(zed.ID))
+	if _, err := alice.Svc.SendDM(t.Context(), dave, "hello dave"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -197,41 +197,41 @@ func TestPeersListedAndRemembered(t *testing.T) {
 		connected bool
 	}
 	var got []row
-	for _, p := range alice.svc.Peers() {
+	for _, p := range alice.Svc.Peers() {
 		got = append(got, row{p.ID, p.Nick, p.Connected})
 	}
 	// Connected first, then by nickname ignoring case.
-	want := []row{{bob.id, "bob", true}, {carol.id, "Carol", true}, {dave, "", false}, {zed.id, "zed", false}}
+	want := []row{{bob.ID, "bob", true}, {carol.ID, "Carol", true}, {dave, "", false}, {zed.ID, "zed", false}}
 	if !slices.Equal(got, want) {
 		t.Errorf("peers: got %v, want %v", got, want)
 	}
-	p, ok := alice.svc.Peer(bob.id)
-	if !ok || !slices.Equal(p.Addrs, []string{fakeAddr(bob.id)}) || p.FirstSeen.IsZero() || p.LastSeen.IsZero() {
-		t.Errorf("bob: got %+v (known %v), want addrs [%s] and times set", p, ok, fakeAddr(bob.id))
+	p, ok := alice.Svc.Peer(bob.ID)
+	if !ok || !slices.Equal(p.Addrs, []string{chattest.Addr(bob.ID)}) || p.FirstSeen.IsZero() || p.LastSeen.IsZero() {
+		t.Errorf("bob: got %+v (known %v), want addrs [%s] and times set", p, ok, chattest.Addr(bob.ID))
 	}
 
-	alice.restart()
+	alice.Restart()
 	for _, w := range want {
-		if _, ok := alice.svc.Peer(w.id); !ok {
+		if _, ok := alice.Svc.Peer(w.id); !ok {
 			t.Errorf("after restart: peer %s is not known", w.id)
 		}
 	}
 	// (That nicknames survive too is TestNickSurvivesRestart's business.)
 	// The transport is told where known peers were last seen.
-	if got := alice.tr.knownAddrs(zed.id); !slices.Equal(got, []string{fakeAddr(zed.id)}) {
-		t.Errorf("addresses of zed given to the transport: got %v, want [%s]", got, fakeAddr(zed.id))
+	if got := alice.Tr.KnownAddrs(zed.ID); !slices.Equal(got, []string{chattest.Addr(zed.ID)}) {
+		t.Errorf("addresses of zed given to the transport: got %v, want [%s]", got, chattest.Addr(zed.ID))
 	}
 }
 
 func TestNewRejects(t *testing.T) {
-	net := newFakeNet(t)
+	net := chattest.NewNet(t)
 	st, err := store.Open("", store.Options{InMemory: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	id := newIdentity(t)
-	tr := net.addNode(id.PeerID())
+	id := chattest.NewIdentity(t)
+	tr := net.AddNode(id.PeerID())
 	tests := []struct {
 		name    string
 		cfg     chat.Config
@@ -284,15 +284,22 @@ func TestValidateNick(t *testing.T) {
 }
 
 func TestCloseTwiceAndRunAfterClose(t *testing.T) {
-	net := newFakeNet(t)
-	n := newNode(t, net)
-	svc := n.svc
-	n.stop()
+	net := chattest.NewNet(t)
+	n := chattest.NewNode(t, net)
+	svc := n.Svc
+	n.Stop()
 	if err := svc.Close(); err != nil {
 		t.Errorf("second Close: got %v, want nil", err)
 	}
-	if err := svc.Run(t.Context()); err == nil {
-		t.Error("Run after Run: got nil error, want one")
+	ran := make(chan error, 1)
+	go func() { ran <- svc.Run(t.Context()) }()
+	select {
+	case err := <-ran:
+		if err != nil {
+			t.Errorf("Run after Close: got %v, want nil", err)
+		}
+	case <-time.After(chattest.Timeout):
+		t.Fatalf("Run after Close has not returned after %v", chattest.Timeout)
 	}
 	ch, cancel := svc.Subscribe()
 	defer cancel()
@@ -303,43 +310,45 @@ func TestCloseTwiceAndRunAfterClose(t *testing.T) {
 
 // TestNickSurvivesRestart makes the node persist a peer's "up" record
 // while the peer's profile is being learnt, and checks that the nickname,
-// not the older record, is what the store keeps.
+// not the older record, is what the store keeps. (Not in a synctest
+// bubble: the hook waits on the clock while holding the service's lock
+// that orders peer writes, and a goroutine waiting for a lock keeps a
+// bubble's clock from moving.)
 func TestNickSurvivesRestart(t *testing.T) {
-	net := newFakeNet(t)
-	bob := newNode(t, net, withNick("bob"))
+	net := chattest.NewNet(t)
+	bob := chattest.NewNode(t, net, chattest.WithNick("bob"))
 	nickSaved := make(chan struct{})
 	var once sync.Once
-	alice := newNode(t, net, onDisk(), withPutPeerHook(func(p chat.Peer) {
-		switch {
-		case p.ID != bob.id:
-		case p.Nick == "bob":
-			once.Do(func() { close(nickSaved) })
-		case p.Connected:
-			// The record of bob coming up, snapshotted before his
-			// nickname was known: hold it until the nickname is saved,
-			// as a slow disk might. A service that orders its writes
-			// never saves the nickname meanwhile; the wait then ends.
-			select {
-			case <-nickSaved:
-			case <-time.After(time.Second):
+	alice := chattest.NewNode(t, net, chattest.OnDisk(), chattest.WithStore(func(st chat.Store) chat.Store {
+		return &putPeerHook{Store: st, before: func(p chat.Peer) {
+			switch {
+			case p.ID != bob.ID:
+			case p.Nick == "bob":
+				once.Do(func() { close(nickSaved) })
+			case p.Connected:
+				// The record of bob coming up, snapshotted before his
+				// nickname was known: hold it until the nickname is saved,
+				// as a slow disk might. A service that orders its writes
+				// never saves the nickname meanwhile; the wait then ends.
+				select {
+				case <-nickSaved:
+				case <-time.After(time.Second):
+				}
 			}
-		}
+		}}
 	}))
-	net.connect(alice.id, bob.id)
-	alice.events.waitFor(t, "bob's nickname", peerNickIs(bob.id, "bob"))
-	waitUntil(t, "the nickname saved", func() bool {
-		select {
-		case <-nickSaved:
-			return true
-		default:
-			return false
-		}
-	})
+	net.Connect(alice.ID, bob.ID)
+	alice.Events.WaitFor(t, "bob's nickname", chattest.PeerNickIs(bob.ID, "bob"))
+	select {
+	case <-nickSaved:
+	case <-time.After(chattest.Timeout):
+		t.Fatal("bob's nickname was never saved")
+	}
 
 	// Stop alice while bob is still up (any later event of bob's would
 	// save his record again) and read what her store kept.
-	alice.stop()
-	st, err := store.Open(alice.dir, store.Options{})
+	alice.Stop()
+	st, err := store.Open(alice.Dir, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,11 +361,22 @@ func TestNickSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	i := slices.IndexFunc(peers, func(p chat.Peer) bool { return p.ID == bob.id })
+	i := slices.IndexFunc(peers, func(p chat.Peer) bool { return p.ID == bob.ID })
 	if i < 0 {
 		t.Fatal("bob is not in the store")
 	}
 	if got := peers[i].Nick; got != "bob" {
 		t.Errorf("stored nick: got %q, want %q", got, "bob")
 	}
+}
+
+// putPeerHook is a store whose PutPeer calls before first.
+type putPeerHook struct {
+	chat.Store
+	before func(chat.Peer)
+}
+
+func (s *putPeerHook) PutPeer(p chat.Peer) error {
+	s.before(p)
+	return s.Store.PutPeer(p)
 }
