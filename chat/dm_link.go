@@ -257,13 +257,20 @@ func (l *dmLink) writeLoop(ctx context.Context, w *dmWriter, readDone <-chan err
 				return errors.New("no acknowledgement in time")
 			}
 		case <-idle.C:
+			// Idle counts from the last write or ack, which enqueue's
+			// direct writes make too.
 			l.mu.Lock()
 			quiet := len(l.pending) == 0 && len(l.inflight) == 0
+			idleFor := time.Since(l.progress)
 			l.mu.Unlock()
-			if quiet {
+			switch {
+			case !quiet:
+				idle.Reset(cfg.StreamIdleTimeout)
+			case idleFor < cfg.StreamIdleTimeout:
+				idle.Reset(cfg.StreamIdleTimeout - idleFor)
+			default:
 				return nil
 			}
-			idle.Reset(cfg.StreamIdleTimeout)
 		case <-ctx.Done():
 			return ctx.Err()
 		}

@@ -31,8 +31,10 @@ func (d *dmLinks) serve(remote PeerID, st Stream) error {
 	bw := bufio.NewWriterSize(st, 16<<10)
 	// The first frame must come within FirstFrameTimeout; after that the
 	// sender may idle for StreamIdleTimeout before it closes the stream.
+	// The read deadline is refreshed lazily, so it allows between half
+	// and all of its d: half must still cover the sender's idle time.
 	_ = st.SetReadDeadline(time.Now().Add(s.cfg.FirstFrameTimeout))
-	readDL := deadline{set: st.SetReadDeadline, d: s.cfg.StreamIdleTimeout + s.cfg.FirstFrameTimeout, at: time.Now()}
+	readDL := deadline{set: st.SetReadDeadline, d: 2 * (s.cfg.StreamIdleTimeout + s.cfg.FirstFrameTimeout), at: time.Now()}
 	writeDL := deadline{set: st.SetWriteDeadline, d: s.cfg.AckTimeout}
 	var out []byte
 	first := true

@@ -750,3 +750,43 @@ func TestReceiverRejectsUnknownKinds(t *testing.T) {
 		})
 	}
 }
+
+// TestDMStreamIdleClose checks that a direct-message stream stays open
+// while it is used more often than StreamIdleTimeout, and is closed once
+// it has been idle that long.
+func TestDMStreamIdleClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const idle = 10 * time.Second
+		net := chattest.NewNet(t)
+		withIdle := chattest.WithConfig(func(c *chat.Config) { c.StreamIdleTimeout = idle })
+		alice, bob := chattest.NewNode(t, net, withIdle), chattest.NewNode(t, net, withIdle)
+		net.Connect(alice.ID, bob.ID)
+		send := func(body string) {
+			t.Helper()
+			m, err := alice.Svc.SendDM(t.Context(), bob.ID, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			alice.Events.WaitFor(t, "delivery of "+body, chattest.StatusIs(m.ID, chat.StatusDelivered))
+		}
+		opened := func() int { return net.StreamsOpened(alice.ID, chat.DMProtocol) }
+
+		// Pauses of either length: the sender must count from the last
+		// write (not from when the stream opened), and the receiver must
+		// not give up on a stream the sender keeps open.
+		for i, pause := range []time.Duration{idle / 2, idle - time.Millisecond, idle / 2, idle - time.Millisecond} {
+			send(fmt.Sprint("busy ", i))
+			time.Sleep(pause)
+		}
+		send("just in time")
+		if n := opened(); n != 1 {
+			t.Errorf("streams opened while busy: got %d, want 1", n)
+		}
+		time.Sleep(idle + time.Millisecond)
+		synctest.Wait()
+		send("after a pause")
+		if n := opened(); n != 2 {
+			t.Errorf("streams opened after an idle pause: got %d, want 2", n)
+		}
+	})
+}
