@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -749,6 +750,49 @@ func TestReceiverRejectsUnknownKinds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDMRetryBackoff has a peer reset every stream: the sender waits
+// RetryMin, then twice as long each time, up to RetryMax, between
+// attempts; the peer coming up ends a wait at once.
+func TestDMRetryBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const retryMin, retryMax = time.Second, 4 * time.Second
+		net := chattest.NewNet(t)
+		alice := chattest.NewNode(t, net, chattest.WithConfig(func(c *chat.Config) { c.RetryMin, c.RetryMax = retryMin, retryMax }))
+		flaky := chattest.NewIdentity(t).PeerID()
+		var mu sync.Mutex
+		var attempts []time.Time
+		net.AddNode(flaky).SetStreamHandler(chat.DMProtocol, func(_ chat.PeerID, s chat.Stream) {
+			mu.Lock()
+			attempts = append(attempts, time.Now())
+			mu.Unlock()
+			_ = s.Reset()
+		})
+
+		if _, err := alice.Svc.SendDM(t.Context(), flaky, "anyone there?"); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // the first attempt found no connection; alice waits
+		net.Connect(alice.ID, flaky)
+		up := time.Now()
+		time.Sleep(2*retryMin + 2*retryMax + time.Millisecond)
+		synctest.Wait()
+
+		mu.Lock()
+		defer mu.Unlock()
+		var got []time.Duration
+		for _, at := range attempts {
+			got = append(got, at.Sub(up))
+		}
+		want := []time.Duration{0, 2 * retryMin, 2*retryMin + retryMax, 2*retryMin + 2*retryMax}
+		if !slices.Equal(got, want) {
+			t.Errorf("attempts after the peer came up: got %v, want %v", got, want)
+		}
+		if m := dmHistory(alice, flaky); len(m) != 1 || m[0].Status != chat.StatusQueued {
+			t.Errorf("history: got %v, want the message queued", summarize(m))
+		}
+	})
 }
 
 // TestDMStreamIdleClose checks that a direct-message stream stays open
