@@ -193,6 +193,9 @@ func (r *room) accept(m *Message, batch []*Message) []*Message {
 // done (if set) is closed once it has been published. It waits (until
 // ctx ends) for a place in the room's queue.
 func (r *room) post(ctx context.Context, kind Kind, body string, done chan struct{}) (*Message, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err // the select below would pick at random between a free slot and ctx
+	}
 	select {
 	case r.slots <- struct{}{}:
 	case <-ctx.Done():
