@@ -13,6 +13,7 @@ import (
 
 	"github.com/parley-chat/parley/chat"
 	"github.com/parley-chat/parley/chat/chattest"
+	"github.com/parley-chat/parley/crypto"
 	"github.com/parley-chat/parley/internal/wire"
 	"github.com/parley-chat/parley/store"
 )
@@ -379,4 +380,124 @@ type putPeerHook struct {
 func (s *putPeerHook) PutPeer(p chat.Peer) error {
 	s.before(p)
 	return s.Store.PutPeer(p)
+}
+
+// TestResolve turns what a person types into a conversation.
+func TestResolve(t *testing.T) {
+	net := chattest.NewNet(t)
+	alice := chattest.NewNode(t, net, chattest.WithNick("alice"))
+	bob := chattest.NewNode(t, net, chattest.WithNick("bob"))
+	sams := []*chattest.Node{chattest.NewNode(t, net, chattest.WithNick("sam")), chattest.NewNode(t, net, chattest.WithNick("Sam"))}
+	for _, n := range append([]*chattest.Node{bob}, sams...) {
+		net.Connect(alice.ID, n.ID)
+		alice.Events.WaitFor(t, "the nickname of "+n.Config.Nick, chattest.PeerNickIs(n.ID, n.Config.Nick))
+	}
+	stranger := chattest.NewIdentity(t).PeerID()
+	tests := []struct {
+		ref     string
+		want    chat.Conversation
+		wantErr error
+	}{
+		{"#dev", chat.RoomConversation("dev"), nil}, // a room need not be joined
+		{"#a-b_9", chat.RoomConversation("a-b_9"), nil},
+		{"#Dev", "", chat.ErrBadRoom},
+		{"#", "", chat.ErrBadRoom},
+		{"@bob", chat.DMConversation(bob.ID), nil},
+		{"@BOB", chat.DMConversation(bob.ID), nil},
+		{bob.ID.String(), chat.DMConversation(bob.ID), nil},
+		{stranger.String(), chat.DMConversation(stranger), nil},
+		{"@sam", "", chat.ErrAmbiguousPeer},
+		{"@nobody", "", chat.ErrUnknownPeer},
+		{"bob", "", chat.ErrUnknownPeer},
+		{"", "", chat.ErrUnknownPeer},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ref, func(t *testing.T) {
+			got, err := alice.Svc.Resolve(tt.ref)
+			if got != tt.want || !errors.Is(err, tt.wantErr) {
+				t.Errorf("Resolve(%q): got (%q, %v), want (%q, %v)", tt.ref, got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestInfo describes a node that has no Network: it has no addresses,
+// no discovery, and cannot dial addresses.
+func TestInfo(t *testing.T) {
+	net := chattest.NewNet(t)
+	alice := chattest.NewNode(t, net, chattest.WithNick("alice"))
+	bob := chattest.NewNode(t, net)
+	net.Connect(alice.ID, bob.ID)
+	info := alice.Svc.Info()
+	want := chat.NodeInfo{
+		PeerID:      alice.ID,
+		Nick:        "alice",
+		Fingerprint: crypto.Fingerprint(alice.Identity.PublicKey()),
+		Addrs:       []string{},
+		DHT:         "off",
+	}
+	if info.PeerID != want.PeerID || info.Nick != want.Nick || info.Fingerprint != want.Fingerprint ||
+		info.Addrs == nil || len(info.Addrs) != 0 || info.MDNS || info.DHT != want.DHT {
+		t.Errorf("Info: got %+v, want %+v", info, want)
+	}
+	if info.Fingerprint == "" {
+		t.Error("Info: no fingerprint")
+	}
+	if _, err := alice.Svc.Connect(t.Context(), chattest.Addr(bob.ID)); err == nil {
+		t.Error("Connect without a Network: got nil error, want one")
+	}
+	alice.Events.WaitFor(t, "bob coming up", func(ev chat.Event) bool {
+		return ev.Type == chat.EventPeer && ev.Peer.ID == bob.ID && ev.Peer.Connected
+	})
+	for _, p := range alice.Svc.Peers() {
+		if p.Connections != 0 {
+			t.Errorf("peer %s: got %d connections, want 0 (no Network counts them)", p.ID.Short(), p.Connections)
+		}
+	}
+}
+
+// TestSetNick changes the node's nickname: it is saved first (SaveNick),
+// then shown in Info and told to connected peers.
+func TestSetNick(t *testing.T) {
+	net := chattest.NewNet(t)
+	var saved []string
+	var saveErr error
+	var mu sync.Mutex
+	alice := chattest.NewNode(t, net, chattest.WithNick("alice"), chattest.WithConfig(func(c *chat.Config) {
+		c.SaveNick = func(nick string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			saved = append(saved, nick)
+			return saveErr
+		}
+	}))
+	bob := chattest.NewNode(t, net)
+	net.Connect(alice.ID, bob.ID)
+	bob.Events.WaitFor(t, "alice's nickname", chattest.PeerNickIs(alice.ID, "alice"))
+
+	if err := alice.Svc.SetNick("Alice.2"); err != nil {
+		t.Fatal(err)
+	}
+	if got := alice.Svc.Info().Nick; got != "Alice.2" {
+		t.Errorf("Info().Nick: got %q, want %q", got, "Alice.2")
+	}
+	bob.Events.WaitFor(t, "alice's new nickname", chattest.PeerNickIs(alice.ID, "Alice.2"))
+
+	if err := alice.Svc.SetNick("two words"); !errors.Is(err, chat.ErrBadNick) {
+		t.Errorf("SetNick of a bad nickname: got %v, want ErrBadNick", err)
+	}
+	mu.Lock()
+	saveErr = errors.New("disk full")
+	mu.Unlock()
+	if err := alice.Svc.SetNick("alice3"); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("SetNick when saving fails: got %v, want the save error", err)
+	}
+	if got := alice.Svc.Nick(); got != "Alice.2" {
+		t.Errorf("nickname after a failed save: got %q, want %q", got, "Alice.2")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(saved, []string{"Alice.2", "alice3"}) {
+		t.Errorf("saved: got %q, want [Alice.2 alice3] (a bad nickname is never saved)", saved)
+	}
 }
