@@ -15,7 +15,6 @@ import (
 
 	"github.com/parley-chat/parley/chat"
 	"github.com/parley-chat/parley/chat/chattest"
-	"github.com/parley-chat/parley/store"
 )
 
 // These tests run rooms over chattest's in-memory pubsub, where a message
@@ -304,49 +303,39 @@ func TestRoomsNeedPubSub(t *testing.T) {
 func TestRoomsRememberedAcrossRestart(t *testing.T) {
 	net := chattest.NewNet(t)
 	n := chattest.NewNode(t, net, chattest.WithRooms(), chattest.OnDisk(), chattest.WithConfig(func(c *chat.Config) { c.AutoJoin = []string{"lobby"} }))
-	// The service serves streams before it has opened its rooms.
-	waitRooms := func(want ...string) {
+	rooms := func() []string {
 		t.Helper()
-		chattest.WaitFor(t, 0, fmt.Sprintf("rooms %v", want), func() bool {
-			rooms, err := n.Svc.Rooms()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var names []string
-			for _, r := range rooms {
-				names = append(names, r.Name)
-			}
-			return slices.Equal(names, want)
-		})
+		select {
+		case <-n.Svc.Started(): // the joined rooms are open
+		case <-time.After(chattest.Timeout):
+			t.Fatalf("the service has not started after %v", chattest.Timeout)
+		}
+		rooms, err := n.Svc.Rooms()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, r := range rooms {
+			names = append(names, r.Name)
+		}
+		return names
 	}
-	waitRooms("lobby")
+	if got := rooms(); !slices.Equal(got, []string{"lobby"}) {
+		t.Errorf("rooms on the first start: got %v, want [lobby]", got)
+	}
 	joinRoom(t, n, dev)
 	if _, err := n.Svc.LeaveRoom(t.Context(), "lobby"); err != nil {
 		t.Fatal(err)
 	}
 	n.Restart()
-	waitRooms(dev)
+	if got := rooms(); !slices.Equal(got, []string{dev}) {
+		t.Errorf("rooms after a restart: got %v, want [%s]", got, dev)
+	}
 	sendRoom(t, n, dev, "still here")
 	if got := bodiesOf(n.History(chat.RoomConversation("lobby"))); !slices.Equal(got, []string{"+", "-"}) {
 		t.Errorf("history of the room left: got %q, want its join and leave lines", got)
 	}
 
-	// Once stopped (so its start has run to the end), the store says
-	// which rooms the restart joined.
-	dir := n.Dir
-	n.Stop()
-	st, err := store.Open(dir, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = st.Close() }()
-	rooms, err := st.Rooms()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rooms) != 1 || rooms[0].Name != dev {
-		t.Errorf("rooms stored after the restart: got %+v, want #%s alone", rooms, dev)
-	}
 }
 
 // TestTypingThrottle checks that a typing notice goes out at most once
@@ -564,8 +553,10 @@ func TestRoomRetention(t *testing.T) {
 }
 
 // TestRoomPrunesPeriodically checks that history passing the node's
-// default retention is deleted every PruneEvery.
+// default retention is deleted every PruneEvery, except in a room kept
+// forever.
 func TestRoomPrunesPeriodically(t *testing.T) {
+	const keep = "keep"
 	synctest.Test(t, func(t *testing.T) {
 		const pruneEvery = time.Minute
 		var ahead atomic.Int64 // how far the node's clock is ahead of the bubble's
@@ -575,10 +566,17 @@ func TestRoomPrunesPeriodically(t *testing.T) {
 			c.Now = func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
 		}))
 		joinRoom(t, n, dev)
-		sendRoom(t, n, dev, "old")
-		synctest.Wait() // the room's first pruning, at its start, is done
+		joinRoom(t, n, keep)
+		if err := n.Svc.SetRoomRetention(keep, chat.RetentionForever); err != nil {
+			t.Fatal(err)
+		}
+		for _, room := range []string{dev, keep} {
+			sendRoom(t, n, room, "old")
+		}
+		synctest.Wait() // the rooms' first pruning, at their start, is done
 		ahead.Store(int64(2 * time.Hour))
 		recent := sendRoom(t, n, dev, "recent")
+		sendRoom(t, n, keep, "recent")
 		synctest.Wait()
 		if got := bodiesOf(n.History(devConv)); !slices.Equal(got, []string{"+", "old", "recent"}) {
 			t.Fatalf("history before the next pruning: got %q, want all of it", got)
@@ -588,8 +586,20 @@ func TestRoomPrunesPeriodically(t *testing.T) {
 		if got := idsOf(n.History(devConv)); !slices.Equal(got, []chat.MessageID{recent.ID}) {
 			t.Errorf("history after pruning: got %q, want the recent message alone", bodiesOf(n.History(devConv)))
 		}
-		if rooms, err := n.Svc.Rooms(); err != nil || len(rooms) != 1 || rooms[0].Retention != time.Hour {
-			t.Errorf("rooms: got (%+v, %v), want #%s kept for the node's default, 1h", rooms, err, dev)
+		if got := bodiesOf(n.History(chat.RoomConversation(keep))); !slices.Equal(got, []string{"+", "old", "recent"}) {
+			t.Errorf("history of the room kept forever: got %q, want all of it", got)
+		}
+		rooms, err := n.Svc.Rooms()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []time.Duration
+		for _, r := range rooms {
+			got = append(got, r.Retention)
+		}
+		// By name: #dev follows the node's default, #keep has no limit.
+		if !slices.Equal(got, []time.Duration{time.Hour, 0}) {
+			t.Errorf("rooms' retention: got %v, want [1h 0]", got)
 		}
 	})
 }
