@@ -126,11 +126,7 @@ func (s *Service) serveSync(ctx context.Context, c *syncConn) error {
 		if err := c.sendTurn(&wire.SyncFrame{Stage: answer}, ranges, nil, nil); err != nil {
 			return err
 		}
-		in, err := c.recvTurn(nil)
-		if err != nil {
-			return err
-		}
-		if _, err := s.reconcileStage(ctx, c, r, newReconciler(mine), in); err != nil {
+		if _, err := s.reconcileStage(ctx, c, r, newReconciler(mine), nil); err != nil {
 			return err
 		}
 		if last {
