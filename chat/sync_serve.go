@@ -88,31 +88,11 @@ func (s *Service) serveSync(ctx context.Context, c *syncConn) error {
 	if floor > 0 {
 		floorPos = &Cursor{HLC: floor}
 	}
+	var upper *Cursor // the end of the next stage: where the last one began
 	for f := first; ; {
-		if f.Stage == nil {
-			return fmt.Errorf("%w: no stage", errSyncProtocol)
-		}
-		var upper *Cursor
-		if f.Stage.Upper != nil {
-			u, err := cursorFrom(f.Stage.Upper)
-			if err != nil {
-				return err
-			}
-			upper = &u
-		}
-		var theirs *Cursor
-		if f.Stage.Lower != nil {
-			l, err := cursorFrom(f.Stage.Lower)
-			if err != nil {
-				return err
-			}
-			theirs = &l
-		}
-		limit := min(max(int(f.Stage.Limit), 1), maxStageItems)
-		lower := laterOf(laterOf(theirs, proposal(items, upper, limit)), floorPos)
-		last := lower == nil || (floorPos != nil && !cursorLess(*floorPos, *lower))
-		if upper != nil && lower != nil && !cursorLess(*lower, *upper) {
-			return fmt.Errorf("%w: stage above its upper bound", errSyncProtocol)
+		lower, last, err := fixStage(f.Stage, upper, items, floorPos)
+		if err != nil {
+			return err
 		}
 		mine := window(items, lower, upper)
 		answer := &wire.SyncStage{Last: last}
@@ -132,6 +112,7 @@ func (s *Service) serveSync(ctx context.Context, c *syncConn) error {
 		if last {
 			return nil
 		}
+		upper = lower
 		// The opener opens the next stage, or ends the session.
 		if f, err = c.recv(); err != nil {
 			if errors.Is(err, io.EOF) {
@@ -140,4 +121,43 @@ func (s *Service) serveSync(ctx context.Context, c *syncConn) error {
 			return err
 		}
 	}
+}
+
+// fixStage fixes the window of a stage the opener opened: its lower bound
+// is the later of both sides' proposals and the floor (nil: none), and
+// the stage is the last when that is the floor. Stages go from the end of
+// history back to the floor, each ending where the previous one began, so
+// the stage must end at upper (nil for the first stage: the end).
+func fixStage(stage *wire.SyncStage, upper *Cursor, items []Cursor, floor *Cursor) (lower *Cursor, last bool, err error) {
+	if stage == nil {
+		return nil, false, fmt.Errorf("%w: no stage", errSyncProtocol)
+	}
+	switch {
+	case stage.Upper == nil && upper == nil:
+	case stage.Upper == nil || upper == nil:
+		return nil, false, fmt.Errorf("%w: a stage that does not end where the previous one began", errSyncProtocol)
+	default:
+		u, err := cursorFrom(stage.Upper)
+		if err != nil {
+			return nil, false, err
+		}
+		if u != *upper {
+			return nil, false, fmt.Errorf("%w: a stage that does not end where the previous one began", errSyncProtocol)
+		}
+	}
+	var theirs *Cursor
+	if stage.Lower != nil {
+		l, err := cursorFrom(stage.Lower)
+		if err != nil {
+			return nil, false, err
+		}
+		if upper != nil && !cursorLess(l, *upper) {
+			return nil, false, fmt.Errorf("%w: a proposal at or above its stage's end", errSyncProtocol)
+		}
+		theirs = &l
+	}
+	limit := min(max(int(stage.Limit), 1), maxStageItems)
+	lower = laterOf(laterOf(theirs, proposal(items, upper, limit)), floor)
+	last = lower == nil || (floor != nil && !cursorLess(*floor, *lower))
+	return lower, last, nil
 }
