@@ -74,23 +74,27 @@ func (s *Service) serveSync(ctx context.Context, c *syncConn) error {
 	if r == nil {
 		return errNotJoined(first.Room)
 	}
-	// The floor of the session is the later of both sides': what either
-	// side no longer keeps is not synced.
-	floor := max(HLC(first.Floor), r.floor())
-	items, err := s.cfg.Store.SyncItems(r.conv, floor)
+	// The summary covers what the opener holds from its floor on; compare
+	// it with what this node holds from there, whatever its own floor (two
+	// members that keep the same time reckon floors a moment apart).
+	theirFloor := HLC(first.Floor)
+	held, err := s.cfg.Store.SyncItems(r.conv, theirFloor)
 	if err != nil {
 		return err
 	}
-	if HLC(first.Floor) == floor && equalSummary(first.Summary, fingerprint(items)) {
+	if equalSummary(first.Summary, fingerprint(held)) {
 		return c.sendTurn(&wire.SyncFrame{Equal: true}, nil, nil, nil)
 	}
-	var floorPos *Cursor
-	if floor > 0 {
-		floorPos = &Cursor{HLC: floor}
+	// The floor of the session is the later of both sides': what either
+	// side no longer keeps is not synced.
+	var floor *Cursor
+	if f := max(theirFloor, r.floor()); f > 0 {
+		floor = &Cursor{HLC: f}
 	}
+	items := window(held, floor, nil)
 	var upper *Cursor // the end of the next stage: where the last one began
 	for f := first; ; {
-		lower, last, err := fixStage(f.Stage, upper, items, floorPos)
+		lower, last, err := fixStage(f.Stage, upper, items, floor)
 		if err != nil {
 			return err
 		}
