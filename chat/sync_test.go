@@ -138,22 +138,20 @@ func (ps provenPubSub) VerifyProof(topic string, author chat.PeerID, data []byte
 	return ps.PubSub.VerifyProof(topic, author, data, proof)
 }
 
-// withProven gives the node a provenPubSub.
+// withProven gives the node a provenPubSub (on a network of its own, as
+// newSyncNode does).
 func withProven(proven map[string]bool) chattest.Option {
 	return func(n *chattest.Node) {
-		n.Config.PubSub = provenPubSub{PubSub: n.Tr.PubSub(n.Identity), proven: proven}
-		n.PS = nil // Start would put the plain one in its place
+		n.Config.PubSub = provenPubSub{PubSub: n.Config.PubSub.(*chattest.PubSub), proven: proven}
 	}
 }
 
 // ---- members ----
 
-// syncNode is a member of syncRoom whose store reports what the service
-// does with it: how many sessions read its items, and which messages the
-// service stored, in order.
+// syncNode is a member of syncRoom whose store reports which messages the
+// service stored.
 type syncNode struct {
 	*chattest.Node
-	sessions atomic.Int64 // SyncItems calls: one per session, on either side
 
 	mu      sync.Mutex
 	arrived []chat.Cursor        // messages the service stored, in order
@@ -164,11 +162,6 @@ type syncNode struct {
 type syncStore struct {
 	chat.Store
 	n *syncNode
-}
-
-func (s syncStore) SyncItems(conv chat.Conversation, since chat.HLC) ([]chat.Cursor, error) {
-	s.n.sessions.Add(1)
-	return s.Store.SyncItems(conv, since)
 }
 
 func (s syncStore) AddMessages(ms []*chat.Message) ([]bool, error) {
@@ -211,15 +204,19 @@ func (n *syncNode) arrivals() []chat.Cursor {
 	return slices.Clone(n.arrived)
 }
 
-// newSyncNode starts a node that has joined syncRoom (without a join
-// line) and syncs in the background only when it meets a member.
+// newSyncNode starts a node that has joined syncRoom (without a join line)
+// and syncs only when the test says so: its pubsub is on a network of its
+// own, so members linked on net meet in the room's topic never, and
+// start no session by themselves; streams, sync sessions among them, go
+// over net.
 func newSyncNode(t testing.TB, net *chattest.Net, opts ...chattest.Option) *syncNode {
 	t.Helper()
 	sn := &syncNode{offered: make(map[chat.Cursor]bool)}
-	opts = append([]chattest.Option{
-		chattest.WithRooms(),
-		chattest.WithConfig(func(c *chat.Config) { c.AntiEntropy = time.Hour }),
-	}, opts...)
+	alone := chattest.NewNet(t)
+	opts = append([]chattest.Option{func(n *chattest.Node) {
+		n.Config.PubSub = alone.AddNode(n.ID).PubSub(n.Identity)
+		n.Config.AntiEntropy = time.Hour
+	}}, opts...)
 	opts = append(opts, chattest.WithStore(func(st chat.Store) chat.Store {
 		if err := st.PutRoom(chat.Room{Name: syncRoom, JoinedAt: time.Now()}); err != nil {
 			t.Fatalf("put room: %v", err)
@@ -227,6 +224,7 @@ func newSyncNode(t testing.TB, net *chattest.Net, opts ...chattest.Option) *sync
 		return syncStore{Store: st, n: sn}
 	}))
 	sn.Node = chattest.NewNode(t, net, opts...)
+	sn.Tr.WaitServing(t, chat.SyncProtocol)
 	chattest.WaitFor(t, 0, "the room open", func() bool {
 		rooms, err := sn.Svc.Rooms()
 		return err == nil && slices.ContainsFunc(rooms, func(r chat.RoomInfo) bool { return r.Name == syncRoom })
@@ -275,21 +273,15 @@ func (n *syncNode) checkHolds(t testing.TB, who string, want []*chat.Message) {
 	t.Fatalf("%s holds %d messages, want %d (%d of them missing)", who, len(got), len(w), missing)
 }
 
-// syncPair starts two members of syncRoom and links them. Members that
-// meet sync at once, both ways: syncPair lets those two sessions run over
-// empty histories (each side has read its items for both) and only then
-// gives the members histories a and b, so that what the test does next
-// is the only sync.
+// syncPair starts two members of syncRoom holding histories a and b, and
+// links them.
 func syncPair(t testing.TB, a, b []*chat.Message, optsA, optsB []chattest.Option) (*syncNode, *syncNode) {
 	t.Helper()
 	net := chattest.NewNet(t)
 	na, nb := newSyncNode(t, net, optsA...), newSyncNode(t, net, optsB...)
-	net.Connect(na.ID, nb.ID)
-	chattest.WaitFor(t, 0, "the sessions members open on meeting", func() bool {
-		return na.sessions.Load() >= 2 && nb.sessions.Load() >= 2
-	})
 	na.add(t, a)
 	nb.add(t, b)
+	net.Connect(na.ID, nb.ID)
 	return na, nb
 }
 
