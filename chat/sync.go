@@ -26,6 +26,7 @@ const (
 	maxSyncFrame    = 1 << 20          // frame cap
 	maxSyncBatch    = 512 << 10        // messages per frame, in bytes
 	maxStageItems   = 4096             // the largest stage limit
+	maxStageTurns   = 64               // turns of a stage, both sides' together
 	syncTurnTimeout = 30 * time.Second // one turn
 )
 
@@ -90,20 +91,22 @@ func (c *syncConn) recv() (*wire.SyncFrame, error) {
 	return &f, nil
 }
 
-// turn is one side's say: ranges, wants, and messages (over one or more frames).
+// turn is one side's say: ranges and wants, and how many messages came
+// with them (handed over frame by frame as they arrived).
 type turn struct {
 	ranges   []*wire.SyncRange
 	want     [][]byte
-	messages []*wire.RoomMessage
+	messages int
 }
 
-// recvTurn reads a turn, first (if set) being its first frame. Within a
-// stage each side holds at most maxStageItems items, so a turn never
-// carries more wants or messages than that.
-func (c *syncConn) recvTurn(first *wire.SyncFrame) (*turn, error) {
+// recvTurn reads a turn, first (if set) being its first frame. The
+// messages of each frame go to take as the frame arrives, so a turn holds
+// at most one frame of messages in memory. Within a stage each side holds
+// at most maxStageItems items, so a turn never carries more wants or
+// messages than that.
+func (c *syncConn) recvTurn(first *wire.SyncFrame, take func([]*wire.RoomMessage) error) (*turn, error) {
 	t := &turn{}
-	f := first
-	for {
+	for f := first; ; f = nil {
 		if f == nil {
 			var err error
 			if f, err = c.recv(); err != nil {
@@ -112,14 +115,18 @@ func (c *syncConn) recvTurn(first *wire.SyncFrame) (*turn, error) {
 		}
 		t.ranges = append(t.ranges, f.Ranges...)
 		t.want = append(t.want, f.Want...)
-		t.messages = append(t.messages, f.Messages...)
-		if len(t.ranges) > maxSyncRanges || len(t.want) > maxStageItems || len(t.messages) > maxStageItems {
+		t.messages += len(f.Messages)
+		if len(t.ranges) > maxSyncRanges || len(t.want) > maxStageItems || t.messages > maxStageItems {
 			return nil, fmt.Errorf("%w: turn too large", errSyncProtocol)
+		}
+		if len(f.Messages) > 0 {
+			if err := take(f.Messages); err != nil {
+				return nil, err
+			}
 		}
 		if !f.More {
 			return t, nil
 		}
-		f = nil
 	}
 }
 
@@ -327,11 +334,7 @@ func (s *Service) openSync(ctx context.Context, c *syncConn, r *room, stats *Syn
 		if err != nil {
 			return err
 		}
-		in, err := c.recvTurn(first)
-		if err != nil {
-			return err
-		}
-		n, err := s.reconcileStage(ctx, c, r, newReconciler(window(items, lower, upper)), in)
+		n, err := s.reconcileStage(ctx, c, r, newReconciler(window(items, lower, upper)), first)
 		stats.Received += n
 		stats.Stages++
 		if i == 0 {
@@ -347,19 +350,27 @@ func (s *Service) openSync(ctx context.Context, c *syncConn, r *room, stats *Syn
 	}
 }
 
-// reconcileStage runs the turns of one stage once its window is fixed; in
-// is the other side's first turn. It returns how many new messages were
-// stored.
-func (s *Service) reconcileStage(ctx context.Context, c *syncConn, r *room, rec *reconciler, in *turn) (received int, err error) {
-	for {
+// reconcileStage runs the turns of one stage once its window is fixed,
+// starting with the other side's turn; first (if set) is that turn's first
+// frame. It returns how many new messages were stored.
+func (s *Service) reconcileStage(ctx context.Context, c *syncConn, r *room, rec *reconciler, first *wire.SyncFrame) (received int, err error) {
+	take := func(ms []*wire.RoomMessage) error {
+		n, err := s.takeSynced(r, ms)
+		received += n
+		return err
+	}
+	for turns := 0; ; turns += 2 {
 		if err := ctx.Err(); err != nil {
 			return received, err
 		}
-		n, err := s.takeSynced(r, in.messages)
-		received += n
+		if turns >= maxStageTurns {
+			return received, fmt.Errorf("%w: a stage of more than %d turns", errSyncProtocol, maxStageTurns)
+		}
+		in, err := c.recvTurn(first, take)
 		if err != nil {
 			return received, err
 		}
+		first = nil
 		if len(in.ranges) == 0 && len(in.want) == 0 {
 			return received, nil // they have nothing more to say
 		}
@@ -378,27 +389,27 @@ func (s *Service) reconcileStage(ctx context.Context, c *syncConn, r *room, rec 
 		if len(out) == 0 && len(rec.want) == 0 {
 			return received, nil // our turn asked nothing: the stage is over
 		}
-		if in, err = c.recvTurn(nil); err != nil {
-			return received, err
-		}
 	}
 }
 
 // takeSynced validates and stores messages that arrived by sync, and
-// reports how many were new.
+// reports how many were new. A message that fails a check every node
+// makes alike (a bad envelope or proof, another room, a kind that is not
+// kept) ends the session: an honest member sends only what it validated.
+// One too far ahead of this node's clock, or past its retention, is
+// skipped: that depends on this node.
 func (s *Service) takeSynced(r *room, in []*wire.RoomMessage) (int, error) {
-	if len(in) == 0 {
-		return 0, nil
-	}
 	floor := r.floor()
 	ms := make([]*Message, 0, len(in))
 	for _, rm := range in {
 		m, err := s.checkSynced(r.name, rm)
-		if err != nil {
-			s.log.Debug("dropped a synced message", "room", r.name, "err", err)
+		switch {
+		case errors.Is(err, ErrBadEnvelope):
+			return 0, fmt.Errorf("%w: %v", errSyncProtocol, err)
+		case err != nil:
+			s.log.Debug("skipped a synced message", "room", r.name, "err", err)
 			continue
-		}
-		if m.HLC < floor {
+		case m.HLC < floor:
 			continue // past this node's retention
 		}
 		ms = append(ms, m)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/parley-chat/parley/internal/wire"
 )
@@ -16,6 +17,11 @@ const (
 	maxServedSyncs        = 8
 	maxServedSyncsPerPeer = 2
 )
+
+// maxServedSession bounds one served session, so that an opener that
+// keeps opening tiny stages cannot hold a place for ever. An honest
+// session of a million messages on a LAN takes well under a minute.
+const maxServedSession = 15 * time.Minute
 
 // syncServer serves sync sessions other members open, within limits.
 type syncServer struct {
@@ -55,9 +61,11 @@ func (ss *syncServer) handle(s *Service) StreamHandler {
 				return errors.New("too many sync sessions")
 			}
 			defer release()
-			stop := context.AfterFunc(s.ctx(), func() { _ = st.Reset() })
+			ctx, cancel := context.WithTimeout(s.ctx(), maxServedSession)
+			defer cancel()
+			stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
 			defer stop()
-			return s.serveSync(s.ctx(), p, newSyncConn(st))
+			return s.serveSync(ctx, p, newSyncConn(st))
 		})
 	}
 }
@@ -75,45 +83,29 @@ func (s *Service) serveSync(ctx context.Context, p PeerID, c *syncConn) error {
 		return errNotJoined(first.Room)
 	}
 	defer r.served(p)()
-	// The floor of the session is the later of both sides': what either
-	// side no longer keeps is not synced.
-	floor := max(HLC(first.Floor), r.floor())
-	items, err := s.cfg.Store.SyncItems(r.conv, floor)
+	// The summary covers what the opener holds from its floor on; compare
+	// it with what this node holds from there, whatever its own floor (two
+	// members that keep the same time reckon floors a moment apart).
+	theirFloor := HLC(first.Floor)
+	held, err := s.cfg.Store.SyncItems(r.conv, theirFloor)
 	if err != nil {
 		return err
 	}
-	if HLC(first.Floor) == floor && equalSummary(first.Summary, fingerprint(items)) {
+	if equalSummary(first.Summary, fingerprint(held)) {
 		return c.sendTurn(&wire.SyncFrame{Equal: true}, nil, nil, nil)
 	}
-	var floorPos *Cursor
-	if floor > 0 {
-		floorPos = &Cursor{HLC: floor}
+	// The floor of the session is the later of both sides': what either
+	// side no longer keeps is not synced.
+	var floor *Cursor
+	if f := max(theirFloor, r.floor()); f > 0 {
+		floor = &Cursor{HLC: f}
 	}
+	items := window(held, floor, nil)
+	var upper *Cursor // the end of the next stage: where the last one began
 	for f := first; ; {
-		if f.Stage == nil {
-			return fmt.Errorf("%w: no stage", errSyncProtocol)
-		}
-		var upper *Cursor
-		if f.Stage.Upper != nil {
-			u, err := cursorFrom(f.Stage.Upper)
-			if err != nil {
-				return err
-			}
-			upper = &u
-		}
-		var theirs *Cursor
-		if f.Stage.Lower != nil {
-			l, err := cursorFrom(f.Stage.Lower)
-			if err != nil {
-				return err
-			}
-			theirs = &l
-		}
-		limit := min(max(int(f.Stage.Limit), 1), maxStageItems)
-		lower := laterOf(laterOf(theirs, proposal(items, upper, limit)), floorPos)
-		last := lower == nil || (floorPos != nil && !cursorLess(*floorPos, *lower))
-		if upper != nil && lower != nil && !cursorLess(*lower, *upper) {
-			return fmt.Errorf("%w: stage above its upper bound", errSyncProtocol)
+		lower, last, err := fixStage(f.Stage, upper, items, floor)
+		if err != nil {
+			return err
 		}
 		mine := window(items, lower, upper)
 		answer := &wire.SyncStage{Last: last}
@@ -127,16 +119,13 @@ func (s *Service) serveSync(ctx context.Context, p PeerID, c *syncConn) error {
 		if err := c.sendTurn(&wire.SyncFrame{Stage: answer}, ranges, nil, nil); err != nil {
 			return err
 		}
-		in, err := c.recvTurn(nil)
-		if err != nil {
-			return err
-		}
-		if _, err := s.reconcileStage(ctx, c, r, newReconciler(mine), in); err != nil {
+		if _, err := s.reconcileStage(ctx, c, r, newReconciler(mine), nil); err != nil {
 			return err
 		}
 		if last {
 			return nil
 		}
+		upper = lower
 		// The opener opens the next stage, or ends the session.
 		if f, err = c.recv(); err != nil {
 			if errors.Is(err, io.EOF) {
@@ -145,4 +134,43 @@ func (s *Service) serveSync(ctx context.Context, p PeerID, c *syncConn) error {
 			return err
 		}
 	}
+}
+
+// fixStage fixes the window of a stage the opener opened: its lower bound
+// is the later of both sides' proposals and the floor (nil: none), and
+// the stage is the last when that is the floor. Stages go from the end of
+// history back to the floor, each ending where the previous one began, so
+// the stage must end at upper (nil for the first stage: the end).
+func fixStage(stage *wire.SyncStage, upper *Cursor, items []Cursor, floor *Cursor) (lower *Cursor, last bool, err error) {
+	if stage == nil {
+		return nil, false, fmt.Errorf("%w: no stage", errSyncProtocol)
+	}
+	switch {
+	case stage.Upper == nil && upper == nil:
+	case stage.Upper == nil || upper == nil:
+		return nil, false, fmt.Errorf("%w: a stage that does not end where the previous one began", errSyncProtocol)
+	default:
+		u, err := cursorFrom(stage.Upper)
+		if err != nil {
+			return nil, false, err
+		}
+		if u != *upper {
+			return nil, false, fmt.Errorf("%w: a stage that does not end where the previous one began", errSyncProtocol)
+		}
+	}
+	var theirs *Cursor
+	if stage.Lower != nil {
+		l, err := cursorFrom(stage.Lower)
+		if err != nil {
+			return nil, false, err
+		}
+		if upper != nil && !cursorLess(l, *upper) {
+			return nil, false, fmt.Errorf("%w: a proposal at or above its stage's end", errSyncProtocol)
+		}
+		theirs = &l
+	}
+	limit := min(max(int(stage.Limit), 1), maxStageItems)
+	lower = laterOf(laterOf(theirs, proposal(items, upper, limit)), floor)
+	last = lower == nil || (floor != nil && !cursorLess(*floor, *lower))
+	return lower, last, nil
 }
