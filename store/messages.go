@@ -102,25 +102,34 @@ func (s *Store) AddMessages(ms []*chat.Message) ([]bool, error) {
 	added := make([]bool, len(ms))
 	for start := 0; start < len(ms); {
 		end := len(ms)
-		err := s.update(func(txn *badger.Txn) error {
-			for i := start; i < end; i++ {
-				ok, err := putNew(txn, ms[i])
-				if errors.Is(err, badger.ErrTxnTooBig) {
-					end = i
-					return nil
+		for {
+			tooBig := false
+			err := s.update(func(txn *badger.Txn) error {
+				for i := start; i < end; i++ {
+					ok, err := putNew(txn, ms[i])
+					if errors.Is(err, badger.ErrTxnTooBig) {
+						// The transaction holds part of ms[i]: drop all of
+						// it and write what fits before ms[i].
+						end, tooBig = i, true
+						return err
+					}
+					if err != nil {
+						return err
+					}
+					added[i] = ok
 				}
-				if err != nil {
-					return err
+				return nil
+			})
+			if tooBig {
+				if end == start {
+					return nil, errors.New("add messages: one message is larger than a transaction")
 				}
-				added[i] = ok
+				continue
 			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("add messages: %w", err)
-		}
-		if end == start {
-			return nil, errors.New("add messages: one message is larger than a transaction")
+			if err != nil {
+				return nil, fmt.Errorf("add messages: %w", err)
+			}
+			break
 		}
 		start = end
 	}

@@ -91,14 +91,56 @@ func TestAddMessagesMixedBatch(t *testing.T) {
 	}
 }
 
-func TestAddMessagesEmptyBatch(t *testing.T) {
-	s := openMemStore(t)
-	added, err := s.AddMessages(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(added) != 0 {
-		t.Errorf("added: got %v, want empty", added)
+// TestAddMessagesLargeRoomBatch: a room batch larger than one transaction
+// is written over several, and every message is reported new exactly
+// once, also one a transaction ran out of room in the middle of (between
+// its record and its member-index entry).
+func TestAddMessagesLargeRoomBatch(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			s := b.open(t)
+			authors := []chat.PeerID{newPeer(t), newPeer(t), newPeer(t)}
+			// Bodies of varied length (a fixed sequence), so that the
+			// transactions run out of room at varied points of a message.
+			rnd := rand.New(rand.NewPCG(7, 7))
+			ms := make([]*chat.Message, 12000)
+			for i := range ms {
+				ms[i] = roomMessage(t, authors[i%len(authors)], "big", baseHLC+chat.HLC(i), fmt.Sprintf("message %d %s", i, strings.Repeat("b", rnd.IntN(300))))
+			}
+			for start := 0; start < len(ms); start += 4000 {
+				batch := ms[start : start+4000]
+				added, err := s.AddMessages(batch)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, ok := range added {
+					if !ok {
+						t.Fatalf("message %d of %d reported as held already, want new", start+i, len(ms))
+					}
+				}
+				again, err := s.AddMessages(batch)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if slices.Contains(again, true) {
+					t.Error("the same batch again: some reported new, want none")
+				}
+			}
+			members, err := s.Members("big")
+			if err != nil {
+				t.Fatal(err)
+			}
+			last := map[chat.PeerID]chat.HLC{}
+			for _, m := range members {
+				last[m.Peer] = m.LastHLC
+			}
+			for k, a := range authors {
+				want := baseHLC + chat.HLC(len(ms)-len(authors)+k)
+				if last[a] != want {
+					t.Errorf("member %d: last HLC %v, want %v (its newest message)", k, last[a], want)
+				}
+			}
+		})
 	}
 }
 
