@@ -241,10 +241,15 @@ func (n *Node) start() error {
 		n.spawn(func() { n.dedupConns(c.RemotePeer()) })
 	}}
 	n.h.Network().Notify(n.notifiee)
-	// Peers identified before Run subscribed were never reported.
+	// A peer identified before the subscription (the DHT dials its
+	// bootstrap peers as the host is built) had its event sent to nobody,
+	// and redial leaves a connected peer alone: mark those up here.
+	// Identify records protocols before it sends the event, so each peer
+	// is seen here, by the subscription, or both (peerUp is idempotent).
+	ps := n.h.Peerstore()
 	for _, p := range n.h.Network().Peers() {
-		if protos, err := n.h.Peerstore().SupportsProtocols(p, protocol.ID(chat.DMProtocol)); err == nil && len(protos) > 0 {
-			n.peerUp(p, nil)
+		if protos, err := ps.SupportsProtocols(p, protocol.ID(chat.DMProtocol)); err == nil && len(protos) > 0 {
+			n.peerUp(p, ps.Addrs(p))
 		}
 	}
 	n.spawn(n.decayPenalties)
