@@ -121,6 +121,15 @@ func waitJS(t *testing.T, ctx context.Context, timeout time.Duration, what, cond
 	}
 }
 
+// clickJS clicks the element sel names, in the page: the sidebar is drawn
+// again whenever the conversations change, so an element found by one
+// protocol call may be gone by the next (chromedp.Click finds, then
+// clicks); finding and clicking in one script cannot miss.
+func clickJS(t *testing.T, ctx context.Context, timeout time.Duration, what, sel string) {
+	t.Helper()
+	waitJS(t, ctx, timeout, what, fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return false; e.click(); return true; })()`, sel))
+}
+
 // pressEnter sends the Enter key without a char event, as a person's key
 // press reaches a page whose keydown handler takes it.
 var pressEnter = chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
@@ -305,9 +314,7 @@ func TestWeb(t *testing.T) {
 
 	// Post in #team from the browser; bob gets it.
 	const fromBrowser = `hello from the browser <img src=x id=pwned> & "quotes"`
-	do(t, ctx, 10*time.Second, "open #team",
-		chromedp.Click(chromedp.CSS(`#rooms-list [data-conv="room:team"]`)),
-	)
+	clickJS(t, ctx, 10*time.Second, "open #team", `#rooms-list [data-conv="room:team"]`)
 	waitJS(t, ctx, 10*time.Second, "#team open", `document.getElementById('conv-title').textContent === '#team' && !document.getElementById('composer-input').disabled`)
 	do(t, ctx, 10*time.Second, "type and press Enter",
 		chromedp.SendKeys(chromedp.ID("composer-input"), fromBrowser),
@@ -369,7 +376,7 @@ func TestWeb(t *testing.T) {
 	screenshot(t, ctx, "parley-web.png")
 
 	// Open the DM: it is marked read; answer it and see it delivered.
-	do(t, ctx, 10*time.Second, "open the DM", chromedp.Click(chromedp.CSS(dmSel)))
+	clickJS(t, ctx, 10*time.Second, "open the DM", dmSel)
 	waitJS(t, ctx, 10*time.Second, "the DM timeline", fmt.Sprintf(`!!document.querySelector('.message[data-id=%q]')`, dmID))
 	waitUntil(t, 10*time.Second, "the DM marked read on alice's node", func() bool {
 		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
