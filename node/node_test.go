@@ -15,10 +15,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/parley-chat/parley/chat"
+	"github.com/parley-chat/parley/chat/chattest"
 	"github.com/parley-chat/parley/crypto"
 	"github.com/parley-chat/parley/node"
 	"github.com/parley-chat/parley/node/nodetest"
-	"github.com/parley-chat/parley/store"
 )
 
 func newLoopbackNode(t *testing.T) *node.Node {
@@ -26,17 +26,25 @@ func newLoopbackNode(t *testing.T) *node.Node {
 	return newNode(t, "/ip4/127.0.0.1/tcp/0")
 }
 
+// newNode builds a node listening on listen and runs it, as the daemon
+// does, until the test ends.
 func newNode(t *testing.T, listen ...string) *node.Node {
 	t.Helper()
 	id, err := crypto.NewIdentity(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.New(node.Config{Identity: id, Listen: listen})
+	n, err := node.New(node.Config{Identity: id, Listen: listen, Logger: nodetest.Logger("node")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = n.Close() })
+	stop := nodetest.RunParts(t, "node", map[string]func(context.Context) error{"node": n.Run})
+	t.Cleanup(func() {
+		stop()
+		if err := n.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
 	return n
 }
 
@@ -124,59 +132,28 @@ func addrStrings(n *node.Node) []string {
 	return out
 }
 
-// hostileVictim is a chat service on a real node with short stream timeouts.
-func hostileVictim(t *testing.T) (*node.Node, *chat.Service) {
-	t.Helper()
-	id, err := crypto.NewIdentity(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.New(node.Config{Identity: id, Listen: []string{"/ip4/127.0.0.1/tcp/0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := chat.New(chat.Config{Identity: id, Nick: "victim", Transport: n, Store: st, FirstFrameTimeout: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = svc.Run(context.Background())
-	}()
-	t.Cleanup(func() {
-		_ = svc.Close()
-		<-done
-		_ = n.Close()
-		_ = st.Close()
-	})
-	return n, svc
-}
-
 // TestHostileDMStreams throws bad input at the DM protocol over real
 // libp2p: each bad stream is reset, the node stays up, and an honest
 // peer's messages keep flowing.
 func TestHostileDMStreams(t *testing.T) {
-	victimNode, victim := hostileVictim(t)
+	victim := startLoopbackPeer(t, "victim", func(c *chat.Config) {
+		c.PubSub = nil
+		c.FirstFrameTimeout = 300 * time.Millisecond
+	})
 	honest := startLoopbackPeer(t, "honest")
-	connectLoopback(t, honest, &loopbackPeer{node: victimNode, chat: victim})
+	connectLoopback(t, honest, victim)
 	attacker := newLoopbackNode(t)
-	if err := attacker.Host().Connect(t.Context(), addrInfo(t, victimNode)); err != nil {
+	if err := attacker.Host().Connect(t.Context(), addrInfo(t, victim.node)); err != nil {
 		t.Fatal(err)
 	}
-	events, cancel := honest.chat.Subscribe()
-	defer cancel()
+	events := chattest.NewEventLog(honest.chat)
 	sendHonest := func(text string) {
 		t.Helper()
-		m, err := honest.chat.SendDM(victim.Self(), text)
+		m, err := honest.chat.SendDM(t.Context(), victim.chat.Self(), text)
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitStatus(t, events, m.ID, chat.StatusDelivered)
+		events.WaitFor(t, "the honest message delivered", chattest.StatusIs(m.ID, chat.StatusDelivered))
 	}
 	sendHonest("before the attack")
 
@@ -195,7 +172,7 @@ func TestHostileDMStreams(t *testing.T) {
 		{"stream that never sends", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := attacker.Host().NewStream(t.Context(), victimNode.Host().ID(), protocol.ID(chat.DMProtocol))
+			s, err := attacker.Host().NewStream(t.Context(), victim.node.Host().ID(), protocol.ID(chat.DMProtocol))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -217,7 +194,7 @@ func TestHostileDMStreams(t *testing.T) {
 		})
 	}
 	sendHonest("after the attack")
-	got, err := victim.History(chat.DMConversation(honest.chat.Self()), chat.Cursor{}, 100)
+	got, err := victim.chat.History(chat.DMConversation(honest.chat.Self()), chat.HistoryQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
