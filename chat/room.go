@@ -72,13 +72,21 @@ func (rs *roomSet) open(meta Room) (*room, error) {
 		serving:    make(map[PeerID]int),
 		lastSynced: make(map[PeerID]time.Time),
 	}
+	// What a previous run stored but never published is read before the
+	// room opens: what is posted from then on goes through the outbox
+	// alone, and is published once.
+	unpublished, err := s.cfg.Store.Unpublished()
+	if err != nil {
+		s.log.Warn("could not read unpublished room messages", "room", meta.Name, "err", err)
+	}
 	t, err := ps.JoinTopic(RoomTopic(meta.Name), r.validate)
 	if err != nil {
 		return nil, fmt.Errorf("join topic of #%s: %w", meta.Name, err)
 	}
 	r.topic = t
 	r.ctx, r.cancel = context.WithCancel(s.ctx())
-	for _, f := range []func(){r.readLoop, r.publishLoop, r.peerLoop, r.syncLoop, r.pruneLoop} {
+	publishLoop := func() { r.publishLoop(unpublished) }
+	for _, f := range []func(){r.readLoop, publishLoop, r.peerLoop, r.syncLoop, r.pruneLoop} {
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
@@ -238,12 +246,12 @@ func (r *room) post(ctx context.Context, kind Kind, body string, done chan struc
 }
 
 // publishLoop publishes this node's messages: first those a previous run
-// stored but never published, then what is posted. Publishing costs a
-// signature and GossipSub's check of it, so several workers publish at
-// once (messages are ordered by HLC, not by when they went out), and this
-// goroutine records their proofs in batches.
-func (r *room) publishLoop() {
-	r.republish()
+// stored but never published (unpublished, of every room), then what is
+// posted. Publishing costs a signature and GossipSub's check of it, so
+// several workers publish at once (messages are ordered by HLC, not by
+// when they went out), and this goroutine records their proofs in batches.
+func (r *room) publishLoop(unpublished []*Message) {
+	r.republish(unpublished)
 	proven := make(chan *Message, outboxSize)
 	var workers sync.WaitGroup
 	for range publishWorkers() {
@@ -339,12 +347,7 @@ func (r *room) recordProofs(ms []*Message) {
 
 // republish publishes what this node stored for the room but never got
 // out (a crash between storing and publishing).
-func (r *room) republish() {
-	unpublished, err := r.s.cfg.Store.Unpublished()
-	if err != nil {
-		r.s.log.Warn("could not read unpublished room messages", "room", r.name, "err", err)
-		return
-	}
+func (r *room) republish(unpublished []*Message) {
 	var proven []*Message
 	for _, m := range unpublished {
 		if m.Room != r.name || r.ctx.Err() != nil {
