@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -311,20 +312,39 @@ func (r *room) publishWorker(proven chan<- *Message) {
 	}
 }
 
-// publish publishes m and sets its proof. A message that fails stays in
-// the store's room outbox: it is published again on the next start.
+// publishRetry is how long a room waits before publishing again a
+// message whose publish timed out.
+const publishRetry = 500 * time.Millisecond
+
+// publish publishes m and sets its proof. A publish that times out (pubsub
+// too busy to take the message in time) is tried again while the room is
+// open: an unpublished message has no proof, so sync does not carry it
+// either. A message that fails otherwise stays in the store's room
+// outbox: it is published again on the next start.
 func (r *room) publish(m *Message) error {
-	ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
-	proof, err := r.topic.Publish(ctx, m.Envelope)
-	cancel()
-	if err != nil {
-		if r.ctx.Err() == nil {
+	for {
+		ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
+		proof, err := r.topic.Publish(ctx, m.Envelope)
+		cancel()
+		switch {
+		case err == nil:
+			m.Proof = proof
+			return nil
+		case r.ctx.Err() != nil:
+			return err
+		case !errors.Is(err, context.DeadlineExceeded):
 			r.s.log.Warn("could not publish a room message", "room", r.name, "err", err)
+			return err
 		}
-		return err
+		r.s.log.Debug("publishing a room message timed out; trying again", "room", r.name)
+		t := time.NewTimer(publishRetry)
+		select {
+		case <-t.C:
+		case <-r.ctx.Done():
+			t.Stop()
+			return err
+		}
 	}
-	m.Proof = proof
-	return nil
 }
 
 // recordProofs stores the proofs of published messages, in one

@@ -111,3 +111,67 @@ func TestMocknetRoomPublishesOnce(t *testing.T) {
 		}
 	}
 }
+
+// busyOnce is a chat.PubSub whose topics time out the first publish of
+// each message, as GossipSub does when it is too busy to take one before
+// the caller's deadline; it counts the publishes of each message.
+type busyOnce struct {
+	publishCounter
+}
+
+func (b *busyOnce) JoinTopic(name string, validate chat.Validator) (chat.Topic, error) {
+	t, err := b.PubSub.JoinTopic(name, validate)
+	if err != nil {
+		return nil, err
+	}
+	return &busyTopic{Topic: t, c: &b.publishCounter}, nil
+}
+
+type busyTopic struct {
+	chat.Topic
+	c *publishCounter
+}
+
+func (t *busyTopic) Publish(ctx context.Context, data []byte) (chat.Proof, error) {
+	t.c.mu.Lock()
+	t.c.counts[string(data)]++
+	first := t.c.counts[string(data)] == 1
+	t.c.mu.Unlock()
+	if first {
+		return chat.Proof{}, fmt.Errorf("router is not ready: %w", context.DeadlineExceeded)
+	}
+	return t.Topic.Publish(ctx, data)
+}
+
+// TestMocknetRoomPublishTimesOut: a message whose publish times out is
+// published again while the room runs (unpublished, it has no proof, so
+// sync would not carry it either): it reaches the other members, and the
+// author holds nothing unpublished.
+func TestMocknetRoomPublishTimesOut(t *testing.T) {
+	const room = "busy"
+	busy := &busyOnce{publishCounter{counts: map[string]int{}}}
+	c := nodetest.NewCluster(t, 2, nodetest.Options{
+		InMemory: true,
+		Wrap: func(i int, cfg *chat.Config) {
+			if i == 0 {
+				busy.PubSub = cfg.PubSub
+				cfg.PubSub = busy
+			}
+		},
+	})
+	author, receiver := c.Members[0], c.Members[1]
+	c.Connect(0, 1)
+	joinRoom(t, receiver, room)
+	joinRoom(t, author, room)
+	var sent []*chat.Message
+	for k := range 3 {
+		sent = append(sent, sendRoom(t, author, room, fmt.Sprintf("published on the second try, %d", k)))
+	}
+	waitSameHistories(t, 20*time.Second, c.Members, room, 2+len(sent), idsOf(sent))
+	waitPublished(t, author)
+	for _, m := range sent {
+		if n := busy.published(m.Envelope); n != 2 {
+			t.Errorf("%q: published %d times, want twice (a time-out, then the message)", m.Body, n)
+		}
+	}
+}
