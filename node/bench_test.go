@@ -62,7 +62,7 @@ func startLoopbackPeer(tb testing.TB, nick string, adjust ...func(*chat.Config))
 		_ = nd.Close()
 		_ = st.Close()
 	})
-	nodetest.WaitFor(tb, 10*time.Second, nick+"'s service to start", func() bool { return nodetest.Serving(nd, chat.DMProtocol) })
+	nodetest.WaitStarted(tb, svc)
 	return &loopbackPeer{node: nd, store: st, chat: svc}
 }
 

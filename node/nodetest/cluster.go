@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +17,6 @@ import (
 	lcrypto "github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
-	libp2pprotocol "github.com/libp2p/go-libp2p/core/protocol"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 	ma "github.com/multiformats/go-multiaddr"
 	"google.golang.org/protobuf/proto"
@@ -120,7 +118,7 @@ func Logger(name string) *slog.Logger {
 func (m *Member) Options() Options { return m.opts }
 
 // Start (re)opens the member's store, node and chat service, runs them as
-// the daemon does, and returns once the service serves its protocols.
+// the daemon does, and returns once the service has started.
 func (m *Member) Start(opts Options) {
 	m.t.Helper()
 	m.mu.Lock()
@@ -169,9 +167,7 @@ func (m *Member) Start(opts Options) {
 	}
 	stop := RunParts(m.t, fmt.Sprintf("n%d", m.Index), map[string]func(context.Context) error{"store": st.Run, "node": nd.Run, "chat": svc.Run})
 	m.Node, m.Store, m.Chat, m.stop = nd, st, svc, stop
-	WaitFor(m.t, 10*time.Second, fmt.Sprintf("n%d's service to start", m.Index), func() bool {
-		return Serving(nd, chat.SyncProtocol)
-	})
+	WaitStarted(m.t, svc)
 }
 
 // Stop closes the member's chat service, node and store (the mocknet host
@@ -260,10 +256,15 @@ func RunParts(t testing.TB, name string, parts map[string]func(context.Context) 
 	}
 }
 
-// Serving reports whether n's host serves protocol (a service registers
-// its stream handlers when its Run starts).
-func Serving(n *node.Node, protocol string) bool {
-	return slices.Contains(n.Host().Mux().Protocols(), libp2pprotocol.ID(protocol))
+// WaitStarted waits until svc has started: it serves its protocols and has
+// opened the rooms it had joined.
+func WaitStarted(t testing.TB, svc *chat.Service) {
+	t.Helper()
+	select {
+	case <-svc.Started():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the chat service did not start within 10s")
+	}
 }
 
 // SignProof returns the proof GossipSub attaches to data when author
