@@ -74,7 +74,7 @@ func pageBack(t *testing.T, m *nodetest.Member, room string, limit int) []*chat.
 // than the 10,000 and older than the 30 days sync once stopped at), and
 // paging back through it with History reaches the first message.
 //
-// The sessions that bring it are the ones each side opens when it sees the
+// The session that brings it is the one opened when the two see each
 // other join the topic; anti-entropy (30s) only retries a failed one.
 func TestMocknetRoomWholeHistory(t *testing.T) {
 	const room = "archive"

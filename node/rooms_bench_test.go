@@ -240,9 +240,9 @@ func benchRoomSync(b *testing.B, total, differ int, newcomer bool) {
 }
 
 // quietSyncPair starts two connected loopback peers in room whose
-// automatic syncs are over: the one each opens when the other joins the
-// topic has ended, and the others (anti-entropy, after live traffic) are
-// an hour away. Whatever a test then writes into their stores changes
+// automatic syncs are over: the one opened when they see each other join
+// the topic has ended, and the others (anti-entropy, after live traffic,
+// the other side's check that the join was synced) are an hour away. Whatever a test then writes into their stores changes
 // hands only by the syncs it runs.
 func quietSyncPair(b *testing.B, room string) (a, c *loopbackPeer) {
 	b.Helper()
@@ -261,11 +261,16 @@ func quietSyncPair(b *testing.B, room string) (a, c *loopbackPeer) {
 	a, c = peers[0], peers[1]
 	connectLoopback(b, a, c)
 	conv := chat.RoomConversation(room)
-	nodetest.WaitFor(b, 30*time.Second, "the join syncs to end with both join lines on both sides", func() bool {
+	nodetest.WaitFor(b, 30*time.Second, "the join sync to end with both join lines on both sides", func() bool {
+		opened := int64(0)
 		for _, w := range watches {
-			if w.opened.Load() == 0 || w.open.Load() != 0 {
+			if w.open.Load() != 0 {
 				return false
 			}
+			opened += w.opened.Load()
+		}
+		if opened == 0 {
+			return false
 		}
 		ia, err := a.store.SyncItems(conv, 0)
 		if err != nil {
