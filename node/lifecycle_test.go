@@ -32,8 +32,8 @@ func waitRunReturned(t *testing.T, done <-chan error) {
 	}
 }
 
-// waitUp waits for an event that reports p up.
-func waitUp(t *testing.T, events <-chan chat.PeerEvent, p chat.PeerID) {
+// waitUp waits for an event that reports p up, and returns it.
+func waitUp(t *testing.T, events <-chan chat.PeerEvent, p chat.PeerID) chat.PeerEvent {
 	t.Helper()
 	timeout := time.After(chattest.Timeout)
 	for {
@@ -43,7 +43,7 @@ func waitUp(t *testing.T, events <-chan chat.PeerEvent, p chat.PeerID) {
 				t.Fatalf("the peer events ended before %s came up", p.Short())
 			}
 			if ev.Peer == p && ev.Up {
-				return
+				return ev
 			}
 		case <-timeout:
 			t.Fatalf("%s was not reported up within %v", p.Short(), chattest.Timeout)
@@ -136,7 +136,8 @@ func TestRunStops(t *testing.T) {
 
 // TestPeersIdentifiedBeforeRun: a peer that connected and was identified
 // before Run is reported up once Run starts (Run's event subscription
-// came too late for its identification event).
+// came too late for its identification event), with the addresses it is
+// known at (chat keeps them to reconnect).
 func TestPeersIdentifiedBeforeRun(t *testing.T) {
 	_, nodes := newMocknetNodes(t, 2, false)
 	a, b := nodes[0].Node, nodes[1].Node
@@ -159,7 +160,9 @@ func TestPeersIdentifiedBeforeRun(t *testing.T) {
 	}
 
 	aDone := runNode(ctx, a)
-	waitUp(t, events, b.Self())
+	if ev := waitUp(t, events, b.Self()); len(ev.Addrs) == 0 {
+		t.Errorf("b came up with no addresses, want those a knows it at (%v)", a.Host().Peerstore().Addrs(b.Host().ID()))
+	}
 	if got := a.ConnCount(b.Self()); got != 1 {
 		t.Errorf("a has %d connections to b, want 1", got)
 	}
