@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,12 +55,31 @@ func addrInfo(t *testing.T, n *node.Node) peer.AddrInfo {
 }
 
 // TestSimultaneousDialKeepsOneConnection has both ends dial each other at
-// the same moment over QUIC (where that makes two connections) several
-// times: each time the pair must settle on the one connection the smaller
-// peer ID dialled.
+// the same moment over QUIC (where that can make two connections) several
+// times: each time the pair must settle on one connection, the same on
+// both sides, and where two were made, on the one the smaller peer ID
+// dialled. (Where one dial finds the other's connection already up, no
+// second connection is made, and the one there stays whoever dialled it.)
 func TestSimultaneousDialKeepsOneConnection(t *testing.T) {
 	a, b := newNode(t, "/ip4/127.0.0.1/udp/0/quic-v1"), newNode(t, "/ip4/127.0.0.1/udp/0/quic-v1")
+	var (
+		mu     sync.Mutex
+		opened = map[network.Direction]int{} // a's connections to b this round
+	)
+	notifiee := &network.NotifyBundle{ConnectedF: func(_ network.Network, c network.Conn) {
+		if c.RemotePeer() == b.Host().ID() {
+			mu.Lock()
+			opened[c.Stat().Direction]++
+			mu.Unlock()
+		}
+	}}
+	a.Host().Network().Notify(notifiee)
+	defer a.Host().Network().StopNotify(notifiee)
+	duplicated := 0
 	for round := range 5 {
+		mu.Lock()
+		clear(opened)
+		mu.Unlock()
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 		errs := make(chan error, 2)
 		go func() {
@@ -77,13 +97,22 @@ func TestSimultaneousDialKeepsOneConnection(t *testing.T) {
 		nodetest.WaitFor(t, 10*time.Second, "one connection on each side", func() bool {
 			return a.ConnCount(b.Self()) == 1 && b.ConnCount(a.Self()) == 1
 		})
-		conns := a.Host().Network().ConnsToPeer(b.Host().ID())
-		if len(conns) != 1 {
-			t.Fatalf("round %d: a has %d connections", round, len(conns))
+		ac, bc := a.Host().Network().ConnsToPeer(b.Host().ID()), b.Host().Network().ConnsToPeer(a.Host().ID())
+		if len(ac) != 1 || len(bc) != 1 {
+			t.Fatalf("round %d: a has %d connections, b %d", round, len(ac), len(bc))
 		}
-		outbound := conns[0].Stat().Direction == network.DirOutbound
-		if want := a.Host().ID() < b.Host().ID(); outbound != want {
-			t.Errorf("round %d: a kept an outbound=%v connection, want outbound=%v (the smaller ID dials)", round, outbound, want)
+		outbound := ac[0].Stat().Direction == network.DirOutbound
+		if bOutbound := bc[0].Stat().Direction == network.DirOutbound; outbound == bOutbound {
+			t.Errorf("round %d: a kept an outbound=%v connection and b an outbound=%v one: not the same connection", round, outbound, bOutbound)
+		}
+		mu.Lock()
+		both := opened[network.DirOutbound] > 0 && opened[network.DirInbound] > 0
+		mu.Unlock()
+		if both {
+			duplicated++
+			if want := a.Host().ID() < b.Host().ID(); outbound != want {
+				t.Errorf("round %d: of two connections a kept an outbound=%v one, want outbound=%v (the smaller ID dials)", round, outbound, want)
+			}
 		}
 		_ = a.Host().Network().ClosePeer(b.Host().ID())
 		_ = b.Host().Network().ClosePeer(a.Host().ID())
@@ -91,6 +120,7 @@ func TestSimultaneousDialKeepsOneConnection(t *testing.T) {
 			return a.ConnCount(b.Self()) == 0 && b.ConnCount(a.Self()) == 0
 		})
 	}
+	t.Logf("%d of 5 rounds made two connections", duplicated)
 }
 
 // TestDiscoveryRaceSettles has two nodes learn of each other at the same
