@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -72,13 +73,21 @@ func (rs *roomSet) open(meta Room) (*room, error) {
 		serving:    make(map[PeerID]int),
 		lastSynced: make(map[PeerID]time.Time),
 	}
+	// What a previous run stored but never published is read before the
+	// room opens: what is posted from then on goes through the outbox
+	// alone, and is published once.
+	unpublished, err := s.cfg.Store.Unpublished()
+	if err != nil {
+		s.log.Warn("could not read unpublished room messages", "room", meta.Name, "err", err)
+	}
 	t, err := ps.JoinTopic(RoomTopic(meta.Name), r.validate)
 	if err != nil {
 		return nil, fmt.Errorf("join topic of #%s: %w", meta.Name, err)
 	}
 	r.topic = t
 	r.ctx, r.cancel = context.WithCancel(s.ctx())
-	for _, f := range []func(){r.readLoop, r.publishLoop, r.peerLoop, r.syncLoop, r.pruneLoop} {
+	publishLoop := func() { r.publishLoop(unpublished) }
+	for _, f := range []func(){r.readLoop, publishLoop, r.peerLoop, r.syncLoop, r.pruneLoop} {
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
@@ -238,12 +247,12 @@ func (r *room) post(ctx context.Context, kind Kind, body string, done chan struc
 }
 
 // publishLoop publishes this node's messages: first those a previous run
-// stored but never published, then what is posted. Publishing costs a
-// signature and GossipSub's check of it, so several workers publish at
-// once (messages are ordered by HLC, not by when they went out), and this
-// goroutine records their proofs in batches.
-func (r *room) publishLoop() {
-	r.republish()
+// stored but never published (unpublished, of every room), then what is
+// posted. Publishing costs a signature and GossipSub's check of it, so
+// several workers publish at once (messages are ordered by HLC, not by
+// when they went out), and this goroutine records their proofs in batches.
+func (r *room) publishLoop(unpublished []*Message) {
+	r.republish(unpublished)
 	proven := make(chan *Message, outboxSize)
 	var workers sync.WaitGroup
 	for range publishWorkers() {
@@ -303,20 +312,39 @@ func (r *room) publishWorker(proven chan<- *Message) {
 	}
 }
 
-// publish publishes m and sets its proof. A message that fails stays in
-// the store's room outbox: it is published again on the next start.
+// publishRetry is how long a room waits before publishing again a
+// message whose publish timed out.
+const publishRetry = 500 * time.Millisecond
+
+// publish publishes m and sets its proof. A publish that times out (pubsub
+// too busy to take the message in time) is tried again while the room is
+// open: an unpublished message has no proof, so sync does not carry it
+// either. A message that fails otherwise stays in the store's room
+// outbox: it is published again on the next start.
 func (r *room) publish(m *Message) error {
-	ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
-	proof, err := r.topic.Publish(ctx, m.Envelope)
-	cancel()
-	if err != nil {
-		if r.ctx.Err() == nil {
+	for {
+		ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
+		proof, err := r.topic.Publish(ctx, m.Envelope)
+		cancel()
+		switch {
+		case err == nil:
+			m.Proof = proof
+			return nil
+		case r.ctx.Err() != nil:
+			return err
+		case !errors.Is(err, context.DeadlineExceeded):
 			r.s.log.Warn("could not publish a room message", "room", r.name, "err", err)
+			return err
 		}
-		return err
+		r.s.log.Debug("publishing a room message timed out; trying again", "room", r.name)
+		t := time.NewTimer(publishRetry)
+		select {
+		case <-t.C:
+		case <-r.ctx.Done():
+			t.Stop()
+			return err
+		}
 	}
-	m.Proof = proof
-	return nil
 }
 
 // recordProofs stores the proofs of published messages, in one
@@ -339,12 +367,7 @@ func (r *room) recordProofs(ms []*Message) {
 
 // republish publishes what this node stored for the room but never got
 // out (a crash between storing and publishing).
-func (r *room) republish() {
-	unpublished, err := r.s.cfg.Store.Unpublished()
-	if err != nil {
-		r.s.log.Warn("could not read unpublished room messages", "room", r.name, "err", err)
-		return
-	}
+func (r *room) republish(unpublished []*Message) {
 	var proven []*Message
 	for _, m := range unpublished {
 		if m.Room != r.name || r.ctx.Err() != nil {

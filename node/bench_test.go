@@ -15,47 +15,54 @@ import (
 	"github.com/parley-chat/parley/chat"
 	"github.com/parley-chat/parley/crypto"
 	"github.com/parley-chat/parley/node"
+	"github.com/parley-chat/parley/node/nodetest"
 	"github.com/parley-chat/parley/store"
 )
 
 // loopbackPeer is a real node on 127.0.0.1 TCP with a store on disk and a
-// chat service.
+// chat service, run as the daemon runs them.
 type loopbackPeer struct {
 	node  *node.Node
 	store *store.Store
 	chat  *chat.Service
 }
 
-func startLoopbackPeer(tb testing.TB, nick string) *loopbackPeer {
+// startLoopbackPeer starts a loopback peer with rooms (its node is its
+// pubsub) and no rate limit on room authors; adjust (if set) changes its
+// chat config last.
+func startLoopbackPeer(tb testing.TB, nick string, adjust ...func(*chat.Config)) *loopbackPeer {
 	tb.Helper()
 	id, err := crypto.NewIdentity(rand.Reader)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	st, err := store.Open(tb.TempDir(), store.Options{})
+	st, err := store.Open(tb.TempDir(), store.Options{Logger: nodetest.Logger(nick)})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	nd, err := node.New(node.Config{Identity: id, Listen: []string{"/ip4/127.0.0.1/tcp/0"}})
+	nd, err := node.New(node.Config{Identity: id, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Logger: nodetest.Logger(nick)})
 	if err != nil {
+		_ = st.Close()
 		tb.Fatal(err)
 	}
-	svc, err := chat.New(chat.Config{Identity: id, Nick: nick, Transport: nd, PubSub: nd, Store: st, RoomRate: 1e6, RoomBurst: 1e6})
+	cfg := chat.Config{Identity: id, Nick: nick, Transport: nd, Network: nd, PubSub: nd, Store: st, Logger: nodetest.Logger(nick), RoomRate: 1e6, RoomBurst: 1e6}
+	for _, f := range adjust {
+		f(&cfg)
+	}
+	svc, err := chat.New(cfg)
 	if err != nil {
+		_ = nd.Close()
+		_ = st.Close()
 		tb.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = svc.Run(ctx)
-	}()
+	stop := nodetest.RunParts(tb, nick, map[string]func(context.Context) error{"store": st.Run, "node": nd.Run, "chat": svc.Run})
 	tb.Cleanup(func() {
-		cancel()
-		<-done
+		stop()
+		_ = svc.Close()
 		_ = nd.Close()
 		_ = st.Close()
 	})
+	nodetest.WaitStarted(tb, svc)
 	return &loopbackPeer{node: nd, store: st, chat: svc}
 }
 
@@ -119,7 +126,7 @@ func BenchmarkDMRoundTrip(b *testing.B) {
 	for range 50 {
 		_, _ = s.Write([]byte(body))
 		_, _ = io.ReadFull(s, buf)
-		m, err := a.chat.SendDM(c.chat.Self(), body)
+		m, err := a.chat.SendDM(context.Background(), c.chat.Self(), body)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -137,7 +144,7 @@ func BenchmarkDMRoundTrip(b *testing.B) {
 		raw = append(raw, time.Since(t0))
 
 		t0 = time.Now()
-		m, err := a.chat.SendDM(c.chat.Self(), body)
+		m, err := a.chat.SendDM(context.Background(), c.chat.Self(), body)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -176,7 +183,7 @@ func BenchmarkDMThroughput(b *testing.B) {
 	b.ResetTimer()
 	t0 := time.Now()
 	for range b.N {
-		if _, err := a.chat.SendDM(c.chat.Self(), body); err != nil {
+		if _, err := a.chat.SendDM(context.Background(), c.chat.Self(), body); err != nil {
 			b.Fatal(err)
 		}
 	}

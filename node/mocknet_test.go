@@ -12,7 +12,7 @@ import (
 
 func history(t *testing.T, m *nodetest.Member, with chat.PeerID) []*chat.Message {
 	t.Helper()
-	ms, err := m.Chat.History(chat.DMConversation(with), chat.Cursor{}, 100000)
+	ms, err := m.Chat.History(chat.DMConversation(with), chat.HistoryQuery{Limit: chat.MaxHistoryLimit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestMocknetDirectMessage(t *testing.T) {
 		p, ok := a.Chat.Peer(b.ID())
 		return ok && p.Connected && p.Nick == "n1"
 	})
-	m, err := a.Chat.SendDM(b.ID(), "hello over mocknet")
+	m, err := a.Chat.SendDM(t.Context(), b.ID(), "hello over mocknet")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestMocknetOutboxAcrossDisconnect(t *testing.T) {
 	nodetest.WaitFor(t, 10*time.Second, "peer down", func() bool { p, _ := a.Chat.Peer(b.ID()); return !p.Connected })
 	var ids []chat.MessageID
 	for i := range 20 {
-		m, err := a.Chat.SendDM(b.ID(), fmt.Sprintf("while cut %d", i))
+		m, err := a.Chat.SendDM(t.Context(), b.ID(), fmt.Sprintf("while cut %d", i))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,10 +16,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/parley-chat/parley/chat"
+	"github.com/parley-chat/parley/chat/chattest"
 	"github.com/parley-chat/parley/crypto"
 	"github.com/parley-chat/parley/node"
 	"github.com/parley-chat/parley/node/nodetest"
-	"github.com/parley-chat/parley/store"
 )
 
 func newLoopbackNode(t *testing.T) *node.Node {
@@ -26,17 +27,25 @@ func newLoopbackNode(t *testing.T) *node.Node {
 	return newNode(t, "/ip4/127.0.0.1/tcp/0")
 }
 
+// newNode builds a node listening on listen and runs it, as the daemon
+// does, until the test ends.
 func newNode(t *testing.T, listen ...string) *node.Node {
 	t.Helper()
 	id, err := crypto.NewIdentity(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.New(node.Config{Identity: id, Listen: listen})
+	n, err := node.New(node.Config{Identity: id, Listen: listen, Logger: nodetest.Logger("node")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = n.Close() })
+	stop := nodetest.RunParts(t, "node", map[string]func(context.Context) error{"node": n.Run})
+	t.Cleanup(func() {
+		stop()
+		if err := n.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
 	return n
 }
 
@@ -46,12 +55,31 @@ func addrInfo(t *testing.T, n *node.Node) peer.AddrInfo {
 }
 
 // TestSimultaneousDialKeepsOneConnection has both ends dial each other at
-// the same moment over QUIC (where that makes two connections) several
-// times: each time the pair must settle on the one connection the smaller
-// peer ID dialled.
+// the same moment over QUIC (where that can make two connections) several
+// times: each time the pair must settle on one connection, the same on
+// both sides, and where two were made, on the one the smaller peer ID
+// dialled. (Where one dial finds the other's connection already up, no
+// second connection is made, and the one there stays whoever dialled it.)
 func TestSimultaneousDialKeepsOneConnection(t *testing.T) {
 	a, b := newNode(t, "/ip4/127.0.0.1/udp/0/quic-v1"), newNode(t, "/ip4/127.0.0.1/udp/0/quic-v1")
+	var (
+		mu     sync.Mutex
+		opened = map[network.Direction]int{} // a's connections to b this round
+	)
+	notifiee := &network.NotifyBundle{ConnectedF: func(_ network.Network, c network.Conn) {
+		if c.RemotePeer() == b.Host().ID() {
+			mu.Lock()
+			opened[c.Stat().Direction]++
+			mu.Unlock()
+		}
+	}}
+	a.Host().Network().Notify(notifiee)
+	defer a.Host().Network().StopNotify(notifiee)
+	duplicated := 0
 	for round := range 5 {
+		mu.Lock()
+		clear(opened)
+		mu.Unlock()
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 		errs := make(chan error, 2)
 		go func() {
@@ -69,13 +97,22 @@ func TestSimultaneousDialKeepsOneConnection(t *testing.T) {
 		nodetest.WaitFor(t, 10*time.Second, "one connection on each side", func() bool {
 			return a.ConnCount(b.Self()) == 1 && b.ConnCount(a.Self()) == 1
 		})
-		conns := a.Host().Network().ConnsToPeer(b.Host().ID())
-		if len(conns) != 1 {
-			t.Fatalf("round %d: a has %d connections", round, len(conns))
+		ac, bc := a.Host().Network().ConnsToPeer(b.Host().ID()), b.Host().Network().ConnsToPeer(a.Host().ID())
+		if len(ac) != 1 || len(bc) != 1 {
+			t.Fatalf("round %d: a has %d connections, b %d", round, len(ac), len(bc))
 		}
-		outbound := conns[0].Stat().Direction == network.DirOutbound
-		if want := a.Host().ID() < b.Host().ID(); outbound != want {
-			t.Errorf("round %d: a kept an outbound=%v connection, want outbound=%v (the smaller ID dials)", round, outbound, want)
+		outbound := ac[0].Stat().Direction == network.DirOutbound
+		if bOutbound := bc[0].Stat().Direction == network.DirOutbound; outbound == bOutbound {
+			t.Errorf("round %d: a kept an outbound=%v connection and b an outbound=%v one: not the same connection", round, outbound, bOutbound)
+		}
+		mu.Lock()
+		both := opened[network.DirOutbound] > 0 && opened[network.DirInbound] > 0
+		mu.Unlock()
+		if both {
+			duplicated++
+			if want := a.Host().ID() < b.Host().ID(); outbound != want {
+				t.Errorf("round %d: of two connections a kept an outbound=%v one, want outbound=%v (the smaller ID dials)", round, outbound, want)
+			}
 		}
 		_ = a.Host().Network().ClosePeer(b.Host().ID())
 		_ = b.Host().Network().ClosePeer(a.Host().ID())
@@ -83,6 +120,7 @@ func TestSimultaneousDialKeepsOneConnection(t *testing.T) {
 			return a.ConnCount(b.Self()) == 0 && b.ConnCount(a.Self()) == 0
 		})
 	}
+	t.Logf("%d of 5 rounds made two connections", duplicated)
 }
 
 // TestDiscoveryRaceSettles has two nodes learn of each other at the same
@@ -124,59 +162,28 @@ func addrStrings(n *node.Node) []string {
 	return out
 }
 
-// hostileVictim is a chat service on a real node with short stream timeouts.
-func hostileVictim(t *testing.T) (*node.Node, *chat.Service) {
-	t.Helper()
-	id, err := crypto.NewIdentity(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.New(node.Config{Identity: id, Listen: []string{"/ip4/127.0.0.1/tcp/0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := chat.New(chat.Config{Identity: id, Nick: "victim", Transport: n, Store: st, FirstFrameTimeout: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = svc.Run(context.Background())
-	}()
-	t.Cleanup(func() {
-		_ = svc.Close()
-		<-done
-		_ = n.Close()
-		_ = st.Close()
-	})
-	return n, svc
-}
-
 // TestHostileDMStreams throws bad input at the DM protocol over real
 // libp2p: each bad stream is reset, the node stays up, and an honest
 // peer's messages keep flowing.
 func TestHostileDMStreams(t *testing.T) {
-	victimNode, victim := hostileVictim(t)
+	victim := startLoopbackPeer(t, "victim", func(c *chat.Config) {
+		c.PubSub = nil
+		c.FirstFrameTimeout = 300 * time.Millisecond
+	})
 	honest := startLoopbackPeer(t, "honest")
-	connectLoopback(t, honest, &loopbackPeer{node: victimNode, chat: victim})
+	connectLoopback(t, honest, victim)
 	attacker := newLoopbackNode(t)
-	if err := attacker.Host().Connect(t.Context(), addrInfo(t, victimNode)); err != nil {
+	if err := attacker.Host().Connect(t.Context(), addrInfo(t, victim.node)); err != nil {
 		t.Fatal(err)
 	}
-	events, cancel := honest.chat.Subscribe()
-	defer cancel()
+	events := chattest.NewEventLog(honest.chat)
 	sendHonest := func(text string) {
 		t.Helper()
-		m, err := honest.chat.SendDM(victim.Self(), text)
+		m, err := honest.chat.SendDM(t.Context(), victim.chat.Self(), text)
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitStatus(t, events, m.ID, chat.StatusDelivered)
+		events.WaitFor(t, "the honest message delivered", chattest.StatusIs(m.ID, chat.StatusDelivered))
 	}
 	sendHonest("before the attack")
 
@@ -195,7 +202,7 @@ func TestHostileDMStreams(t *testing.T) {
 		{"stream that never sends", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := attacker.Host().NewStream(t.Context(), victimNode.Host().ID(), protocol.ID(chat.DMProtocol))
+			s, err := attacker.Host().NewStream(t.Context(), victim.node.Host().ID(), protocol.ID(chat.DMProtocol))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -217,7 +224,7 @@ func TestHostileDMStreams(t *testing.T) {
 		})
 	}
 	sendHonest("after the attack")
-	got, err := victim.History(chat.DMConversation(honest.chat.Self()), chat.Cursor{}, 100)
+	got, err := victim.chat.History(chat.DMConversation(honest.chat.Self()), chat.HistoryQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

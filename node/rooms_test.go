@@ -12,7 +12,7 @@ import (
 
 func roomHistory(t *testing.T, m *nodetest.Member, room string) []*chat.Message {
 	t.Helper()
-	ms, err := m.Chat.History(chat.RoomConversation(room), chat.Cursor{}, 100000)
+	ms, err := m.Chat.History(chat.RoomConversation(room), chat.HistoryQuery{Limit: chat.MaxHistoryLimit, All: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,13 +34,13 @@ func TestMocknetRoomSmall(t *testing.T) {
 	c.Connect(0, 1)
 	c.Connect(1, 2)
 	for _, m := range c.Members {
-		if _, err := m.Chat.JoinRoom("test"); err != nil {
+		if _, err := m.Chat.JoinRoom(t.Context(), "test"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var sent []chat.MessageID
 	for i, m := range c.Members {
-		msg, err := m.Chat.SendRoom("test", fmt.Sprintf("hello from %d", i))
+		msg, err := m.Chat.SendRoom(t.Context(), "test", fmt.Sprintf("hello from %d", i))
 		if err != nil {
 			t.Fatal(err)
 		}

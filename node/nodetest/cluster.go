@@ -3,6 +3,7 @@ package nodetest
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,11 +12,14 @@ import (
 	"testing"
 	"time"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	lcrypto "github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 	ma "github.com/multiformats/go-multiaddr"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-chat/parley/chat"
 	"github.com/parley-chat/parley/crypto"
@@ -42,10 +46,9 @@ type Member struct {
 	Store    *store.Store
 	Chat     *chat.Service
 
-	cancel context.CancelFunc
-	done   chan struct{}
-	mu     sync.Mutex
-	opts   Options
+	stop func()
+	mu   sync.Mutex
+	opts Options
 }
 
 // Options tune a cluster.
@@ -55,8 +58,13 @@ type Options struct {
 	Chat chat.Config
 	// Node is applied to every member's node config.
 	Node node.Config
-	// PerMember, if set, adjusts member i's configs last (a skewed clock, ...).
+	// PerMember, if set, adjusts member i's configs last (a skewed clock,
+	// a wrapped store, ...), before its node is built.
 	PerMember func(i int, c *chat.Config, n *node.Config)
+	// Wrap, if set, adjusts member i's chat config once its Transport,
+	// Network and PubSub are the member's node (to watch or change what
+	// the service does with them).
+	Wrap func(i int, c *chat.Config)
 	// InMemory keeps every member's store in memory (large clusters).
 	InMemory bool
 }
@@ -109,8 +117,8 @@ func Logger(name string) *slog.Logger {
 // Options returns the options the member was last started with.
 func (m *Member) Options() Options { return m.opts }
 
-// Start (re)opens the member's store, node and chat service and runs them,
-// as the daemon does.
+// Start (re)opens the member's store, node and chat service, runs them as
+// the daemon does, and returns once the service has started.
 func (m *Member) Start(opts Options) {
 	m.t.Helper()
 	m.mu.Lock()
@@ -149,29 +157,17 @@ func (m *Member) Start(opts Options) {
 	if err != nil {
 		m.t.Fatal(err)
 	}
-	ccfg.Transport = nd
-	ccfg.PubSub = nd
+	ccfg.Transport, ccfg.Network, ccfg.PubSub = nd, nd, nd
+	if opts.Wrap != nil {
+		opts.Wrap(m.Index, &ccfg)
+	}
 	svc, err := chat.New(ccfg)
 	if err != nil {
 		m.t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	var parts sync.WaitGroup
-	for name, run := range map[string]func(context.Context) error{"store": st.Run, "node": nd.Run, "chat": svc.Run} {
-		parts.Add(1)
-		go func() {
-			defer parts.Done()
-			if err := run(ctx); err != nil {
-				m.t.Errorf("n%d: %s.Run: %v", m.Index, name, err)
-			}
-		}()
-	}
-	go func() {
-		parts.Wait()
-		close(done)
-	}()
-	m.Node, m.Store, m.Chat, m.cancel, m.done = nd, st, svc, cancel, done
+	stop := RunParts(m.t, fmt.Sprintf("n%d", m.Index), map[string]func(context.Context) error{"store": st.Run, "node": nd.Run, "chat": svc.Run})
+	m.Node, m.Store, m.Chat, m.stop = nd, st, svc, stop
+	WaitStarted(m.t, svc)
 }
 
 // Stop closes the member's chat service, node and store (the mocknet host
@@ -182,8 +178,7 @@ func (m *Member) Stop() {
 	if m.Chat == nil {
 		return
 	}
-	m.cancel()
-	<-m.done
+	m.stop()
 	_ = m.Chat.Close()
 	_ = m.Node.Close()
 	_ = m.Store.Close()
@@ -236,4 +231,61 @@ func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// RunParts runs the Run method of each of a program's parts (store, node,
+// chat service) in a goroutine of its own, as the daemon does, until stop
+// is called; stop cancels them and waits until every Run has returned. A
+// Run that fails fails the test. The caller closes the parts after stop.
+func RunParts(t testing.TB, name string, parts map[string]func(context.Context) error) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for part, run := range parts {
+		wg.Go(func() {
+			if err := run(ctx); err != nil {
+				t.Errorf("%s: %s.Run: %v", name, part, err)
+			}
+		})
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			wg.Wait()
+		})
+	}
+}
+
+// WaitStarted waits until svc has started: it serves its protocols and has
+// opened the rooms it had joined.
+func WaitStarted(t testing.TB, svc *chat.Service) {
+	t.Helper()
+	select {
+	case <-svc.Started():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the chat service did not start within 10s")
+	}
+}
+
+// SignProof returns the proof GossipSub attaches to data when author
+// publishes it on topic with seqno: author's libp2p key's signature over
+// "libp2p-pubsub:" and the pubsub message {from: author, data, seqno (8
+// bytes, big endian), topic}. It is for writing room history with valid
+// proofs straight into stores. It panics only if the identity's key is
+// malformed, which crypto.Identity never is.
+func SignProof(author *crypto.Identity, topic string, data []byte, seqno uint64) chat.Proof {
+	key, err := lcrypto.UnmarshalEd25519PrivateKey(author.PrivateKey())
+	if err != nil {
+		panic(fmt.Sprintf("nodetest: identity key: %v", err))
+	}
+	seq := binary.BigEndian.AppendUint64(nil, seqno)
+	signed, err := proto.Marshal(&pb.Message{From: []byte(author.PeerID()), Data: data, Seqno: seq, Topic: &topic})
+	if err != nil {
+		panic(fmt.Sprintf("nodetest: encode the pubsub message: %v", err))
+	}
+	sig, err := key.Sign(append([]byte(pubsub.SignPrefix), signed...))
+	if err != nil {
+		panic(fmt.Sprintf("nodetest: sign: %v", err))
+	}
+	return chat.Proof{Seqno: seq, Signature: sig}
 }
