@@ -80,10 +80,45 @@ func BenchmarkRoomDelivery10(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	for i, p := range peers {
-		nodetest.WaitFor(b, 30*time.Second, fmt.Sprintf("p%d to see two others in the raw topic", i), func() bool {
-			return len(p.node.PubSub().ListPeers(rawTopic)) >= 2
-		})
+	// Wait until the raw topic's mesh reaches every member. GossipSub
+	// relays a message along mesh links only, and a member that joined
+	// before it saw a neighbour's subscription grafts that neighbour only
+	// at its next heartbeat (1s). A message published before then reaches
+	// the publisher's own neighbours (flood publishing) and whatever part
+	// of the mesh exists, and the others never get it: gossip goes only to
+	// topic peers outside the mesh, and with 4 neighbours each (fewer than
+	// D_lo) every neighbour is in the mesh after that heartbeat. Mesh links
+	// then stay (nothing prunes a mesh below D_hi), so once one probe has
+	// reached every member, every later message does too. Topic peers
+	// (ListPeers) say nothing about the mesh.
+	rawReached := func(data []byte, within time.Duration) bool {
+		ctx, cancel := context.WithTimeout(context.Background(), within)
+		defer cancel()
+		for _, s := range rawSubs[1:] {
+			for {
+				m, err := s.Next(ctx)
+				if err != nil {
+					return false
+				}
+				if string(m.Data) == string(data) {
+					break
+				}
+			}
+		}
+		return true
+	}
+	meshDeadline := time.Now().Add(30 * time.Second)
+	for probe := 0; ; probe++ {
+		data := []byte(fmt.Sprintf("probe-%d", probe))
+		if err := rawPub.Publish(context.Background(), data); err != nil {
+			b.Fatal(err)
+		}
+		if rawReached(data, 2*pubsub.GossipSubHeartbeatInterval) {
+			break
+		}
+		if time.Now().After(meshDeadline) {
+			b.Fatalf("raw: no probe reached every member within 30s (%d probes)", probe+1)
+		}
 	}
 
 	subs := make([]<-chan chat.Event, n)
