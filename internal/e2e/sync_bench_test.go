@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -172,7 +173,9 @@ func fill(b *testing.B, d *testnet.Daemon, room string, n int, tag string) {
 		return true
 	})
 	cancel()
-	<-done
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		b.Fatalf("follow: %v", err)
+	}
 }
 
 func textIDs(b *testing.B, d *testnet.Daemon, with string, limit int) []string {

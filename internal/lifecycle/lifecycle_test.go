@@ -436,7 +436,9 @@ func TestStarted(t *testing.T) {
 			t.Errorf("start calls when Started closed: got %d, want 1", got)
 		}
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			t.Errorf("Run after cancel: %v, want nil", err)
+		}
 
 		failed := newPart()
 		failed.startErr = errors.New("no")

@@ -2,6 +2,8 @@ package tui
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"slices"
 
 	tea "charm.land/bubbletea/v2"
@@ -128,8 +130,11 @@ func (m *Model) refreshPeers() tea.Cmd {
 func (m *Model) loadMembers(room string) tea.Cmd {
 	return m.ask(func(ctx context.Context) (tea.Msg, error) {
 		ms, err := m.be.Members(ctx, "#"+room)
-		if err != nil {
+		if apiErr := (*api.Error)(nil); errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
 			return nil, nil // not joined any more: nothing to show
+		}
+		if err != nil {
+			return nil, err
 		}
 		return membersMsg{room, ms}, nil
 	})
