@@ -376,7 +376,9 @@ func (l *dmLink) applyAck(ack *wire.Ack) error {
 	l.progress = time.Now()
 	l.mu.Unlock()
 	for _, u := range updates {
-		l.s.publish(Event{Type: EventStatus, Message: statusCopy(u.Message, u.Status, u.Reason)})
+		if u.Message.Kind != KindKey { // key grants are never shown
+			l.s.publish(Event{Type: EventStatus, Message: statusCopy(u.Message, u.Status, u.Reason)})
+		}
 	}
 	return nil
 }
@@ -387,7 +389,7 @@ func (l *dmLink) publishSent(ms []*Message) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, m := range ms {
-		if _, ok := l.inflight[m.ID]; ok {
+		if _, ok := l.inflight[m.ID]; ok && m.Kind != KindKey {
 			l.s.publish(Event{Type: EventStatus, Message: statusCopy(m, StatusSent, "")})
 		}
 	}

@@ -115,6 +115,13 @@ func (d *dmLinks) accept(remote PeerID, b []byte) (*Message, *wire.AckEntry, err
 	case dmFrameSize(m) > s.cfg.MaxFrame:
 		return reject("too large")
 	}
+	if m.Kind == KindKey {
+		// A private room's key: kept with the room, not as a message.
+		if err := s.takeGrant(remote, m.grant); err != nil {
+			return reject(err.Error())
+		}
+		return nil, &wire.AckEntry{Id: id[:], Status: wire.AckStatus_ACK_STATUS_STORED}, nil
+	}
 	m.Envelope = slices.Clone(m.Envelope)
 	m.Conversation = s.peers.dmConversation(remote)
 	m.Status = StatusReceived

@@ -26,6 +26,8 @@ func encodeEnvelope(m *Message) error {
 		Hlc:     uint64(m.HLC),
 		Kind:    wire.Kind(m.Kind),
 		Body:    m.Body,
+		Op:      m.op,
+		Grant:   m.grant,
 	}
 	if !m.ReplyTo.IsZero() {
 		env.ReplyTo = m.ReplyTo[:]
@@ -58,6 +60,8 @@ func UnmarshalEnvelope(envelope []byte) (*Message, error) {
 		Kind:     Kind(env.Kind),
 		Body:     env.Body,
 		Envelope: envelope,
+		op:       env.Op,
+		grant:    env.Grant,
 	}
 	if m.Room != "" {
 		m.Conversation = RoomConversation(m.Room)
@@ -92,6 +96,8 @@ func DecodeEnvelope(envelope []byte) (*Message, error) {
 		Kind:     Kind(env.Kind),
 		Body:     env.Body,
 		Envelope: envelope,
+		op:       env.Op,
+		grant:    env.Grant,
 	}
 	switch {
 	case len(env.ToPeer) > 0 && env.Room == "":
@@ -111,12 +117,26 @@ func DecodeEnvelope(envelope []byte) (*Message, error) {
 	}
 	switch {
 	case m.Kind == KindText:
-	case m.Room != "" && (m.Kind == KindJoin || m.Kind == KindLeave || m.Kind == KindTyping):
-		if m.Body != "" {
-			return nil, fmt.Errorf("%w: a %v message has no body", ErrBadEnvelope, m.Kind)
-		}
+	case m.Room != "" && (m.Kind == KindJoin || m.Kind == KindLeave || m.Kind == KindTyping || m.Kind == KindOp):
+	case m.Room == "" && m.Kind == KindKey:
 	default:
 		return nil, fmt.Errorf("%w: unknown kind %d", ErrBadEnvelope, env.Kind)
+	}
+	if m.Kind != KindText && m.Body != "" {
+		return nil, fmt.Errorf("%w: a %v message has no body", ErrBadEnvelope, m.Kind)
+	}
+	if (m.op != nil) != (m.Kind == KindOp) || (m.grant != nil) != (m.Kind == KindKey) {
+		return nil, fmt.Errorf("%w: an op goes with kind op, a key grant with kind key, and only there", ErrBadEnvelope)
+	}
+	if m.op != nil {
+		if err := checkOp(m.op); err != nil {
+			return nil, err
+		}
+	}
+	if m.grant != nil {
+		if err := checkGrant(m.grant); err != nil {
+			return nil, err
+		}
 	}
 	if m.HLC == 0 {
 		return nil, fmt.Errorf("%w: no timestamp", ErrBadEnvelope)

@@ -124,6 +124,12 @@ type RoomStore interface {
 	// Flag and SetFlag keep one-time facts ("lobby joined").
 	Flag(name string) (bool, error)
 	SetFlag(name string) error
+	// Ops returns a private room's ops (KindOp messages), in room order.
+	// Retention never deletes them.
+	Ops(conv Conversation) ([]*Message, error)
+	// PutRoomKeys and RoomKeys keep a private room's epoch secrets.
+	PutRoomKeys(room RoomID, keys ...RoomKey) error
+	RoomKeys(room RoomID) ([]RoomKey, error)
 }
 
 // Verdict is a validator's decision on a pubsub message.

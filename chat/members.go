@@ -12,6 +12,7 @@ type RoomMember struct {
 	Nick     string
 	Online   bool
 	LastSeen time.Time // zero if never seen
+	Role     Role
 }
 
 // RoomMembers lists who is in a room: this node, every peer subscribed to
@@ -22,9 +23,12 @@ func (s *Service) RoomMembers(name string) ([]RoomMember, error) {
 	if r == nil {
 		return nil, errNotJoined(name)
 	}
+	if r.priv != nil {
+		return s.privateMembers(r), nil
+	}
 	now := s.cfg.Now()
 	byPeer := map[PeerID]*RoomMember{s.self: {Peer: s.self, Online: true, LastSeen: now}}
-	for _, p := range r.topic.Peers() {
+	for _, p := range r.topicPeers() {
 		byPeer[p] = &RoomMember{Peer: p, Online: true, LastSeen: now}
 	}
 	stored, err := s.cfg.Store.Members(name)
@@ -44,8 +48,37 @@ func (s *Service) RoomMembers(name string) ([]RoomMember, error) {
 			rm.LastSeen = t
 		}
 	}
+	return s.sortMembers(byPeer, RoleMember), nil
+}
+
+// privateMembers lists a private room's members as its ops say, with
+// their roles; online if on the topic now.
+func (s *Service) privateMembers(r *room) []RoomMember {
+	st := r.priv.state()
+	online := map[PeerID]bool{s.self: true}
+	for _, p := range r.topicPeers() {
+		online[p] = true
+	}
+	now := s.cfg.Now()
+	byPeer := make(map[PeerID]*RoomMember, len(st.members))
+	for p, mi := range st.members {
+		rm := &RoomMember{Peer: p, Online: online[p], Role: mi.role}
+		if rm.Online {
+			rm.LastSeen = now
+		}
+		byPeer[p] = rm
+	}
+	return s.sortMembers(byPeer, "")
+}
+
+// sortMembers fills in nicknames (and role, if unset) and sorts: online
+// first, then by nickname.
+func (s *Service) sortMembers(byPeer map[PeerID]*RoomMember, role Role) []RoomMember {
 	out := make([]RoomMember, 0, len(byPeer))
 	for _, rm := range byPeer {
+		if rm.Role == "" {
+			rm.Role = role
+		}
 		rm.Nick = s.peers.nickOf(rm.Peer)
 		if p, ok := s.Peer(rm.Peer); ok && p.LastSeen.After(rm.LastSeen) && !rm.Online {
 			rm.LastSeen = p.LastSeen
@@ -64,5 +97,5 @@ func (s *Service) RoomMembers(name string) ([]RoomMember, error) {
 		}
 		return strings.Compare(string(a.Peer), string(b.Peer))
 	})
-	return out, nil
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 )
@@ -17,7 +18,10 @@ type room struct {
 	s     *Service
 	name  string
 	conv  Conversation
-	topic Topic
+	topic Topic    // nil for a private room this node was removed from
+	priv  *private // nil for a public room
+
+	closeOnce sync.Once
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -40,16 +44,29 @@ type room struct {
 	lastSynced map[PeerID]time.Time // when a session with each member last ended
 }
 
+// maxEnvelope is the largest envelope a room message may have: a private
+// room's is sealed first, which adds up to sealOverhead bytes.
+func maxEnvelope(private bool) int {
+	if private {
+		return MaxRoomMessage - sealOverhead
+	}
+	return MaxRoomMessage
+}
+
+// sealOverhead bounds what sealing adds: the epoch, nonce, tag and framing.
+const sealOverhead = 128
+
 // outboxSize bounds a room's queue of messages to publish: at 10,000
 // messages a second it holds about 13 ms of them, so a message waits at
 // most that long for its turn and a faster sender waits in SendRoom.
 const outboxSize = 128
 
-// outItem is a message to publish; done (if set) is closed once the
-// publish call has returned.
+// outItem is a message to publish; done (if set) is called once the
+// publish call has returned, with the message (its proof set if it got
+// out) and the publish error.
 type outItem struct {
 	m    *Message
-	done chan struct{}
+	done func(*Message, error)
 }
 
 // open subscribes to a room and starts its goroutines.
@@ -80,12 +97,26 @@ func (rs *roomSet) open(meta Room) (*room, error) {
 	if err != nil {
 		s.log.Warn("could not read unpublished room messages", "room", meta.Name, "err", err)
 	}
-	t, err := ps.JoinTopic(RoomTopic(meta.Name), r.validate)
+	r.ctx, r.cancel = context.WithCancel(s.ctx())
+	topic := RoomTopic(meta.Name)
+	if meta.Private != nil {
+		r.priv = newPrivate(r, meta.Private)
+		if err := r.priv.load(); err != nil {
+			r.cancel()
+			return nil, fmt.Errorf("load private room #%s: %w", meta.Name, err)
+		}
+		if r.priv.isRemoved() {
+			r.cancel() // kept for its history; nothing runs
+			return r, nil
+		}
+		topic = r.priv.topic
+	}
+	t, err := ps.JoinTopic(topic, r.validate)
 	if err != nil {
+		r.cancel()
 		return nil, fmt.Errorf("join topic of #%s: %w", meta.Name, err)
 	}
 	r.topic = t
-	r.ctx, r.cancel = context.WithCancel(s.ctx())
 	publishLoop := func() { r.publishLoop(unpublished) }
 	for _, f := range []func(){r.readLoop, publishLoop, r.peerLoop, r.syncLoop, r.pruneLoop} {
 		r.wg.Add(1)
@@ -101,7 +132,19 @@ func (rs *roomSet) open(meta Room) (*room, error) {
 func (r *room) close() {
 	r.cancel()
 	r.wg.Wait()
-	_ = r.topic.Close()
+	r.closeOnce.Do(func() {
+		if r.topic != nil {
+			_ = r.topic.Close()
+		}
+	})
+}
+
+// topicPeers are the peers on the room's topic now.
+func (r *room) topicPeers() []PeerID {
+	if r.topic == nil || r.ctx.Err() != nil {
+		return nil
+	}
+	return r.topic.Peers()
 }
 
 func (r *room) info() Room {
@@ -158,6 +201,10 @@ func (r *room) readLoop() {
 	}()
 	batch := make([]*Message, 0, 64)
 	for m := range msgs {
+		if m.Envelope == nil {
+			r.priv.hold(m.heldFor, pendingSealed{author: m.Author, data: m.Sealed, proof: m.Proof})
+			continue
+		}
 		batch = r.accept(m, batch[:0])
 	drain:
 		for len(batch) < 512 {
@@ -166,7 +213,11 @@ func (r *room) readLoop() {
 				if !ok {
 					break drain
 				}
-				batch = r.accept(m, batch)
+				if m.Envelope == nil {
+					r.priv.hold(m.heldFor, pendingSealed{author: m.Author, data: m.Sealed, proof: m.Proof})
+				} else {
+					batch = r.accept(m, batch)
+				}
 			default:
 				break drain
 			}
@@ -175,8 +226,19 @@ func (r *room) readLoop() {
 			if _, err := r.s.storeArrived(batch); err != nil {
 				r.s.log.Warn("could not store room messages", "room", r.name, "err", err)
 			}
+			r.opsArrived(batch)
 			poke(r.arrived)
 		}
+	}
+}
+
+// opsArrived re-derives a private room's state if ms hold an op.
+func (r *room) opsArrived(ms []*Message) {
+	if r.priv == nil || !slices.ContainsFunc(ms, func(m *Message) bool { return m.Kind == KindOp }) {
+		return
+	}
+	if err := r.priv.reload(); err != nil {
+		r.s.log.Warn("could not apply room ops", "room", r.name, "err", err)
 	}
 }
 
@@ -199,9 +261,18 @@ func (r *room) accept(m *Message, batch []*Message) []*Message {
 }
 
 // post stores (unless ephemeral) and queues one of this node's messages;
-// done (if set) is closed once it has been published. It waits (until
+// done (if set) is called once it has been published. It waits (until
 // ctx ends) for a place in the room's queue.
-func (r *room) post(ctx context.Context, kind Kind, body string, done chan struct{}) (*Message, error) {
+func (r *room) post(ctx context.Context, kind Kind, body string, done func(*Message, error)) (*Message, error) {
+	return r.postMessage(ctx, &Message{Kind: kind, Body: body}, done)
+}
+
+// postMessage is post for a message whose content fields (Kind, Body, op)
+// are set.
+func (r *room) postMessage(ctx context.Context, m *Message, done func(*Message, error)) (*Message, error) {
+	if r.priv != nil && r.priv.isRemoved() {
+		return nil, fmt.Errorf("%w of #%s any more", ErrNotMember, r.name)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err // the select below would pick at random between a free slot and ctx
 	}
@@ -213,19 +284,16 @@ func (r *room) post(ctx context.Context, kind Kind, body string, done chan struc
 		return nil, ErrClosed
 	}
 	s := r.s
-	m := &Message{
-		Conversation: r.conv,
-		Author:       s.self,
-		Room:         r.name,
-		HLC:          s.clock.Now(),
-		Kind:         kind,
-		Body:         body,
-		Status:       StatusQueued,
-		ReceivedAt:   s.cfg.Now(),
-	}
+	kind := m.Kind
+	m.Conversation = r.conv
+	m.Author = s.self
+	m.Room = r.name
+	m.HLC = s.clock.Now()
+	m.Status = StatusQueued
+	m.ReceivedAt = s.cfg.Now()
 	err := encodeEnvelope(m)
-	if err == nil && len(m.Envelope) > MaxRoomMessage {
-		err = fmt.Errorf("%w: %d bytes of text make a %d-byte message, the limit is %d", ErrTooLarge, len(body), len(m.Envelope), MaxRoomMessage)
+	if err == nil && len(m.Envelope) > maxEnvelope(r.priv != nil) {
+		err = fmt.Errorf("%w: %d bytes of text make a %d-byte message, the limit is %d", ErrTooLarge, len(m.Body), len(m.Envelope), maxEnvelope(r.priv != nil))
 	}
 	if err == nil && kind.Stored() {
 		if err = s.cfg.Store.EnqueueRoom(m); err != nil {
@@ -239,7 +307,7 @@ func (r *room) post(ctx context.Context, kind Kind, body string, done chan struc
 	// The caller and subscribers get a copy: the publisher goes on to set
 	// m's proof and status.
 	shown := *m
-	if kind.Stored() {
+	if kind.Stored() && kind != KindOp {
 		s.publish(Event{Type: EventMessage, Message: &shown})
 	}
 	r.outbox <- outItem{m: m, done: done} // never blocks: it holds a slot
@@ -301,7 +369,8 @@ func (r *room) publishWorker(proven chan<- *Message) {
 			err := r.publish(it.m)
 			<-r.slots
 			if it.done != nil {
-				close(it.done)
+				shown := *it.m
+				it.done(&shown, err)
 			}
 			if err == nil && it.m.Kind.Stored() {
 				proven <- it.m
@@ -322,9 +391,18 @@ const publishRetry = 500 * time.Millisecond
 // either. A message that fails otherwise stays in the store's room
 // outbox: it is published again on the next start.
 func (r *room) publish(m *Message) error {
+	data := m.Envelope
+	if r.priv != nil {
+		if m.Sealed == nil {
+			if err := r.priv.seal(r.ctx, m); err != nil {
+				return err
+			}
+		}
+		data = m.Sealed
+	}
 	for {
 		ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
-		proof, err := r.topic.Publish(ctx, m.Envelope)
+		proof, err := r.topic.Publish(ctx, data)
 		cancel()
 		switch {
 		case err == nil:
@@ -471,7 +549,7 @@ func (r *room) syncLoop() {
 // syncRandom syncs with the online member synced longest ago (a random
 // one among those never synced), so news spreads to everyone in turn.
 func (r *room) syncRandom() {
-	peers := r.topic.Peers()
+	peers := r.topicPeers()
 	if len(peers) == 0 {
 		return
 	}

@@ -1,10 +1,12 @@
 package chat
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
+	"github.com/parley-chat/parley/crypto"
 	"github.com/parley-chat/parley/internal/wire"
 )
 
@@ -15,10 +17,47 @@ func (r *room) validate(from PeerID, data []byte) (Verdict, *Message) {
 	if len(data) > MaxRoomMessage {
 		return Reject, nil
 	}
+	if r.priv != nil {
+		return r.validatePrivate(from, data)
+	}
 	m, err := DecodeEnvelope(data)
 	if err != nil || m.Room != r.name || m.Author != from {
 		return Reject, nil
 	}
+	return r.judge(from, m)
+}
+
+// validatePrivate is validate for a private room's sealed messages. What
+// does not open or decode with the right key is Rejected; what this node
+// cannot open yet (its epoch's key has not arrived) is Accepted and held
+// until the key comes, so the mesh relays it; what the ops forbid (an
+// author who is not a member, a key from before a removal) is Ignored,
+// since another member may know ops this node does not.
+func (r *room) validatePrivate(from PeerID, data []byte) (Verdict, *Message) {
+	if from == r.s.self {
+		return Accept, &Message{Author: from, Envelope: data} // ours, relayed back
+	}
+	m, epoch, err := r.priv.open(from, data)
+	switch {
+	case errors.Is(err, errNoKey):
+		if !r.allow(from) {
+			r.s.cfg.PubSub.Penalize(from)
+			return Ignore, nil
+		}
+		// Held by the read loop, with the proof pubsub adds.
+		return Accept, &Message{Author: from, Sealed: slices.Clone(data), heldFor: epoch}
+	case errors.Is(err, ErrBadEnvelope):
+		return Reject, nil
+	case err != nil:
+		r.s.log.Debug("ignored a sealed message", "room", r.name, "peer", from, "err", err)
+		return Ignore, nil
+	}
+	return r.judge(from, m)
+}
+
+// judge decides on a decoded message from another node by what depends on
+// this node: its clock, the sender's rate, what it holds.
+func (r *room) judge(from PeerID, m *Message) (Verdict, *Message) {
 	s := r.s
 	if from == s.self {
 		return Accept, m // ours, relayed back
@@ -75,10 +114,14 @@ func (r *room) allow(from PeerID) bool {
 // checkSynced validates a room message that arrived by sync exactly as a
 // live one: the same envelope checks as the topic validator, and the
 // author's proof, which the pubsub layer checked for the live copy.
-func (s *Service) checkSynced(room string, rm *wire.RoomMessage) (*Message, error) {
+func (s *Service) checkSynced(r *room, rm *wire.RoomMessage) (*Message, error) {
 	if len(rm.Envelope) > MaxRoomMessage {
 		return nil, fmt.Errorf("%w: too large", ErrBadEnvelope)
 	}
+	if r.priv != nil {
+		return s.checkSyncedPrivate(r, rm)
+	}
+	room := r.name
 	m, err := DecodeEnvelope(rm.Envelope)
 	if err != nil {
 		return nil, err
@@ -97,6 +140,39 @@ func (s *Service) checkSynced(room string, rm *wire.RoomMessage) (*Message, erro
 	}
 	m.Envelope = slices.Clone(m.Envelope)
 	m.Proof = Proof{Seqno: slices.Clone(rm.Seqno), Signature: slices.Clone(rm.Signature)}
+	m.Status = StatusReceived
+	m.ReceivedAt = s.cfg.Now()
+	return m, nil
+}
+
+// checkSyncedPrivate is checkSynced for a private room: the proof covers
+// the sealed bytes, which open to the envelope. A message whose key has
+// not arrived is held for it (errNoKey).
+func (s *Service) checkSyncedPrivate(r *room, rm *wire.RoomMessage) (*Message, error) {
+	author, err := crypto.PeerIDFromBytes(rm.Author)
+	if err != nil {
+		return nil, fmt.Errorf("%w: author: %v", ErrBadEnvelope, err)
+	}
+	proof := Proof{Seqno: slices.Clone(rm.Seqno), Signature: slices.Clone(rm.Signature)}
+	if err := s.cfg.PubSub.VerifyProof(r.priv.topic, author, rm.Envelope, proof); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadEnvelope, err)
+	}
+	m, epoch, err := r.priv.open(author, rm.Envelope)
+	if errors.Is(err, errNoKey) {
+		r.priv.hold(epoch, pendingSealed{author: author, data: slices.Clone(rm.Envelope), proof: proof})
+		return nil, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !m.Kind.Stored():
+		return nil, fmt.Errorf("%w: %v messages are not kept", ErrBadEnvelope, m.Kind)
+	case s.clock.TooFarAhead(m.HLC, s.cfg.MaxClockSkew):
+		return nil, fmt.Errorf("timestamp %s too far ahead", m.SentAt().Format(time.RFC3339))
+	}
+	m.Envelope = slices.Clone(m.Envelope)
+	m.Proof = proof
 	m.Status = StatusReceived
 	m.ReceivedAt = s.cfg.Now()
 	return m, nil

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/parley-chat/parley/internal/wire"
 )
 
 // RoomTopicPrefix starts the GossipSub topic of every public room:
@@ -36,11 +38,73 @@ type roomSet struct {
 
 	joinMu sync.Mutex
 
-	mu    sync.Mutex
-	rooms map[string]*room
+	mu      sync.Mutex
+	rooms   map[string]*room
+	joining map[RoomID]int // private rooms being joined by invite
 }
 
-func newRoomSet(s *Service) *roomSet { return &roomSet{s: s, rooms: make(map[string]*room)} }
+func newRoomSet(s *Service) *roomSet {
+	return &roomSet{s: s, rooms: make(map[string]*room), joining: make(map[RoomID]int)}
+}
+
+// private returns the joined private room with ID id.
+func (rs *roomSet) private(id RoomID) *private {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for _, r := range rs.rooms {
+		if r.priv != nil && r.priv.id == id {
+			return r.priv
+		}
+	}
+	return nil
+}
+
+// isJoining reports whether a private room is being joined.
+func (rs *roomSet) isJoining(id RoomID) bool {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.joining[id] > 0
+}
+
+// startJoining marks a private room as being joined; the func unmarks it.
+func (rs *roomSet) startJoining(id RoomID) func() {
+	rs.mu.Lock()
+	rs.joining[id]++
+	rs.mu.Unlock()
+	return func() {
+		rs.mu.Lock()
+		if rs.joining[id]--; rs.joining[id] == 0 {
+			delete(rs.joining, id)
+		}
+		rs.mu.Unlock()
+	}
+}
+
+// markRemoved records that this node is no longer a member of private
+// room r: the room stops (its history stays readable) and says so.
+func (rs *roomSet) markRemoved(r *room) {
+	s := rs.s
+	s.goTracked(func() {
+		rs.joinMu.Lock()
+		defer rs.joinMu.Unlock()
+		if rs.get(r.name) != r {
+			return // left meanwhile
+		}
+		r.close()
+		info := r.info()
+		if info.Private != nil {
+			p := *info.Private
+			p.Removed = true
+			info.Private = &p
+		}
+		if err := s.cfg.Store.PutRoom(info); err != nil {
+			s.log.Warn("could not record the removal from a room", "room", r.name, "err", err)
+		}
+		r.setInfo(info)
+		s.log.Info("removed from a private room", "room", r.name)
+		s.publish(Event{Type: EventRoom, Room: r.name, Joined: false})
+	})
+}
 
 func (rs *roomSet) get(name string) *room {
 	rs.mu.Lock()
@@ -165,7 +229,14 @@ func (s *Service) LeaveRoom(ctx context.Context, name string) (bool, error) {
 		return false, nil
 	}
 	published := make(chan struct{})
-	if _, err := r.post(ctx, KindLeave, "", published); err == nil {
+	var err error
+	done := func(*Message, error) { close(published) }
+	if r.priv != nil {
+		_, err = r.priv.postOp(ctx, &wire.RoomOp{Type: wire.RoomOp_TYPE_LEAVE}, done)
+	} else {
+		_, err = r.post(ctx, KindLeave, "", done)
+	}
+	if err == nil {
 		t := time.NewTimer(leaveWait)
 		select {
 		case <-published:
@@ -240,6 +311,9 @@ type RoomInfo struct {
 	Online    int           // members online now, this node included
 	Unread    int           // text messages from others after the read marker
 	Retention time.Duration // how long its history is kept (its own setting, else the node's); 0: forever
+	Private   bool
+	Role      Role // this node's role: RoleMember in a public room; empty once removed from a private one
+	Removed   bool // private rooms: this node is no longer a member
 }
 
 // Rooms lists the joined rooms by name.
@@ -251,7 +325,12 @@ func (s *Service) Rooms() ([]RoomInfo, error) {
 		if err != nil {
 			return nil, err
 		}
-		info := RoomInfo{Name: r.name, JoinedAt: r.info().JoinedAt, Members: len(members), Retention: r.retention()}
+		info := RoomInfo{Name: r.name, JoinedAt: r.info().JoinedAt, Members: len(members), Retention: r.retention(), Role: RoleMember}
+		if r.priv != nil {
+			info.Private = true
+			info.Removed = r.priv.isRemoved()
+			info.Role = r.priv.state().roleOf(s.self)
+		}
 		for _, m := range members {
 			if m.Online {
 				info.Online++

@@ -166,6 +166,7 @@ func (s *Service) start() error {
 	tr.SetStreamHandler(ProfileProtocol, s.peers.handleProfile)
 	if s.cfg.PubSub != nil {
 		tr.SetStreamHandler(SyncProtocol, s.syncs.handle(s))
+		tr.SetStreamHandler(InviteProtocol, s.handleInvite)
 	}
 	if err := s.rooms.start(); err != nil {
 		return fmt.Errorf("open rooms: %w", err)
@@ -181,6 +182,7 @@ func (s *Service) stop() {
 	tr.RemoveStreamHandler(DMProtocol)
 	tr.RemoveStreamHandler(ProfileProtocol)
 	tr.RemoveStreamHandler(SyncProtocol)
+	tr.RemoveStreamHandler(InviteProtocol)
 	s.rooms.stop()
 	s.inbound.resetAll()
 	s.life.Wait()

@@ -299,6 +299,9 @@ func (s *Service) syncRoom(ctx context.Context, r *room, p PeerID) (SyncStats, e
 // after stage down to the floor both keep.
 func (s *Service) openSync(ctx context.Context, c *syncConn, r *room, stats *SyncStats, start time.Time) error {
 	floor := r.floor()
+	if r.priv != nil {
+		floor = max(floor, r.priv.state().readsFrom(s.self))
+	}
 	items, err := s.cfg.Store.SyncItems(r.conv, floor)
 	if err != nil {
 		return err
@@ -316,6 +319,9 @@ func (s *Service) openSync(ctx context.Context, c *syncConn, r *room, stats *Syn
 		head := &wire.SyncFrame{Stage: stage}
 		if i == 0 {
 			head.Room, head.Floor, head.Summary = r.name, uint64(floor), fingerprint(items)
+			if r.priv != nil {
+				head.Room, head.RoomId = "", r.priv.id[:]
+			}
 		}
 		if err := c.sendTurn(head, nil, nil, nil); err != nil {
 			return err
@@ -402,7 +408,7 @@ func (s *Service) takeSynced(r *room, in []*wire.RoomMessage) (int, error) {
 	floor := r.floor()
 	ms := make([]*Message, 0, len(in))
 	for _, rm := range in {
-		m, err := s.checkSynced(r.name, rm)
+		m, err := s.checkSynced(r, rm)
 		switch {
 		case errors.Is(err, ErrBadEnvelope):
 			return 0, fmt.Errorf("%w: %v", errSyncProtocol, err)
@@ -431,9 +437,18 @@ func (s *Service) syncMessages(ids []MessageID) ([]*wire.RoomMessage, error) {
 		if len(m.Proof.Signature) == 0 {
 			continue // not published yet: nothing to prove it with
 		}
-		out = append(out, &wire.RoomMessage{Envelope: m.Envelope, Seqno: m.Proof.Seqno, Signature: m.Proof.Signature})
+		out = append(out, roomMessageOf(m))
 	}
 	return out, nil
+}
+
+// roomMessageOf is how m travels by sync: its envelope, or in a private
+// room what was published (sealed) and its author; with its proof.
+func roomMessageOf(m *Message) *wire.RoomMessage {
+	if m.Sealed != nil {
+		return &wire.RoomMessage{Envelope: m.Sealed, Author: peerIDBytes(m.Author), Seqno: m.Proof.Seqno, Signature: m.Proof.Signature}
+	}
+	return &wire.RoomMessage{Envelope: m.Envelope, Seqno: m.Proof.Seqno, Signature: m.Proof.Signature}
 }
 
 // equalSummary reports whether two summaries match.

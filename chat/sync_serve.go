@@ -78,15 +78,19 @@ func (s *Service) serveSync(ctx context.Context, p PeerID, c *syncConn) error {
 	if err != nil {
 		return err
 	}
-	r := s.rooms.get(first.Room)
-	if r == nil {
-		return errNotJoined(first.Room)
+	r, err := s.servedRoom(p, first)
+	if err != nil {
+		return err
 	}
 	defer r.served(p)()
 	// The summary covers what the opener holds from its floor on; compare
 	// it with what this node holds from there, whatever its own floor (two
-	// members that keep the same time reckon floors a moment apart).
+	// members that keep the same time reckon floors a moment apart). A
+	// private room's member reads from where the room lets it.
 	theirFloor := HLC(first.Floor)
+	if r.priv != nil {
+		theirFloor = max(theirFloor, r.priv.state().readsFrom(p))
+	}
 	held, err := s.cfg.Store.SyncItems(r.conv, theirFloor)
 	if err != nil {
 		return err
@@ -173,4 +177,27 @@ func fixStage(stage *wire.SyncStage, upper *Cursor, items []Cursor, floor *Curso
 	lower = laterOf(laterOf(theirs, proposal(items, upper, limit)), floor)
 	last = lower == nil || (floor != nil && !cursorLess(*floor, *lower))
 	return lower, last, nil
+}
+
+// servedRoom finds the room a session opened by p is about: a public room
+// by name, a private one by ID, and then only for a member.
+func (s *Service) servedRoom(p PeerID, first *wire.SyncFrame) (*room, error) {
+	if len(first.RoomId) == 0 {
+		r := s.rooms.get(first.Room)
+		if r == nil || r.priv != nil {
+			return nil, errNotJoined(first.Room)
+		}
+		return r, nil
+	}
+	if len(first.RoomId) != len(RoomID{}) {
+		return nil, fmt.Errorf("%w: room ID of %d bytes", errSyncProtocol, len(first.RoomId))
+	}
+	pv := s.rooms.private(RoomID(first.RoomId))
+	if pv == nil || pv.isRemoved() {
+		return nil, errors.New("not in that room")
+	}
+	if !pv.state().member(p) {
+		return nil, fmt.Errorf("%w: %s", ErrNotMember, p.Short())
+	}
+	return pv.r, nil
 }

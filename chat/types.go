@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/crypto"
+	"github.com/parley-chat/parley/internal/wire"
 )
 
 // PeerID names a node (see crypto.PeerID).
@@ -115,10 +116,12 @@ const (
 	KindJoin   Kind = 2 // rooms: the author joined (a system line)
 	KindLeave  Kind = 3 // rooms: the author left (a system line)
 	KindTyping Kind = 4 // rooms: the author is typing (ephemeral, never stored)
+	KindOp     Kind = 5 // private rooms: a membership operation (kept and synced, not shown)
+	KindKey    Kind = 6 // direct: a private room's epoch key (never shown)
 )
 
-// Stored reports whether messages of kind k are kept in history.
-func (k Kind) Stored() bool { return k == KindText || k == KindJoin || k == KindLeave }
+// Stored reports whether room messages of kind k are kept in history.
+func (k Kind) Stored() bool { return k == KindText || k == KindJoin || k == KindLeave || k == KindOp }
 
 func (k Kind) String() string {
 	switch k {
@@ -130,6 +133,10 @@ func (k Kind) String() string {
 		return "leave"
 	case KindTyping:
 		return "typing"
+	case KindOp:
+		return "op"
+	case KindKey:
+		return "key"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -180,6 +187,14 @@ type Message struct {
 
 	// Envelope is the exact encoded envelope the ID was computed from.
 	Envelope []byte
+	// Sealed is, in a private room, what was published: the envelope
+	// sealed (a wire.Sealed), which the Proof covers. Empty elsewhere.
+	Sealed []byte
+	op     *wire.RoomOp   // KindOp: the operation
+	grant  *wire.KeyGrant // KindKey: the key
+	// heldFor marks a sealed message from the topic that this node cannot
+	// open yet: the epoch whose key it waits for.
+	heldFor MessageID
 	// Proof is a room message's proof of publication by its author
 	// (checked again when the message arrives by sync); empty until
 	// published. Direct messages carry none: the authenticated stream
@@ -221,6 +236,7 @@ type Room struct {
 	Name      string // without '#'
 	JoinedAt  time.Time
 	Retention time.Duration // history older than this is deleted and not synced; 0: the node's default; RetentionForever: no limit
+	Private   *PrivateRoom  // nil for a public room
 }
 
 // Member is what a room's history says of one author.

@@ -18,6 +18,8 @@ const (
 	tagUnpublished = 'u'
 	tagMarker      = 'k'
 	tagFlag        = 'f'
+	tagOp          = 'O'
+	tagRoomKey     = 'e'
 )
 
 const idLen = len(chat.MessageID{})
@@ -90,3 +92,20 @@ func unpublishedKey(conv chat.Conversation, h chat.HLC, id chat.MessageID) []byt
 func markerKey(conv chat.Conversation) []byte { return append([]byte{tagMarker}, conv...) }
 
 func flagKey(name string) []byte { return append([]byte{tagFlag}, name...) }
+
+// opKey marks a private room's op: 'O' conv 0x00 position.
+func opKey(conv chat.Conversation, h chat.HLC, id chat.MessageID) []byte {
+	k := append([]byte{tagOp}, conv...)
+	return appendPosition(append(k, 0), h, id)
+}
+
+func opPrefix(conv chat.Conversation) []byte {
+	k := append([]byte{tagOp}, conv...)
+	return append(k, 0)
+}
+
+// roomKeyKey holds one epoch secret of a private room: 'e' room ID epoch.
+func roomKeyKey(room chat.RoomID, epoch chat.MessageID) []byte {
+	k := append([]byte{tagRoomKey}, room[:]...)
+	return append(k, epoch[:]...)
+}

@@ -24,6 +24,7 @@ func encodeMessage(m *chat.Message) ([]byte, error) {
 		ReceivedAtMs: m.ReceivedAt.UnixMilli(),
 		Reason:       m.Reason,
 		Seqno:        m.Proof.Seqno,
+		Sealed:       m.Sealed,
 	})
 }
 
@@ -45,6 +46,7 @@ func decodeMessage(key, val []byte) (*chat.Message, error) {
 	}
 	m.Conversation = conv
 	m.Proof = chat.Proof{Seqno: sm.Seqno, Signature: sm.Signature}
+	m.Sealed = sm.Sealed
 	m.Status = chat.Status(sm.Status)
 	m.Reason = sm.Reason
 	m.ReceivedAt = time.UnixMilli(sm.ReceivedAtMs).UTC()
@@ -75,6 +77,11 @@ func putMessage(txn *badger.Txn, m *chat.Message) error {
 	}
 	if err := txn.Set(indexKey(m.ID), mk[1:len(mk)-idLen]); err != nil {
 		return err
+	}
+	if m.Kind == chat.KindOp {
+		if err := txn.Set(opKey(m.Conversation, m.HLC, m.ID), nil); err != nil {
+			return err
+		}
 	}
 	if m.Room != "" {
 		return noteMember(txn, m)
@@ -270,7 +277,8 @@ func (s *Store) Outbox() (map[chat.PeerID][]*chat.Message, error) {
 // DeleteBefore implements chat.Store: it deletes conv's messages with HLC
 // below `before` (their records, index entries and unpublished marks), in
 // transactions of a bounded size, and reports how many it deleted. The
-// member index keeps what it learnt from them.
+// member index keeps what it learnt from them. A private room's ops stay:
+// they say who is a member.
 func (s *Store) DeleteBefore(conv chat.Conversation, before chat.HLC) (int, error) {
 	prefix := convPrefix(conv)
 	end := appendPosition(slices.Clone(prefix), before, chat.MessageID{})
@@ -284,6 +292,12 @@ func (s *Store) DeleteBefore(conv chat.Conversation, before chat.HLC) (int, erro
 				k := it.Item().Key()
 				if string(k) >= string(end) {
 					break
+				}
+				pos := k[len(prefix):]
+				if _, err := txn.Get(append(opPrefix(conv), pos...)); err == nil {
+					continue
+				} else if !errors.Is(err, badger.ErrKeyNotFound) {
+					return err
 				}
 				keys = append(keys, it.Item().KeyCopy(nil))
 			}

@@ -25,11 +25,21 @@ func (s *Store) Rooms() ([]chat.Room, error) {
 			if err := it.Item().Value(func(v []byte) error { return proto.Unmarshal(v, &sr) }); err != nil {
 				return fmt.Errorf("decode room: %w", err)
 			}
-			out = append(out, chat.Room{
+			r := chat.Room{
 				Name:      string(it.Item().Key()[1:]),
 				JoinedAt:  time.UnixMilli(sr.JoinedAtMs).UTC(),
 				Retention: time.Duration(sr.RetentionMs) * time.Millisecond,
-			})
+			}
+			if len(sr.PrivateId) > 0 {
+				p := &chat.PrivateRoom{Removed: sr.Removed}
+				if len(sr.PrivateId) != len(p.ID) || len(sr.Secret) != len(p.Secret) {
+					return fmt.Errorf("decode room %s: malformed private room", r.Name)
+				}
+				copy(p.ID[:], sr.PrivateId)
+				copy(p.Secret[:], sr.Secret)
+				r.Private = p
+			}
+			out = append(out, r)
 		}
 		return nil
 	})
@@ -41,7 +51,11 @@ func (s *Store) Rooms() ([]chat.Room, error) {
 
 // PutRoom implements chat.Store.
 func (s *Store) PutRoom(r chat.Room) error {
-	b, err := proto.Marshal(&wire.StoredRoom{JoinedAtMs: r.JoinedAt.UnixMilli(), RetentionMs: r.Retention.Milliseconds()})
+	sr := &wire.StoredRoom{JoinedAtMs: r.JoinedAt.UnixMilli(), RetentionMs: r.Retention.Milliseconds()}
+	if p := r.Private; p != nil {
+		sr.PrivateId, sr.Secret, sr.Removed = p.ID[:], p.Secret[:], p.Removed
+	}
+	b, err := proto.Marshal(sr)
 	if err != nil {
 		return err
 	}
@@ -325,4 +339,83 @@ func (s *Store) CountAfter(conv chat.Conversation, after chat.Cursor, except cha
 		return nil
 	})
 	return n, err
+}
+
+// Ops implements chat.Store: a private room's ops, in room order.
+func (s *Store) Ops(conv chat.Conversation) ([]*chat.Message, error) {
+	var out []*chat.Message
+	err := s.db.View(func(txn *badger.Txn) error {
+		prefix := opPrefix(conv)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			mk := append(convPrefix(conv), it.Item().Key()[len(prefix):]...)
+			item, err := txn.Get(mk)
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			v, err := item.ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			m, err := decodeMessage(mk, v)
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read ops of %s: %w", conv, err)
+	}
+	return out, nil
+}
+
+// PutRoomKeys implements chat.Store.
+func (s *Store) PutRoomKeys(room chat.RoomID, keys ...chat.RoomKey) error {
+	return s.update(func(txn *badger.Txn) error {
+		for _, k := range keys {
+			b, err := proto.Marshal(&wire.StoredKey{Secret: k.Secret[:]})
+			if err != nil {
+				return err
+			}
+			if err := txn.Set(roomKeyKey(room, k.Epoch), b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// RoomKeys implements chat.Store.
+func (s *Store) RoomKeys(room chat.RoomID) ([]chat.RoomKey, error) {
+	var out []chat.RoomKey
+	err := s.db.View(func(txn *badger.Txn) error {
+		prefix := append([]byte{tagRoomKey}, room[:]...)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var sk wire.StoredKey
+			if err := it.Item().Value(func(v []byte) error { return proto.Unmarshal(v, &sk) }); err != nil {
+				return err
+			}
+			var k chat.RoomKey
+			epoch := it.Item().Key()[len(prefix):]
+			if len(epoch) != len(k.Epoch) || len(sk.Secret) != len(k.Secret) {
+				return errors.New("malformed room key")
+			}
+			copy(k.Epoch[:], epoch)
+			copy(k.Secret[:], sk.Secret)
+			out = append(out, k)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read room keys: %w", err)
+	}
+	return out, nil
 }

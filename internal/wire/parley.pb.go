@@ -35,6 +35,8 @@ const (
 	Kind_KIND_JOIN        Kind = 2 // rooms: the author joined (stored, shown as a system line)
 	Kind_KIND_LEAVE       Kind = 3 // rooms: the author left (stored, shown as a system line)
 	Kind_KIND_TYPING      Kind = 4 // rooms: the author is typing (ephemeral: never stored or synced)
+	Kind_KIND_OP          Kind = 5 // private rooms: a membership operation (op), kept and synced, not shown as text
+	Kind_KIND_KEY         Kind = 6 // direct: a private room's epoch key for the recipient (grant), never shown
 )
 
 // Enum value maps for Kind.
@@ -45,6 +47,8 @@ var (
 		2: "KIND_JOIN",
 		3: "KIND_LEAVE",
 		4: "KIND_TYPING",
+		5: "KIND_OP",
+		6: "KIND_KEY",
 	}
 	Kind_value = map[string]int32{
 		"KIND_UNSPECIFIED": 0,
@@ -52,6 +56,8 @@ var (
 		"KIND_JOIN":        2,
 		"KIND_LEAVE":       3,
 		"KIND_TYPING":      4,
+		"KIND_OP":          5,
+		"KIND_KEY":         6,
 	}
 )
 
@@ -131,6 +137,137 @@ func (AckStatus) EnumDescriptor() ([]byte, []int) {
 	return file_parley_v1_parley_proto_rawDescGZIP(), []int{1}
 }
 
+type RoomOp_Type int32
+
+const (
+	RoomOp_TYPE_UNSPECIFIED RoomOp_Type = 0
+	RoomOp_TYPE_CREATE      RoomOp_Type = 1 // the room's first op; its ID's first 16 bytes are the room ID
+	RoomOp_TYPE_ADD         RoomOp_Type = 2 // target joins (through invite_id)
+	RoomOp_TYPE_REMOVE      RoomOp_Type = 3 // an admin removes target
+	RoomOp_TYPE_PROMOTE     RoomOp_Type = 4 // an admin makes target an admin
+	RoomOp_TYPE_LEAVE       RoomOp_Type = 5 // the author leaves
+	RoomOp_TYPE_ROTATE      RoomOp_Type = 6 // a member starts a new epoch (after a leave, and every 7 days)
+	RoomOp_TYPE_SETTINGS    RoomOp_Type = 7 // an admin changes history and invite
+	RoomOp_TYPE_INVITE      RoomOp_Type = 8 // a member who may invite makes invite_id usable
+	RoomOp_TYPE_REVOKE      RoomOp_Type = 9 // the invite's maker or an admin revokes invite_id
+)
+
+// Enum value maps for RoomOp_Type.
+var (
+	RoomOp_Type_name = map[int32]string{
+		0: "TYPE_UNSPECIFIED",
+		1: "TYPE_CREATE",
+		2: "TYPE_ADD",
+		3: "TYPE_REMOVE",
+		4: "TYPE_PROMOTE",
+		5: "TYPE_LEAVE",
+		6: "TYPE_ROTATE",
+		7: "TYPE_SETTINGS",
+		8: "TYPE_INVITE",
+		9: "TYPE_REVOKE",
+	}
+	RoomOp_Type_value = map[string]int32{
+		"TYPE_UNSPECIFIED": 0,
+		"TYPE_CREATE":      1,
+		"TYPE_ADD":         2,
+		"TYPE_REMOVE":      3,
+		"TYPE_PROMOTE":     4,
+		"TYPE_LEAVE":       5,
+		"TYPE_ROTATE":      6,
+		"TYPE_SETTINGS":    7,
+		"TYPE_INVITE":      8,
+		"TYPE_REVOKE":      9,
+	}
+)
+
+func (x RoomOp_Type) Enum() *RoomOp_Type {
+	p := new(RoomOp_Type)
+	*p = x
+	return p
+}
+
+func (x RoomOp_Type) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RoomOp_Type) Descriptor() protoreflect.EnumDescriptor {
+	return file_parley_v1_parley_proto_enumTypes[2].Descriptor()
+}
+
+func (RoomOp_Type) Type() protoreflect.EnumType {
+	return &file_parley_v1_parley_proto_enumTypes[2]
+}
+
+func (x RoomOp_Type) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RoomOp_Type.Descriptor instead.
+func (RoomOp_Type) EnumDescriptor() ([]byte, []int) {
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{1, 0}
+}
+
+type InviteResponse_Error int32
+
+const (
+	InviteResponse_ERROR_UNSPECIFIED InviteResponse_Error = 0
+	InviteResponse_ERROR_UNKNOWN     InviteResponse_Error = 1 // no such room or invite here
+	InviteResponse_ERROR_USED_UP     InviteResponse_Error = 2
+	InviteResponse_ERROR_EXPIRED     InviteResponse_Error = 3
+	InviteResponse_ERROR_REVOKED     InviteResponse_Error = 4
+	InviteResponse_ERROR_FORGED      InviteResponse_Error = 5 // the secret does not match
+	InviteResponse_ERROR_BUSY        InviteResponse_Error = 6 // try again later
+)
+
+// Enum value maps for InviteResponse_Error.
+var (
+	InviteResponse_Error_name = map[int32]string{
+		0: "ERROR_UNSPECIFIED",
+		1: "ERROR_UNKNOWN",
+		2: "ERROR_USED_UP",
+		3: "ERROR_EXPIRED",
+		4: "ERROR_REVOKED",
+		5: "ERROR_FORGED",
+		6: "ERROR_BUSY",
+	}
+	InviteResponse_Error_value = map[string]int32{
+		"ERROR_UNSPECIFIED": 0,
+		"ERROR_UNKNOWN":     1,
+		"ERROR_USED_UP":     2,
+		"ERROR_EXPIRED":     3,
+		"ERROR_REVOKED":     4,
+		"ERROR_FORGED":      5,
+		"ERROR_BUSY":        6,
+	}
+)
+
+func (x InviteResponse_Error) Enum() *InviteResponse_Error {
+	p := new(InviteResponse_Error)
+	*p = x
+	return p
+}
+
+func (x InviteResponse_Error) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (InviteResponse_Error) Descriptor() protoreflect.EnumDescriptor {
+	return file_parley_v1_parley_proto_enumTypes[3].Descriptor()
+}
+
+func (InviteResponse_Error) Type() protoreflect.EnumType {
+	return &file_parley_v1_parley_proto_enumTypes[3]
+}
+
+func (x InviteResponse_Error) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use InviteResponse_Error.Descriptor instead.
+func (InviteResponse_Error) EnumDescriptor() ([]byte, []int) {
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{6, 0}
+}
+
 // Envelope is the unit of content. Its exact bytes, as the author produced
 // them, are hashed to the message ID (SHA-256) and, in rooms, signed.
 // Exactly one of to_peer or room is set.
@@ -144,6 +281,8 @@ type Envelope struct {
 	Kind          Kind                   `protobuf:"varint,6,opt,name=kind,proto3,enum=parley.v1.Kind" json:"kind,omitempty"`
 	Body          string                 `protobuf:"bytes,7,opt,name=body,proto3" json:"body,omitempty"`                      // UTF-8 text for KIND_TEXT
 	ReplyTo       []byte                 `protobuf:"bytes,8,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"` // optional: ID of the message this one answers (32 bytes)
+	Op            *RoomOp                `protobuf:"bytes,9,opt,name=op,proto3" json:"op,omitempty"`                          // KIND_OP: the operation
+	Grant         *KeyGrant              `protobuf:"bytes,10,opt,name=grant,proto3" json:"grant,omitempty"`                   // KIND_KEY: the key
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -234,6 +373,500 @@ func (x *Envelope) GetReplyTo() []byte {
 	return nil
 }
 
+func (x *Envelope) GetOp() *RoomOp {
+	if x != nil {
+		return x.Op
+	}
+	return nil
+}
+
+func (x *Envelope) GetGrant() *KeyGrant {
+	if x != nil {
+		return x.Grant
+	}
+	return nil
+}
+
+// RoomOp is a private room's membership operation. Ops are room messages,
+// applied by every member in room order (hlc, id); docs/PROTOCOL.md gives
+// who may do what. The ops that start an epoch (create, add, remove,
+// rotate) carry key_check, which binds the epoch's secret to them.
+type RoomOp struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Type          RoomOp_Type            `protobuf:"varint,1,opt,name=type,proto3,enum=parley.v1.RoomOp_Type" json:"type,omitempty"`
+	Target        []byte                 `protobuf:"bytes,2,opt,name=target,proto3" json:"target,omitempty"`                           // ADD, REMOVE, PROMOTE: the peer (binary peer ID)
+	KeyCheck      []byte                 `protobuf:"bytes,3,opt,name=key_check,json=keyCheck,proto3" json:"key_check,omitempty"`       // CREATE, ADD, REMOVE, ROTATE: 16 bytes derived from the new epoch's secret
+	InviteId      []byte                 `protobuf:"bytes,4,opt,name=invite_id,json=inviteId,proto3" json:"invite_id,omitempty"`       // ADD, INVITE, REVOKE: 16 bytes
+	InviteHash    []byte                 `protobuf:"bytes,5,opt,name=invite_hash,json=inviteHash,proto3" json:"invite_hash,omitempty"` // INVITE: SHA-256 of the invite's secret
+	Uses          uint32                 `protobuf:"varint,6,opt,name=uses,proto3" json:"uses,omitempty"`                              // INVITE: how many may join with it
+	ExpiresMs     int64                  `protobuf:"varint,7,opt,name=expires_ms,json=expiresMs,proto3" json:"expires_ms,omitempty"`   // INVITE: when it stops working (Unix ms)
+	History       string                 `protobuf:"bytes,8,opt,name=history,proto3" json:"history,omitempty"`                         // CREATE, SETTINGS: "join" (newcomers read from their join on) or "all"
+	Invite        string                 `protobuf:"bytes,9,opt,name=invite,proto3" json:"invite,omitempty"`                           // CREATE, SETTINGS: who may invite: "admins" or "members"
+	Nonce         []byte                 `protobuf:"bytes,10,opt,name=nonce,proto3" json:"nonce,omitempty"`                            // CREATE: 16 random bytes, so every room ID is new
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoomOp) Reset() {
+	*x = RoomOp{}
+	mi := &file_parley_v1_parley_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoomOp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoomOp) ProtoMessage() {}
+
+func (x *RoomOp) ProtoReflect() protoreflect.Message {
+	mi := &file_parley_v1_parley_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoomOp.ProtoReflect.Descriptor instead.
+func (*RoomOp) Descriptor() ([]byte, []int) {
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RoomOp) GetType() RoomOp_Type {
+	if x != nil {
+		return x.Type
+	}
+	return RoomOp_TYPE_UNSPECIFIED
+}
+
+func (x *RoomOp) GetTarget() []byte {
+	if x != nil {
+		return x.Target
+	}
+	return nil
+}
+
+func (x *RoomOp) GetKeyCheck() []byte {
+	if x != nil {
+		return x.KeyCheck
+	}
+	return nil
+}
+
+func (x *RoomOp) GetInviteId() []byte {
+	if x != nil {
+		return x.InviteId
+	}
+	return nil
+}
+
+func (x *RoomOp) GetInviteHash() []byte {
+	if x != nil {
+		return x.InviteHash
+	}
+	return nil
+}
+
+func (x *RoomOp) GetUses() uint32 {
+	if x != nil {
+		return x.Uses
+	}
+	return 0
+}
+
+func (x *RoomOp) GetExpiresMs() int64 {
+	if x != nil {
+		return x.ExpiresMs
+	}
+	return 0
+}
+
+func (x *RoomOp) GetHistory() string {
+	if x != nil {
+		return x.History
+	}
+	return ""
+}
+
+func (x *RoomOp) GetInvite() string {
+	if x != nil {
+		return x.Invite
+	}
+	return ""
+}
+
+func (x *RoomOp) GetNonce() []byte {
+	if x != nil {
+		return x.Nonce
+	}
+	return nil
+}
+
+// KeyGrant gives the recipient the secret of one epoch of a private room.
+// It travels as a direct message (KIND_KEY), so it is persisted in the
+// sender's outbox until the recipient stores it.
+type KeyGrant struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RoomId        []byte                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"` // 16 bytes
+	Epoch         []byte                 `protobuf:"bytes,2,opt,name=epoch,proto3" json:"epoch,omitempty"`                 // ID of the op that started the epoch (32 bytes)
+	Secret        []byte                 `protobuf:"bytes,3,opt,name=secret,proto3" json:"secret,omitempty"`               // 32 bytes
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KeyGrant) Reset() {
+	*x = KeyGrant{}
+	mi := &file_parley_v1_parley_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KeyGrant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KeyGrant) ProtoMessage() {}
+
+func (x *KeyGrant) ProtoReflect() protoreflect.Message {
+	mi := &file_parley_v1_parley_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KeyGrant.ProtoReflect.Descriptor instead.
+func (*KeyGrant) Descriptor() ([]byte, []int) {
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *KeyGrant) GetRoomId() []byte {
+	if x != nil {
+		return x.RoomId
+	}
+	return nil
+}
+
+func (x *KeyGrant) GetEpoch() []byte {
+	if x != nil {
+		return x.Epoch
+	}
+	return nil
+}
+
+func (x *KeyGrant) GetSecret() []byte {
+	if x != nil {
+		return x.Secret
+	}
+	return nil
+}
+
+// Sealed is what a private room's topic carries: an envelope encrypted
+// with the author's sender key of an epoch (or, for ops, the room's op
+// key). box is a 24-byte nonce followed by XChaCha20-Poly1305 of the
+// envelope, with epoch as associated data.
+type Sealed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Epoch         []byte                 `protobuf:"bytes,1,opt,name=epoch,proto3" json:"epoch,omitempty"` // the epoch's op ID; empty for an op
+	Box           []byte                 `protobuf:"bytes,2,opt,name=box,proto3" json:"box,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Sealed) Reset() {
+	*x = Sealed{}
+	mi := &file_parley_v1_parley_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Sealed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Sealed) ProtoMessage() {}
+
+func (x *Sealed) ProtoReflect() protoreflect.Message {
+	mi := &file_parley_v1_parley_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Sealed.ProtoReflect.Descriptor instead.
+func (*Sealed) Descriptor() ([]byte, []int) {
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Sealed) GetEpoch() []byte {
+	if x != nil {
+		return x.Epoch
+	}
+	return nil
+}
+
+func (x *Sealed) GetBox() []byte {
+	if x != nil {
+		return x.Box
+	}
+	return nil
+}
+
+// Invite is what an invite link carries (base64url, no padding, after
+// "parley://invite/"); signature is the inviter's Ed25519 signature over
+// the encoding of this message with signature unset.
+type Invite struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RoomId        []byte                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`       // 16 bytes
+	InviteId      []byte                 `protobuf:"bytes,2,opt,name=invite_id,json=inviteId,proto3" json:"invite_id,omitempty"` // 16 bytes
+	Secret        []byte                 `protobuf:"bytes,3,opt,name=secret,proto3" json:"secret,omitempty"`                     // 32 bytes: whoever shows it may join, while the invite lasts
+	Inviter       []byte                 `protobuf:"bytes,4,opt,name=inviter,proto3" json:"inviter,omitempty"`                   // binary peer ID
+	Addrs         []string               `protobuf:"bytes,5,rep,name=addrs,proto3" json:"addrs,omitempty"`                       // the inviter's multiaddrs
+	ExpiresMs     int64                  `protobuf:"varint,6,opt,name=expires_ms,json=expiresMs,proto3" json:"expires_ms,omitempty"`
+	Name          string                 `protobuf:"bytes,7,opt,name=name,proto3" json:"name,omitempty"` // the room's name, for the joiner
+	Signature     []byte                 `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Invite) Reset() {
+	*x = Invite{}
+	mi := &file_parley_v1_parley_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Invite) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Invite) ProtoMessage() {}
+
+func (x *Invite) ProtoReflect() protoreflect.Message {
+	mi := &file_parley_v1_parley_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Invite.ProtoReflect.Descriptor instead.
+func (*Invite) Descriptor() ([]byte, []int) {
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Invite) GetRoomId() []byte {
+	if x != nil {
+		return x.RoomId
+	}
+	return nil
+}
+
+func (x *Invite) GetInviteId() []byte {
+	if x != nil {
+		return x.InviteId
+	}
+	return nil
+}
+
+func (x *Invite) GetSecret() []byte {
+	if x != nil {
+		return x.Secret
+	}
+	return nil
+}
+
+func (x *Invite) GetInviter() []byte {
+	if x != nil {
+		return x.Inviter
+	}
+	return nil
+}
+
+func (x *Invite) GetAddrs() []string {
+	if x != nil {
+		return x.Addrs
+	}
+	return nil
+}
+
+func (x *Invite) GetExpiresMs() int64 {
+	if x != nil {
+		return x.ExpiresMs
+	}
+	return 0
+}
+
+func (x *Invite) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Invite) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+// InviteRequest opens /parley/invite/1.0.0: the joiner shows the invite.
+type InviteRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RoomId        []byte                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	InviteId      []byte                 `protobuf:"bytes,2,opt,name=invite_id,json=inviteId,proto3" json:"invite_id,omitempty"`
+	Secret        []byte                 `protobuf:"bytes,3,opt,name=secret,proto3" json:"secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InviteRequest) Reset() {
+	*x = InviteRequest{}
+	mi := &file_parley_v1_parley_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InviteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InviteRequest) ProtoMessage() {}
+
+func (x *InviteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_parley_v1_parley_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InviteRequest.ProtoReflect.Descriptor instead.
+func (*InviteRequest) Descriptor() ([]byte, []int) {
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *InviteRequest) GetRoomId() []byte {
+	if x != nil {
+		return x.RoomId
+	}
+	return nil
+}
+
+func (x *InviteRequest) GetInviteId() []byte {
+	if x != nil {
+		return x.InviteId
+	}
+	return nil
+}
+
+func (x *InviteRequest) GetSecret() []byte {
+	if x != nil {
+		return x.Secret
+	}
+	return nil
+}
+
+// InviteResponse answers it: either an error, or what the joiner needs.
+type InviteResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         InviteResponse_Error   `protobuf:"varint,1,opt,name=error,proto3,enum=parley.v1.InviteResponse_Error" json:"error,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	RoomSecret    []byte                 `protobuf:"bytes,3,opt,name=room_secret,json=roomSecret,proto3" json:"room_secret,omitempty"`
+	Ops           []*RoomMessage         `protobuf:"bytes,4,rep,name=ops,proto3" json:"ops,omitempty"`   // every op of the room, the joiner's add included
+	Keys          []*KeyGrant            `protobuf:"bytes,5,rep,name=keys,proto3" json:"keys,omitempty"` // the new epoch's secret (and earlier ones with history "all")
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InviteResponse) Reset() {
+	*x = InviteResponse{}
+	mi := &file_parley_v1_parley_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InviteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InviteResponse) ProtoMessage() {}
+
+func (x *InviteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_parley_v1_parley_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InviteResponse.ProtoReflect.Descriptor instead.
+func (*InviteResponse) Descriptor() ([]byte, []int) {
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *InviteResponse) GetError() InviteResponse_Error {
+	if x != nil {
+		return x.Error
+	}
+	return InviteResponse_ERROR_UNSPECIFIED
+}
+
+func (x *InviteResponse) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *InviteResponse) GetRoomSecret() []byte {
+	if x != nil {
+		return x.RoomSecret
+	}
+	return nil
+}
+
+func (x *InviteResponse) GetOps() []*RoomMessage {
+	if x != nil {
+		return x.Ops
+	}
+	return nil
+}
+
+func (x *InviteResponse) GetKeys() []*KeyGrant {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
 // DMMessage carries a direct message's envelope bytes verbatim. It needs no
 // signature: the stream's authenticated remote peer is the author.
 type DMMessage struct {
@@ -245,7 +878,7 @@ type DMMessage struct {
 
 func (x *DMMessage) Reset() {
 	*x = DMMessage{}
-	mi := &file_parley_v1_parley_proto_msgTypes[1]
+	mi := &file_parley_v1_parley_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -257,7 +890,7 @@ func (x *DMMessage) String() string {
 func (*DMMessage) ProtoMessage() {}
 
 func (x *DMMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[1]
+	mi := &file_parley_v1_parley_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -270,7 +903,7 @@ func (x *DMMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DMMessage.ProtoReflect.Descriptor instead.
 func (*DMMessage) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{1}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DMMessage) GetEnvelope() []byte {
@@ -295,7 +928,7 @@ type DMFrame struct {
 
 func (x *DMFrame) Reset() {
 	*x = DMFrame{}
-	mi := &file_parley_v1_parley_proto_msgTypes[2]
+	mi := &file_parley_v1_parley_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -307,7 +940,7 @@ func (x *DMFrame) String() string {
 func (*DMFrame) ProtoMessage() {}
 
 func (x *DMFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[2]
+	mi := &file_parley_v1_parley_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -320,7 +953,7 @@ func (x *DMFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DMFrame.ProtoReflect.Descriptor instead.
 func (*DMFrame) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{2}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DMFrame) GetFrame() isDMFrame_Frame {
@@ -375,7 +1008,7 @@ type AckEntry struct {
 
 func (x *AckEntry) Reset() {
 	*x = AckEntry{}
-	mi := &file_parley_v1_parley_proto_msgTypes[3]
+	mi := &file_parley_v1_parley_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -387,7 +1020,7 @@ func (x *AckEntry) String() string {
 func (*AckEntry) ProtoMessage() {}
 
 func (x *AckEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[3]
+	mi := &file_parley_v1_parley_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -400,7 +1033,7 @@ func (x *AckEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckEntry.ProtoReflect.Descriptor instead.
 func (*AckEntry) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{3}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AckEntry) GetId() []byte {
@@ -434,7 +1067,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_parley_v1_parley_proto_msgTypes[4]
+	mi := &file_parley_v1_parley_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -446,7 +1079,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[4]
+	mi := &file_parley_v1_parley_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -459,7 +1092,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{4}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Ack) GetEntries() []*AckEntry {
@@ -476,16 +1109,17 @@ func (x *Ack) GetEntries() []*AckEntry {
 // that message's protobuf encoding, with the author's key.
 type RoomMessage struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Envelope      []byte                 `protobuf:"bytes,1,opt,name=envelope,proto3" json:"envelope,omitempty"`
+	Envelope      []byte                 `protobuf:"bytes,1,opt,name=envelope,proto3" json:"envelope,omitempty"` // private rooms: the Sealed bytes the topic carried
 	Seqno         []byte                 `protobuf:"bytes,2,opt,name=seqno,proto3" json:"seqno,omitempty"`
 	Signature     []byte                 `protobuf:"bytes,3,opt,name=signature,proto3" json:"signature,omitempty"`
+	Author        []byte                 `protobuf:"bytes,4,opt,name=author,proto3" json:"author,omitempty"` // private rooms: the author (binary peer ID)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RoomMessage) Reset() {
 	*x = RoomMessage{}
-	mi := &file_parley_v1_parley_proto_msgTypes[5]
+	mi := &file_parley_v1_parley_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -497,7 +1131,7 @@ func (x *RoomMessage) String() string {
 func (*RoomMessage) ProtoMessage() {}
 
 func (x *RoomMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[5]
+	mi := &file_parley_v1_parley_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -510,7 +1144,7 @@ func (x *RoomMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomMessage.ProtoReflect.Descriptor instead.
 func (*RoomMessage) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{5}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RoomMessage) GetEnvelope() []byte {
@@ -534,6 +1168,13 @@ func (x *RoomMessage) GetSignature() []byte {
 	return nil
 }
 
+func (x *RoomMessage) GetAuthor() []byte {
+	if x != nil {
+		return x.Author
+	}
+	return nil
+}
+
 // SyncFrame is one length-delimited frame on /parley/sync/2.0.0 (range-based
 // set reconciliation in stages, newest history first; see docs/PROTOCOL.md).
 // The opener's first frame names the room, says what it keeps (floor) and
@@ -545,22 +1186,23 @@ func (x *RoomMessage) GetSignature() []byte {
 // no wants.
 type SyncFrame struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`         // opener's first frame
-	Floor         uint64                 `protobuf:"varint,2,opt,name=floor,proto3" json:"floor,omitempty"`      // opener's first frame: the oldest HLC it keeps (0: everything)
-	Summary       []byte                 `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`   // opener's first frame: fingerprint of every item it holds from floor on
-	Equal         bool                   `protobuf:"varint,9,opt,name=equal,proto3" json:"equal,omitempty"`      // server's first answer: it holds the same; the session ends
-	Stage         *SyncStage             `protobuf:"bytes,8,opt,name=stage,proto3" json:"stage,omitempty"`       // opener: opens a stage; server: fixes the stage's window
-	Ranges        []*SyncRange           `protobuf:"bytes,4,rep,name=ranges,proto3" json:"ranges,omitempty"`     // ranges to reconcile, in order, covering the window
-	Want          [][]byte               `protobuf:"bytes,5,rep,name=want,proto3" json:"want,omitempty"`         // ID prefixes (8 bytes) of messages the sender wants
-	Messages      []*RoomMessage         `protobuf:"bytes,6,rep,name=messages,proto3" json:"messages,omitempty"` // messages the other side wants or lacks
-	More          bool                   `protobuf:"varint,7,opt,name=more,proto3" json:"more,omitempty"`        // more frames of this turn follow (messages split over frames)
+	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`                    // opener's first frame
+	RoomId        []byte                 `protobuf:"bytes,10,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"` // opener's first frame, private rooms: the room ID (room is then empty)
+	Floor         uint64                 `protobuf:"varint,2,opt,name=floor,proto3" json:"floor,omitempty"`                 // opener's first frame: the oldest HLC it keeps (0: everything)
+	Summary       []byte                 `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`              // opener's first frame: fingerprint of every item it holds from floor on
+	Equal         bool                   `protobuf:"varint,9,opt,name=equal,proto3" json:"equal,omitempty"`                 // server's first answer: it holds the same; the session ends
+	Stage         *SyncStage             `protobuf:"bytes,8,opt,name=stage,proto3" json:"stage,omitempty"`                  // opener: opens a stage; server: fixes the stage's window
+	Ranges        []*SyncRange           `protobuf:"bytes,4,rep,name=ranges,proto3" json:"ranges,omitempty"`                // ranges to reconcile, in order, covering the window
+	Want          [][]byte               `protobuf:"bytes,5,rep,name=want,proto3" json:"want,omitempty"`                    // ID prefixes (8 bytes) of messages the sender wants
+	Messages      []*RoomMessage         `protobuf:"bytes,6,rep,name=messages,proto3" json:"messages,omitempty"`            // messages the other side wants or lacks
+	More          bool                   `protobuf:"varint,7,opt,name=more,proto3" json:"more,omitempty"`                   // more frames of this turn follow (messages split over frames)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SyncFrame) Reset() {
 	*x = SyncFrame{}
-	mi := &file_parley_v1_parley_proto_msgTypes[6]
+	mi := &file_parley_v1_parley_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -572,7 +1214,7 @@ func (x *SyncFrame) String() string {
 func (*SyncFrame) ProtoMessage() {}
 
 func (x *SyncFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[6]
+	mi := &file_parley_v1_parley_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -585,7 +1227,7 @@ func (x *SyncFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncFrame.ProtoReflect.Descriptor instead.
 func (*SyncFrame) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{6}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SyncFrame) GetRoom() string {
@@ -593,6 +1235,13 @@ func (x *SyncFrame) GetRoom() string {
 		return x.Room
 	}
 	return ""
+}
+
+func (x *SyncFrame) GetRoomId() []byte {
+	if x != nil {
+		return x.RoomId
+	}
+	return nil
 }
 
 func (x *SyncFrame) GetFloor() uint64 {
@@ -668,7 +1317,7 @@ type SyncStage struct {
 
 func (x *SyncStage) Reset() {
 	*x = SyncStage{}
-	mi := &file_parley_v1_parley_proto_msgTypes[7]
+	mi := &file_parley_v1_parley_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -680,7 +1329,7 @@ func (x *SyncStage) String() string {
 func (*SyncStage) ProtoMessage() {}
 
 func (x *SyncStage) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[7]
+	mi := &file_parley_v1_parley_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -693,7 +1342,7 @@ func (x *SyncStage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncStage.ProtoReflect.Descriptor instead.
 func (*SyncStage) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{7}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SyncStage) GetUpper() *SyncPosition {
@@ -735,7 +1384,7 @@ type SyncPosition struct {
 
 func (x *SyncPosition) Reset() {
 	*x = SyncPosition{}
-	mi := &file_parley_v1_parley_proto_msgTypes[8]
+	mi := &file_parley_v1_parley_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -747,7 +1396,7 @@ func (x *SyncPosition) String() string {
 func (*SyncPosition) ProtoMessage() {}
 
 func (x *SyncPosition) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[8]
+	mi := &file_parley_v1_parley_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -760,7 +1409,7 @@ func (x *SyncPosition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncPosition.ProtoReflect.Descriptor instead.
 func (*SyncPosition) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{8}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SyncPosition) GetHlc() uint64 {
@@ -794,7 +1443,7 @@ type SyncRange struct {
 
 func (x *SyncRange) Reset() {
 	*x = SyncRange{}
-	mi := &file_parley_v1_parley_proto_msgTypes[9]
+	mi := &file_parley_v1_parley_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -806,7 +1455,7 @@ func (x *SyncRange) String() string {
 func (*SyncRange) ProtoMessage() {}
 
 func (x *SyncRange) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[9]
+	mi := &file_parley_v1_parley_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -819,7 +1468,7 @@ func (x *SyncRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncRange.ProtoReflect.Descriptor instead.
 func (*SyncRange) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{9}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SyncRange) GetUpperHlc() uint64 {
@@ -886,7 +1535,7 @@ type IdList struct {
 
 func (x *IdList) Reset() {
 	*x = IdList{}
-	mi := &file_parley_v1_parley_proto_msgTypes[10]
+	mi := &file_parley_v1_parley_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -898,7 +1547,7 @@ func (x *IdList) String() string {
 func (*IdList) ProtoMessage() {}
 
 func (x *IdList) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[10]
+	mi := &file_parley_v1_parley_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -911,7 +1560,7 @@ func (x *IdList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IdList.ProtoReflect.Descriptor instead.
 func (*IdList) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{10}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *IdList) GetIds() [][]byte {
@@ -933,7 +1582,7 @@ type Profile struct {
 
 func (x *Profile) Reset() {
 	*x = Profile{}
-	mi := &file_parley_v1_parley_proto_msgTypes[11]
+	mi := &file_parley_v1_parley_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -945,7 +1594,7 @@ func (x *Profile) String() string {
 func (*Profile) ProtoMessage() {}
 
 func (x *Profile) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[11]
+	mi := &file_parley_v1_parley_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -958,7 +1607,7 @@ func (x *Profile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Profile.ProtoReflect.Descriptor instead.
 func (*Profile) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{11}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Profile) GetNick() string {
@@ -979,7 +1628,7 @@ var File_parley_v1_parley_proto protoreflect.FileDescriptor
 
 const file_parley_v1_parley_proto_rawDesc = "" +
 	"\n" +
-	"\x16parley/v1/parley.proto\x12\tparley.v1\"\xcf\x01\n" +
+	"\x16parley/v1/parley.proto\x12\tparley.v1\"\x9d\x02\n" +
 	"\bEnvelope\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x16\n" +
 	"\x06author\x18\x02 \x01(\fR\x06author\x12\x17\n" +
@@ -988,7 +1637,73 @@ const file_parley_v1_parley_proto_rawDesc = "" +
 	"\x03hlc\x18\x05 \x01(\x04R\x03hlc\x12#\n" +
 	"\x04kind\x18\x06 \x01(\x0e2\x0f.parley.v1.KindR\x04kind\x12\x12\n" +
 	"\x04body\x18\a \x01(\tR\x04body\x12\x19\n" +
-	"\breply_to\x18\b \x01(\fR\areplyTo\"-\n" +
+	"\breply_to\x18\b \x01(\fR\areplyTo\x12!\n" +
+	"\x02op\x18\t \x01(\v2\x11.parley.v1.RoomOpR\x02op\x12)\n" +
+	"\x05grant\x18\n" +
+	" \x01(\v2\x13.parley.v1.KeyGrantR\x05grant\"\xd9\x03\n" +
+	"\x06RoomOp\x12*\n" +
+	"\x04type\x18\x01 \x01(\x0e2\x16.parley.v1.RoomOp.TypeR\x04type\x12\x16\n" +
+	"\x06target\x18\x02 \x01(\fR\x06target\x12\x1b\n" +
+	"\tkey_check\x18\x03 \x01(\fR\bkeyCheck\x12\x1b\n" +
+	"\tinvite_id\x18\x04 \x01(\fR\binviteId\x12\x1f\n" +
+	"\vinvite_hash\x18\x05 \x01(\fR\n" +
+	"inviteHash\x12\x12\n" +
+	"\x04uses\x18\x06 \x01(\rR\x04uses\x12\x1d\n" +
+	"\n" +
+	"expires_ms\x18\a \x01(\x03R\texpiresMs\x12\x18\n" +
+	"\ahistory\x18\b \x01(\tR\ahistory\x12\x16\n" +
+	"\x06invite\x18\t \x01(\tR\x06invite\x12\x14\n" +
+	"\x05nonce\x18\n" +
+	" \x01(\fR\x05nonce\"\xb4\x01\n" +
+	"\x04Type\x12\x14\n" +
+	"\x10TYPE_UNSPECIFIED\x10\x00\x12\x0f\n" +
+	"\vTYPE_CREATE\x10\x01\x12\f\n" +
+	"\bTYPE_ADD\x10\x02\x12\x0f\n" +
+	"\vTYPE_REMOVE\x10\x03\x12\x10\n" +
+	"\fTYPE_PROMOTE\x10\x04\x12\x0e\n" +
+	"\n" +
+	"TYPE_LEAVE\x10\x05\x12\x0f\n" +
+	"\vTYPE_ROTATE\x10\x06\x12\x11\n" +
+	"\rTYPE_SETTINGS\x10\a\x12\x0f\n" +
+	"\vTYPE_INVITE\x10\b\x12\x0f\n" +
+	"\vTYPE_REVOKE\x10\t\"Q\n" +
+	"\bKeyGrant\x12\x17\n" +
+	"\aroom_id\x18\x01 \x01(\fR\x06roomId\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\fR\x05epoch\x12\x16\n" +
+	"\x06secret\x18\x03 \x01(\fR\x06secret\"0\n" +
+	"\x06Sealed\x12\x14\n" +
+	"\x05epoch\x18\x01 \x01(\fR\x05epoch\x12\x10\n" +
+	"\x03box\x18\x02 \x01(\fR\x03box\"\xd7\x01\n" +
+	"\x06Invite\x12\x17\n" +
+	"\aroom_id\x18\x01 \x01(\fR\x06roomId\x12\x1b\n" +
+	"\tinvite_id\x18\x02 \x01(\fR\binviteId\x12\x16\n" +
+	"\x06secret\x18\x03 \x01(\fR\x06secret\x12\x18\n" +
+	"\ainviter\x18\x04 \x01(\fR\ainviter\x12\x14\n" +
+	"\x05addrs\x18\x05 \x03(\tR\x05addrs\x12\x1d\n" +
+	"\n" +
+	"expires_ms\x18\x06 \x01(\x03R\texpiresMs\x12\x12\n" +
+	"\x04name\x18\a \x01(\tR\x04name\x12\x1c\n" +
+	"\tsignature\x18\b \x01(\fR\tsignature\"]\n" +
+	"\rInviteRequest\x12\x17\n" +
+	"\aroom_id\x18\x01 \x01(\fR\x06roomId\x12\x1b\n" +
+	"\tinvite_id\x18\x02 \x01(\fR\binviteId\x12\x16\n" +
+	"\x06secret\x18\x03 \x01(\fR\x06secret\"\xde\x02\n" +
+	"\x0eInviteResponse\x125\n" +
+	"\x05error\x18\x01 \x01(\x0e2\x1f.parley.v1.InviteResponse.ErrorR\x05error\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1f\n" +
+	"\vroom_secret\x18\x03 \x01(\fR\n" +
+	"roomSecret\x12(\n" +
+	"\x03ops\x18\x04 \x03(\v2\x16.parley.v1.RoomMessageR\x03ops\x12'\n" +
+	"\x04keys\x18\x05 \x03(\v2\x13.parley.v1.KeyGrantR\x04keys\"\x8c\x01\n" +
+	"\x05Error\x12\x15\n" +
+	"\x11ERROR_UNSPECIFIED\x10\x00\x12\x11\n" +
+	"\rERROR_UNKNOWN\x10\x01\x12\x11\n" +
+	"\rERROR_USED_UP\x10\x02\x12\x11\n" +
+	"\rERROR_EXPIRED\x10\x03\x12\x11\n" +
+	"\rERROR_REVOKED\x10\x04\x12\x10\n" +
+	"\fERROR_FORGED\x10\x05\x12\x0e\n" +
+	"\n" +
+	"ERROR_BUSY\x10\x06\"-\n" +
 	"\tDMMessage\x12\x1a\n" +
 	"\benvelope\x18\x01 \x01(\fR\benvelopeJ\x04\b\x02\x10\x03\"h\n" +
 	"\aDMFrame\x120\n" +
@@ -1000,13 +1715,16 @@ const file_parley_v1_parley_proto_rawDesc = "" +
 	"\x06status\x18\x02 \x01(\x0e2\x14.parley.v1.AckStatusR\x06status\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\"4\n" +
 	"\x03Ack\x12-\n" +
-	"\aentries\x18\x01 \x03(\v2\x13.parley.v1.AckEntryR\aentries\"]\n" +
+	"\aentries\x18\x01 \x03(\v2\x13.parley.v1.AckEntryR\aentries\"u\n" +
 	"\vRoomMessage\x12\x1a\n" +
 	"\benvelope\x18\x01 \x01(\fR\benvelope\x12\x14\n" +
 	"\x05seqno\x18\x02 \x01(\fR\x05seqno\x12\x1c\n" +
-	"\tsignature\x18\x03 \x01(\fR\tsignature\"\x9b\x02\n" +
+	"\tsignature\x18\x03 \x01(\fR\tsignature\x12\x16\n" +
+	"\x06author\x18\x04 \x01(\fR\x06author\"\xb4\x02\n" +
 	"\tSyncFrame\x12\x12\n" +
-	"\x04room\x18\x01 \x01(\tR\x04room\x12\x14\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12\x17\n" +
+	"\aroom_id\x18\n" +
+	" \x01(\fR\x06roomId\x12\x14\n" +
 	"\x05floor\x18\x02 \x01(\x04R\x05floor\x12\x18\n" +
 	"\asummary\x18\x03 \x01(\fR\asummary\x12\x14\n" +
 	"\x05equal\x18\t \x01(\bR\x05equal\x12*\n" +
@@ -1033,14 +1751,16 @@ const file_parley_v1_parley_proto_rawDesc = "" +
 	"\x03ids\x18\x01 \x03(\fR\x03ids\"3\n" +
 	"\aProfile\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x14\n" +
-	"\x05agent\x18\x02 \x01(\tR\x05agent*[\n" +
+	"\x05agent\x18\x02 \x01(\tR\x05agent*v\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tKIND_TEXT\x10\x01\x12\r\n" +
 	"\tKIND_JOIN\x10\x02\x12\x0e\n" +
 	"\n" +
 	"KIND_LEAVE\x10\x03\x12\x0f\n" +
-	"\vKIND_TYPING\x10\x04*W\n" +
+	"\vKIND_TYPING\x10\x04\x12\v\n" +
+	"\aKIND_OP\x10\x05\x12\f\n" +
+	"\bKIND_KEY\x10\x06*W\n" +
 	"\tAckStatus\x12\x1a\n" +
 	"\x16ACK_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11ACK_STATUS_STORED\x10\x01\x12\x17\n" +
@@ -1058,41 +1778,55 @@ func file_parley_v1_parley_proto_rawDescGZIP() []byte {
 	return file_parley_v1_parley_proto_rawDescData
 }
 
-var file_parley_v1_parley_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_parley_v1_parley_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_parley_v1_parley_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_parley_v1_parley_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_parley_v1_parley_proto_goTypes = []any{
-	(Kind)(0),            // 0: parley.v1.Kind
-	(AckStatus)(0),       // 1: parley.v1.AckStatus
-	(*Envelope)(nil),     // 2: parley.v1.Envelope
-	(*DMMessage)(nil),    // 3: parley.v1.DMMessage
-	(*DMFrame)(nil),      // 4: parley.v1.DMFrame
-	(*AckEntry)(nil),     // 5: parley.v1.AckEntry
-	(*Ack)(nil),          // 6: parley.v1.Ack
-	(*RoomMessage)(nil),  // 7: parley.v1.RoomMessage
-	(*SyncFrame)(nil),    // 8: parley.v1.SyncFrame
-	(*SyncStage)(nil),    // 9: parley.v1.SyncStage
-	(*SyncPosition)(nil), // 10: parley.v1.SyncPosition
-	(*SyncRange)(nil),    // 11: parley.v1.SyncRange
-	(*IdList)(nil),       // 12: parley.v1.IdList
-	(*Profile)(nil),      // 13: parley.v1.Profile
+	(Kind)(0),                 // 0: parley.v1.Kind
+	(AckStatus)(0),            // 1: parley.v1.AckStatus
+	(RoomOp_Type)(0),          // 2: parley.v1.RoomOp.Type
+	(InviteResponse_Error)(0), // 3: parley.v1.InviteResponse.Error
+	(*Envelope)(nil),          // 4: parley.v1.Envelope
+	(*RoomOp)(nil),            // 5: parley.v1.RoomOp
+	(*KeyGrant)(nil),          // 6: parley.v1.KeyGrant
+	(*Sealed)(nil),            // 7: parley.v1.Sealed
+	(*Invite)(nil),            // 8: parley.v1.Invite
+	(*InviteRequest)(nil),     // 9: parley.v1.InviteRequest
+	(*InviteResponse)(nil),    // 10: parley.v1.InviteResponse
+	(*DMMessage)(nil),         // 11: parley.v1.DMMessage
+	(*DMFrame)(nil),           // 12: parley.v1.DMFrame
+	(*AckEntry)(nil),          // 13: parley.v1.AckEntry
+	(*Ack)(nil),               // 14: parley.v1.Ack
+	(*RoomMessage)(nil),       // 15: parley.v1.RoomMessage
+	(*SyncFrame)(nil),         // 16: parley.v1.SyncFrame
+	(*SyncStage)(nil),         // 17: parley.v1.SyncStage
+	(*SyncPosition)(nil),      // 18: parley.v1.SyncPosition
+	(*SyncRange)(nil),         // 19: parley.v1.SyncRange
+	(*IdList)(nil),            // 20: parley.v1.IdList
+	(*Profile)(nil),           // 21: parley.v1.Profile
 }
 var file_parley_v1_parley_proto_depIdxs = []int32{
 	0,  // 0: parley.v1.Envelope.kind:type_name -> parley.v1.Kind
-	3,  // 1: parley.v1.DMFrame.message:type_name -> parley.v1.DMMessage
-	6,  // 2: parley.v1.DMFrame.ack:type_name -> parley.v1.Ack
-	1,  // 3: parley.v1.AckEntry.status:type_name -> parley.v1.AckStatus
-	5,  // 4: parley.v1.Ack.entries:type_name -> parley.v1.AckEntry
-	9,  // 5: parley.v1.SyncFrame.stage:type_name -> parley.v1.SyncStage
-	11, // 6: parley.v1.SyncFrame.ranges:type_name -> parley.v1.SyncRange
-	7,  // 7: parley.v1.SyncFrame.messages:type_name -> parley.v1.RoomMessage
-	10, // 8: parley.v1.SyncStage.upper:type_name -> parley.v1.SyncPosition
-	10, // 9: parley.v1.SyncStage.lower:type_name -> parley.v1.SyncPosition
-	12, // 10: parley.v1.SyncRange.ids:type_name -> parley.v1.IdList
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	5,  // 1: parley.v1.Envelope.op:type_name -> parley.v1.RoomOp
+	6,  // 2: parley.v1.Envelope.grant:type_name -> parley.v1.KeyGrant
+	2,  // 3: parley.v1.RoomOp.type:type_name -> parley.v1.RoomOp.Type
+	3,  // 4: parley.v1.InviteResponse.error:type_name -> parley.v1.InviteResponse.Error
+	15, // 5: parley.v1.InviteResponse.ops:type_name -> parley.v1.RoomMessage
+	6,  // 6: parley.v1.InviteResponse.keys:type_name -> parley.v1.KeyGrant
+	11, // 7: parley.v1.DMFrame.message:type_name -> parley.v1.DMMessage
+	14, // 8: parley.v1.DMFrame.ack:type_name -> parley.v1.Ack
+	1,  // 9: parley.v1.AckEntry.status:type_name -> parley.v1.AckStatus
+	13, // 10: parley.v1.Ack.entries:type_name -> parley.v1.AckEntry
+	17, // 11: parley.v1.SyncFrame.stage:type_name -> parley.v1.SyncStage
+	19, // 12: parley.v1.SyncFrame.ranges:type_name -> parley.v1.SyncRange
+	15, // 13: parley.v1.SyncFrame.messages:type_name -> parley.v1.RoomMessage
+	18, // 14: parley.v1.SyncStage.upper:type_name -> parley.v1.SyncPosition
+	18, // 15: parley.v1.SyncStage.lower:type_name -> parley.v1.SyncPosition
+	20, // 16: parley.v1.SyncRange.ids:type_name -> parley.v1.IdList
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_parley_v1_parley_proto_init() }
@@ -1100,11 +1834,11 @@ func file_parley_v1_parley_proto_init() {
 	if File_parley_v1_parley_proto != nil {
 		return
 	}
-	file_parley_v1_parley_proto_msgTypes[2].OneofWrappers = []any{
+	file_parley_v1_parley_proto_msgTypes[8].OneofWrappers = []any{
 		(*DMFrame_Message)(nil),
 		(*DMFrame_Ack)(nil),
 	}
-	file_parley_v1_parley_proto_msgTypes[9].OneofWrappers = []any{
+	file_parley_v1_parley_proto_msgTypes[15].OneofWrappers = []any{
 		(*SyncRange_Fingerprint)(nil),
 		(*SyncRange_Ids)(nil),
 	}
@@ -1113,8 +1847,8 @@ func file_parley_v1_parley_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_parley_v1_parley_proto_rawDesc), len(file_parley_v1_parley_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   12,
+			NumEnums:      4,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -33,6 +33,7 @@ type StoredMessage struct {
 	ReceivedAtMs  int64                  `protobuf:"varint,4,opt,name=received_at_ms,json=receivedAtMs,proto3" json:"received_at_ms,omitempty"` // when this node stored it
 	Reason        string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`                                    // why it failed, if it did
 	Seqno         []byte                 `protobuf:"bytes,6,opt,name=seqno,proto3" json:"seqno,omitempty"`                                      // rooms: the pubsub seqno of the signature
+	Sealed        []byte                 `protobuf:"bytes,7,opt,name=sealed,proto3" json:"sealed,omitempty"`                                    // private rooms: the Sealed bytes published (what the signature covers)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -109,11 +110,21 @@ func (x *StoredMessage) GetSeqno() []byte {
 	return nil
 }
 
+func (x *StoredMessage) GetSealed() []byte {
+	if x != nil {
+		return x.Sealed
+	}
+	return nil
+}
+
 // StoredRoom is the value under a joined room's key.
 type StoredRoom struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	JoinedAtMs    int64                  `protobuf:"varint,1,opt,name=joined_at_ms,json=joinedAtMs,proto3" json:"joined_at_ms,omitempty"`
 	RetentionMs   int64                  `protobuf:"varint,2,opt,name=retention_ms,json=retentionMs,proto3" json:"retention_ms,omitempty"` // history kept; 0: the node's default
+	PrivateId     []byte                 `protobuf:"bytes,3,opt,name=private_id,json=privateId,proto3" json:"private_id,omitempty"`        // private rooms: the room ID (16 bytes)
+	Secret        []byte                 `protobuf:"bytes,4,opt,name=secret,proto3" json:"secret,omitempty"`                               // private rooms: the room secret
+	Removed       bool                   `protobuf:"varint,5,opt,name=removed,proto3" json:"removed,omitempty"`                            // private rooms: this node was removed
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -162,6 +173,72 @@ func (x *StoredRoom) GetRetentionMs() int64 {
 	return 0
 }
 
+func (x *StoredRoom) GetPrivateId() []byte {
+	if x != nil {
+		return x.PrivateId
+	}
+	return nil
+}
+
+func (x *StoredRoom) GetSecret() []byte {
+	if x != nil {
+		return x.Secret
+	}
+	return nil
+}
+
+func (x *StoredRoom) GetRemoved() bool {
+	if x != nil {
+		return x.Removed
+	}
+	return false
+}
+
+// StoredKey is the value under a private room's epoch key.
+type StoredKey struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Secret        []byte                 `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StoredKey) Reset() {
+	*x = StoredKey{}
+	mi := &file_parley_v1_store_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StoredKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StoredKey) ProtoMessage() {}
+
+func (x *StoredKey) ProtoReflect() protoreflect.Message {
+	mi := &file_parley_v1_store_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StoredKey.ProtoReflect.Descriptor instead.
+func (*StoredKey) Descriptor() ([]byte, []int) {
+	return file_parley_v1_store_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *StoredKey) GetSecret() []byte {
+	if x != nil {
+		return x.Secret
+	}
+	return nil
+}
+
 // StoredMember is what a room's history says of one author.
 type StoredMember struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -174,7 +251,7 @@ type StoredMember struct {
 
 func (x *StoredMember) Reset() {
 	*x = StoredMember{}
-	mi := &file_parley_v1_store_proto_msgTypes[2]
+	mi := &file_parley_v1_store_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -186,7 +263,7 @@ func (x *StoredMember) String() string {
 func (*StoredMember) ProtoMessage() {}
 
 func (x *StoredMember) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_store_proto_msgTypes[2]
+	mi := &file_parley_v1_store_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -199,7 +276,7 @@ func (x *StoredMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoredMember.ProtoReflect.Descriptor instead.
 func (*StoredMember) Descriptor() ([]byte, []int) {
-	return file_parley_v1_store_proto_rawDescGZIP(), []int{2}
+	return file_parley_v1_store_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *StoredMember) GetJoined() bool {
@@ -234,7 +311,7 @@ type StoredMarker struct {
 
 func (x *StoredMarker) Reset() {
 	*x = StoredMarker{}
-	mi := &file_parley_v1_store_proto_msgTypes[3]
+	mi := &file_parley_v1_store_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -246,7 +323,7 @@ func (x *StoredMarker) String() string {
 func (*StoredMarker) ProtoMessage() {}
 
 func (x *StoredMarker) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_store_proto_msgTypes[3]
+	mi := &file_parley_v1_store_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -259,7 +336,7 @@ func (x *StoredMarker) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoredMarker.ProtoReflect.Descriptor instead.
 func (*StoredMarker) Descriptor() ([]byte, []int) {
-	return file_parley_v1_store_proto_rawDescGZIP(), []int{3}
+	return file_parley_v1_store_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *StoredMarker) GetHlc() uint64 {
@@ -289,7 +366,7 @@ type StoredPeer struct {
 
 func (x *StoredPeer) Reset() {
 	*x = StoredPeer{}
-	mi := &file_parley_v1_store_proto_msgTypes[4]
+	mi := &file_parley_v1_store_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -301,7 +378,7 @@ func (x *StoredPeer) String() string {
 func (*StoredPeer) ProtoMessage() {}
 
 func (x *StoredPeer) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_store_proto_msgTypes[4]
+	mi := &file_parley_v1_store_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -314,7 +391,7 @@ func (x *StoredPeer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoredPeer.ProtoReflect.Descriptor instead.
 func (*StoredPeer) Descriptor() ([]byte, []int) {
-	return file_parley_v1_store_proto_rawDescGZIP(), []int{4}
+	return file_parley_v1_store_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *StoredPeer) GetNick() string {
@@ -349,19 +426,26 @@ var File_parley_v1_store_proto protoreflect.FileDescriptor
 
 const file_parley_v1_store_proto_rawDesc = "" +
 	"\n" +
-	"\x15parley/v1/store.proto\x12\tparley.v1\"\xb5\x01\n" +
+	"\x15parley/v1/store.proto\x12\tparley.v1\"\xcd\x01\n" +
 	"\rStoredMessage\x12\x1a\n" +
 	"\benvelope\x18\x01 \x01(\fR\benvelope\x12\x1c\n" +
 	"\tsignature\x18\x02 \x01(\fR\tsignature\x12\x16\n" +
 	"\x06status\x18\x03 \x01(\rR\x06status\x12$\n" +
 	"\x0ereceived_at_ms\x18\x04 \x01(\x03R\freceivedAtMs\x12\x16\n" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x14\n" +
-	"\x05seqno\x18\x06 \x01(\fR\x05seqno\"Q\n" +
+	"\x05seqno\x18\x06 \x01(\fR\x05seqno\x12\x16\n" +
+	"\x06sealed\x18\a \x01(\fR\x06sealed\"\xa2\x01\n" +
 	"\n" +
 	"StoredRoom\x12 \n" +
 	"\fjoined_at_ms\x18\x01 \x01(\x03R\n" +
 	"joinedAtMs\x12!\n" +
-	"\fretention_ms\x18\x02 \x01(\x03R\vretentionMs\"^\n" +
+	"\fretention_ms\x18\x02 \x01(\x03R\vretentionMs\x12\x1d\n" +
+	"\n" +
+	"private_id\x18\x03 \x01(\fR\tprivateId\x12\x16\n" +
+	"\x06secret\x18\x04 \x01(\fR\x06secret\x12\x18\n" +
+	"\aremoved\x18\x05 \x01(\bR\aremoved\"#\n" +
+	"\tStoredKey\x12\x16\n" +
+	"\x06secret\x18\x01 \x01(\fR\x06secret\"^\n" +
 	"\fStoredMember\x12\x16\n" +
 	"\x06joined\x18\x01 \x01(\bR\x06joined\x12\x1b\n" +
 	"\tstate_hlc\x18\x02 \x01(\x04R\bstateHlc\x12\x19\n" +
@@ -389,13 +473,14 @@ func file_parley_v1_store_proto_rawDescGZIP() []byte {
 	return file_parley_v1_store_proto_rawDescData
 }
 
-var file_parley_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_parley_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_parley_v1_store_proto_goTypes = []any{
 	(*StoredMessage)(nil), // 0: parley.v1.StoredMessage
 	(*StoredRoom)(nil),    // 1: parley.v1.StoredRoom
-	(*StoredMember)(nil),  // 2: parley.v1.StoredMember
-	(*StoredMarker)(nil),  // 3: parley.v1.StoredMarker
-	(*StoredPeer)(nil),    // 4: parley.v1.StoredPeer
+	(*StoredKey)(nil),     // 2: parley.v1.StoredKey
+	(*StoredMember)(nil),  // 3: parley.v1.StoredMember
+	(*StoredMarker)(nil),  // 4: parley.v1.StoredMarker
+	(*StoredPeer)(nil),    // 5: parley.v1.StoredPeer
 }
 var file_parley_v1_store_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -416,7 +501,7 @@ func file_parley_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_parley_v1_store_proto_rawDesc), len(file_parley_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
