@@ -12,8 +12,6 @@ import (
 
 const payroll = "payroll"
 
-var payrollConv = chat.RoomConversation(payroll)
-
 // privateTrio makes ann (admin of private #payroll), bob and cat, all
 // linked, with bob and cat joined by invite.
 func privateTrio(t *testing.T) (net *chattest.Net, ann, bob, cat *chattest.Node) {

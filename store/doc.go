@@ -14,6 +14,8 @@
 //	'n' room 0x00 peer                       -> wire.StoredMember  (member index)
 //	'k' conv                                 -> wire.StoredMarker  (read marker)
 //	'f' name                                 -> empty              (one-time flags)
+//	'O' conv 0x00 hlc(8) id(32)              -> empty              (a private room's ops; retention keeps them)
+//	'e' room ID(16) epoch(32)                -> wire.StoredKey     (a private room's epoch secrets)
 //	'v'                                      -> schema version (1 byte)
 //
 // Message keys sort by conversation, then (HLC, ID): the order every node

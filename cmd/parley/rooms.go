@@ -11,8 +11,16 @@ import (
 )
 
 func (c *cli) joinCmd() *cobra.Command {
-	return c.roomChangeCmd("join '#ROOM'", "Join a room (names: lower-case letters, digits, '-' and '_'; up to 64)",
+	cmd := c.roomChangeCmd("join '#ROOM' | join LINK", "Join a room (names: lower-case letters, digits, '-' and '_'; up to 64), or a private room by its invite link",
 		(*api.Client).Join, "joined #%s\n", "already in #%s\n")
+	byName := cmd.RunE
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 1 && isInviteLink(args[0]) {
+			return c.joinLink(args[0])
+		}
+		return byName(cmd, args)
+	}
+	return cmd
 }
 
 func (c *cli) leaveCmd() *cobra.Command {
@@ -59,7 +67,14 @@ func (c *cli) roomsCmd() *cobra.Command {
 			}
 			tw := c.table("ROOM\tMEMBERS\tONLINE\tUNREAD")
 			for _, r := range rooms {
-				_, _ = fmt.Fprintf(tw, "#%s\t%d\t%d\t%d\n", r.Name, r.Members, r.Online, r.Unread)
+				name := "#" + r.Name
+				switch {
+				case r.Removed:
+					name += " (private, removed)"
+				case r.Private:
+					name += " (private, " + r.Role + ")"
+				}
+				_, _ = fmt.Fprintf(tw, "%s\t%d\t%d\t%d\n", name, r.Members, r.Online, r.Unread)
 			}
 			return tw.Flush()
 		},

@@ -204,6 +204,51 @@ func (c *Client) Join(ctx context.Context, room string) (JoinResponse, error) {
 	return out, c.do(ctx, http.MethodPost, "/api/v1/rooms", JoinRequest{Name: room}, &out)
 }
 
+// CreatePrivate calls POST /api/v1/rooms with private set.
+func (c *Client) CreatePrivate(ctx context.Context, room string) (JoinResponse, error) {
+	var out JoinResponse
+	return out, c.do(ctx, http.MethodPost, "/api/v1/rooms", JoinRequest{Name: room, Private: true}, &out)
+}
+
+// Invite calls POST /api/v1/rooms/{name}/invites.
+func (c *Client) Invite(ctx context.Context, room string, req InviteRequest) (InviteResponse, error) {
+	var out InviteResponse
+	return out, c.do(ctx, http.MethodPost, roomPath(room)+"/invites", req, &out)
+}
+
+// RevokeInvite calls POST /api/v1/invites/revoke.
+func (c *Client) RevokeInvite(ctx context.Context, ref string) (JoinResponse, error) {
+	var out JoinResponse
+	return out, c.do(ctx, http.MethodPost, "/api/v1/invites/revoke", InviteRef{Invite: ref}, &out)
+}
+
+// AcceptInvite calls POST /api/v1/invites/accept.
+func (c *Client) AcceptInvite(ctx context.Context, link string) (JoinResponse, error) {
+	var out JoinResponse
+	return out, c.do(ctx, http.MethodPost, "/api/v1/invites/accept", InviteRef{Link: link}, &out)
+}
+
+// RemoveMember calls DELETE /api/v1/rooms/{name}/members/{peer}.
+func (c *Client) RemoveMember(ctx context.Context, room, peer string) error {
+	return c.do(ctx, http.MethodDelete, roomPath(room)+"/members/"+url.PathEscape(peer), nil, nil)
+}
+
+// PromoteMember calls POST /api/v1/rooms/{name}/members/{peer}/promote.
+func (c *Client) PromoteMember(ctx context.Context, room, peer string) error {
+	return c.do(ctx, http.MethodPost, roomPath(room)+"/members/"+url.PathEscape(peer)+"/promote", nil, nil)
+}
+
+// SetPrivateSettings calls PATCH /api/v1/rooms/{name} with history and
+// invite (empty: unchanged).
+func (c *Client) SetPrivateSettings(ctx context.Context, room, history, invite string) (Room, error) {
+	var out Room
+	return out, c.do(ctx, http.MethodPatch, roomPath(room), RoomSettings{History: history, Invite: invite}, &out)
+}
+
+func roomPath(room string) string {
+	return "/api/v1/rooms/" + url.PathEscape(strings.TrimPrefix(room, "#"))
+}
+
 // Leave calls DELETE /api/v1/rooms/{name}.
 func (c *Client) Leave(ctx context.Context, room string) (JoinResponse, error) {
 	var out JoinResponse

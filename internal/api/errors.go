@@ -58,6 +58,14 @@ func writeErr(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
 	case errors.Is(err, chat.ErrUnknownPeer), errors.Is(err, chat.ErrNotFound), errors.Is(err, chat.ErrNotJoined):
 		writeError(w, http.StatusNotFound, CodeNotFound, err.Error())
+	case errors.Is(err, chat.ErrNotAllowed), errors.Is(err, chat.ErrNotMember):
+		writeError(w, http.StatusForbidden, CodeForbidden, err.Error())
+	case errors.Is(err, chat.ErrInviteUsedUp), errors.Is(err, chat.ErrInviteExpired), errors.Is(err, chat.ErrInviteRevoked):
+		writeError(w, http.StatusGone, CodeGone, err.Error())
+	case errors.Is(err, chat.ErrInviteForged):
+		writeError(w, http.StatusForbidden, CodeForbidden, err.Error())
+	case errors.Is(err, chat.ErrInviteUnknown):
+		writeError(w, http.StatusNotFound, CodeNotFound, err.Error())
 	case errors.Is(err, chat.ErrAmbiguousPeer):
 		writeError(w, http.StatusConflict, CodeConflict, err.Error())
 	case errors.Is(err, context.DeadlineExceeded):

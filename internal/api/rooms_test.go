@@ -48,7 +48,7 @@ func TestJoinLeaveRooms(t *testing.T) {
 	if err := json.Unmarshal(body, &raw); status != http.StatusOK || err != nil || len(raw) != 2 {
 		t.Fatalf("GET /rooms: got %d %s", status, body)
 	}
-	if got, want := sortedKeys(raw[0]), []string{"joined_at", "members", "name", "online", "retention", "unread"}; !slices.Equal(got, want) {
+	if got, want := sortedKeys(raw[0]), []string{"joined_at", "members", "name", "online", "private", "retention", "role", "unread"}; !slices.Equal(got, want) {
 		t.Errorf("room keys: got %v, want %v", got, want)
 	}
 

@@ -31,10 +31,19 @@ type Backend interface {
 	Message(id chat.MessageID) (*chat.Message, error)
 	MarkRead(conv chat.Conversation, upTo chat.MessageID) error
 	JoinRoom(ctx context.Context, room string) (bool, error)
+	CreatePrivateRoom(ctx context.Context, room string) error
+	CreateInvite(ctx context.Context, room string, uses int, expires time.Duration) (string, *chat.Invite, error)
+	RevokeInvite(ctx context.Context, ref string) (string, error)
+	JoinInvite(ctx context.Context, link string) (string, bool, error)
+	RemoveMember(ctx context.Context, room string, peer chat.PeerID) error
+	PromoteMember(ctx context.Context, room string, peer chat.PeerID) error
+	SetPrivateSettings(ctx context.Context, room, history, invite string) error
+	PrivateSettings(room string) (history, invite string, err error)
 	LeaveRoom(ctx context.Context, room string) (bool, error)
 	Rooms() ([]chat.RoomInfo, error)
 	SetRoomRetention(room string, keep time.Duration) error
 	RoomMembers(room string) ([]chat.RoomMember, error)
+	ResolvePeer(ref string) (chat.PeerID, error)
 	Typing(ctx context.Context, room string) error
 	Subscribe() (<-chan chat.Event, func())
 }
@@ -171,6 +180,11 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("PATCH /api/v1/rooms/{name}", s.handleRoomSettings)
 	mux.HandleFunc("DELETE /api/v1/rooms/{name}", s.handleLeave)
 	mux.HandleFunc("GET /api/v1/rooms/{name}/members", s.handleMembers)
+	mux.HandleFunc("DELETE /api/v1/rooms/{name}/members/{peer}", s.handleRemoveMember)
+	mux.HandleFunc("POST /api/v1/rooms/{name}/members/{peer}/promote", s.handlePromoteMember)
+	mux.HandleFunc("POST /api/v1/rooms/{name}/invites", s.handleInvite)
+	mux.HandleFunc("POST /api/v1/invites/revoke", s.handleRevokeInvite)
+	mux.HandleFunc("POST /api/v1/invites/accept", s.handleAcceptInvite)
 	mux.HandleFunc("POST /api/v1/typing", s.handleTyping)
 	mux.HandleFunc("GET /api/v1/events", s.handleEvents)
 	mux.HandleFunc("POST /api/v1/login-link", s.handleLoginLink)

@@ -70,11 +70,40 @@ type Room struct {
 	Unread    int       `json:"unread"`
 	JoinedAt  time.Time `json:"joined_at"`
 	Retention string    `json:"retention"` // how long this node keeps its history: "90d", "36h0m0s", or "forever"
+	Private   bool      `json:"private"`
+	Role      string    `json:"role"`              // this node's role: "admin" or "member"; "" once removed from a private room
+	Removed   bool      `json:"removed,omitempty"` // private rooms: this node is no longer a member
+	History   string    `json:"history,omitempty"` // private rooms: who reads earlier history: "join" or "all"
+	Invite    string    `json:"invite,omitempty"`  // private rooms: who may invite: "admins" or "members"
 }
 
 // RoomSettings is PATCH /api/v1/rooms/{name}: the settings to change.
 type RoomSettings struct {
 	Retention *string `json:"retention,omitempty"` // "90d", "2w", "36h", or "forever" (the node's default: "")
+	History   string  `json:"history,omitempty"`   // private rooms, admins: "join" or "all"
+	Invite    string  `json:"invite,omitempty"`    // private rooms, admins: "admins" or "members"
+}
+
+// InviteRequest is POST /api/v1/rooms/{name}/invites.
+type InviteRequest struct {
+	Uses    int    `json:"uses,omitempty"`    // default 1
+	Expires string `json:"expires,omitempty"` // a duration ("10m", "36h", "7d"); default 7 days
+}
+
+// InviteResponse answers it.
+type InviteResponse struct {
+	Link      string    `json:"link"`
+	InviteID  string    `json:"invite_id"`
+	Room      string    `json:"room"`
+	Uses      int       `json:"uses"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// InviteRef is POST /api/v1/invites/revoke (invite: a link or an invite
+// ID) and POST /api/v1/invites/accept (link).
+type InviteRef struct {
+	Invite string `json:"invite,omitempty"`
+	Link   string `json:"link,omitempty"`
 }
 
 // Member is one entry of GET /api/v1/rooms/{name}/members.
@@ -83,11 +112,13 @@ type Member struct {
 	Nick     string     `json:"nick"`
 	Online   bool       `json:"online"`
 	LastSeen *time.Time `json:"last_seen,omitempty"`
+	Role     string     `json:"role"` // "admin" or "member"
 }
 
 // JoinRequest is POST /api/v1/rooms.
 type JoinRequest struct {
-	Name string `json:"name"` // "#name" or "name"
+	Name    string `json:"name"`              // "#name" or "name"
+	Private bool   `json:"private,omitempty"` // create a private room (this node its first admin)
 }
 
 // JoinResponse answers POST /api/v1/rooms and DELETE /api/v1/rooms/{name}.
@@ -141,6 +172,7 @@ const (
 	CodeAuth        = "unauthorized"
 	CodeForbidden   = "forbidden"
 	CodeTimeout     = "timeout"
+	CodeGone        = "gone" // an invite used up, expired or revoked
 )
 
 // IdentityOf converts what chat says of this node for GET /id.
@@ -158,12 +190,13 @@ func IdentityOf(info chat.NodeInfo, version string) Identity {
 
 // RoomOf converts a joined room for the API.
 func RoomOf(r chat.RoomInfo) Room {
-	return Room{Name: r.Name, Members: r.Members, Online: r.Online, Unread: r.Unread, JoinedAt: r.JoinedAt.UTC(), Retention: chat.FormatRetention(r.Retention)}
+	return Room{Name: r.Name, Members: r.Members, Online: r.Online, Unread: r.Unread, JoinedAt: r.JoinedAt.UTC(), Retention: chat.FormatRetention(r.Retention),
+		Private: r.Private, Role: string(r.Role), Removed: r.Removed}
 }
 
 // MemberOf converts a room member for the API.
 func MemberOf(m chat.RoomMember) Member {
-	out := Member{PeerID: m.Peer.String(), Nick: m.Nick, Online: m.Online}
+	out := Member{PeerID: m.Peer.String(), Nick: m.Nick, Online: m.Online, Role: string(m.Role)}
 	if !m.LastSeen.IsZero() {
 		t := m.LastSeen.UTC()
 		out.LastSeen = &t
