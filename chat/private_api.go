@@ -490,8 +490,9 @@ func (s *Service) admit(p PeerID, req *wire.InviteRequest) *wire.InviteResponse 
 			return fail(wire.InviteResponse_ERROR_BUSY)
 		}
 	}
-	ops, err := s.cfg.Store.Ops(pv.r.conv)
+	ops, err := s.publishedOps(pv)
 	if err != nil {
+		s.log.Debug("could not answer an invite", "room", pv.r.name, "err", err)
 		return fail(wire.InviteResponse_ERROR_BUSY)
 	}
 	resp := &wire.InviteResponse{Name: pv.r.name, RoomSecret: pv.secret[:]}
@@ -516,4 +517,32 @@ func (s *Service) admit(p PeerID, req *wire.InviteRequest) *wire.InviteResponse 
 	}
 	pv.mu.Unlock()
 	return resp
+}
+
+// publishedOps returns a private room's ops once this node's own have
+// been published (an op without its proof cannot be shown to a joiner,
+// who then could not check it): a joiner may come right after the invite
+// was made.
+func (s *Service) publishedOps(pv *private) ([]*Message, error) {
+	events, cancel := s.Subscribe()
+	defer cancel()
+	t := time.NewTimer(inviteRequestTimeout / 2)
+	defer t.Stop()
+	for {
+		ops, err := s.cfg.Store.Ops(pv.r.conv)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.ContainsFunc(ops, func(m *Message) bool { return m.Author == s.self && len(m.Proof.Signature) == 0 }) {
+			return ops, nil
+		}
+		select {
+		case _, ok := <-events:
+			if !ok {
+				return nil, ErrClosed
+			}
+		case <-t.C:
+			return nil, errors.New("the room's ops were not published in time")
+		}
+	}
 }

@@ -219,3 +219,69 @@ func mustRooms(t *testing.T, n *chattest.Node) []chat.RoomInfo {
 	}
 	return rooms
 }
+
+// An offline member misses a removal and an addition; when it comes back
+// it derives the same members as everyone else and reads, and is read by,
+// the newcomer under the new keys.
+func TestPrivateRoomOfflineMemberCatchesUp(t *testing.T) {
+	net := chattest.NewNet(t)
+	ann := chattest.NewNode(t, net, chattest.WithRooms(), chattest.WithNick("ann"))
+	bob := chattest.NewNode(t, net, chattest.WithRooms(), chattest.WithNick("bob"))
+	cat := chattest.NewNode(t, net, chattest.WithRooms(), chattest.WithNick("cat"), chattest.OnDisk())
+	dan := chattest.NewNode(t, net, chattest.WithRooms(), chattest.WithNick("dan"))
+	for _, pair := range [][2]*chattest.Node{{ann, bob}, {ann, cat}, {bob, cat}, {ann, dan}} {
+		net.Connect(pair[0].ID, pair[1].ID)
+	}
+	if err := ann.Svc.CreatePrivateRoom(t.Context(), payroll); err != nil {
+		t.Fatal(err)
+	}
+	joinByInvite(t, ann, bob)
+	joinByInvite(t, ann, cat)
+	hello := sendRoom(t, ann, payroll, "hello all")
+	cat.Events.WaitFor(t, "cat reading before it goes away", chattest.MessageIs(hello.ID))
+
+	cat.Stop()
+	net.Disconnect(ann.ID, cat.ID)
+	net.Disconnect(bob.ID, cat.ID)
+	if err := ann.Svc.RemoveMember(t.Context(), payroll, bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	joinByInvite(t, ann, dan)
+	fromDan := sendRoom(t, dan, payroll, "dan here")
+	ann.Events.WaitFor(t, "ann reading dan", chattest.MessageIs(fromDan.ID))
+
+	cat.Start()
+	<-cat.Svc.Started()
+	net.Connect(ann.ID, cat.ID)
+	net.Connect(dan.ID, cat.ID)
+	memberSet := func(n *chattest.Node) []chat.PeerID {
+		ms, err := n.Svc.RoomMembers(payroll)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []chat.PeerID
+		for _, m := range ms {
+			out = append(out, m.Peer)
+		}
+		slices.Sort(out)
+		return out
+	}
+	want := []chat.PeerID{ann.ID, cat.ID, dan.ID}
+	slices.Sort(want)
+	chattest.WaitFor(t, 20*time.Second, "cat to derive ann, cat and dan as the members", func() bool {
+		return slices.Equal(memberSet(cat), want)
+	})
+	for _, n := range []*chattest.Node{ann, dan} {
+		if got := memberSet(n); !slices.Equal(got, want) {
+			t.Errorf("%s's members: %v, want %v", n.Config.Nick, got, want)
+		}
+	}
+	chattest.WaitFor(t, 20*time.Second, "cat to read dan's message by sync", func() bool { return holds(t, cat, fromDan.ID) })
+	fromCat := sendRoom(t, cat, payroll, "cat is back")
+	for _, n := range []*chattest.Node{ann, dan} {
+		chattest.WaitFor(t, 20*time.Second, n.Config.Nick+" to read cat under the new keys", func() bool { return holds(t, n, fromCat.ID) })
+	}
+	if holds(t, bob, fromCat.ID) || holds(t, bob, fromDan.ID) {
+		t.Error("bob, removed, holds a message sent after his removal")
+	}
+}

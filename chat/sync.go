@@ -420,7 +420,9 @@ func (s *Service) takeSynced(r *room, in []*wire.RoomMessage) (int, error) {
 		}
 		ms = append(ms, m)
 	}
-	return s.storeArrived(ms)
+	n, err := s.storeArrived(ms)
+	r.opsArrived(ms)
+	return n, err
 }
 
 // syncMessages loads messages to send.
