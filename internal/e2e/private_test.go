@@ -14,7 +14,6 @@ import (
 // create, invite, join by link, members with roles, a stranger on the
 // same network reading nothing, removal, and the invite errors.
 func TestPrivateRoomContract(t *testing.T) {
-	const room = "payroll"
 	names := []string{"alice", "bob", "carol", "eve"}
 	ds := make([]*testnet.Daemon, len(names))
 	ids := make([]string, len(names))
@@ -23,12 +22,46 @@ func TestPrivateRoomContract(t *testing.T) {
 		ds[i].Start(loopbackListen...)
 		ids[i] = ds[i].Identity().PeerID
 	}
-	alice, bob, carol, eve := ds[0], ds[1], ds[2], ds[3]
 	for i, d := range ds {
 		for _, other := range ds[i+1:] {
 			d.MustRun("connect", other.Identity().Addrs[0])
 		}
 	}
+	privateRoomScenario(t, ds, ids)
+}
+
+// TestLANPrivateRoom is the same on a simulated LAN: four daemons in
+// network namespaces that find each other by mDNS; three share a private
+// room, and the fourth, on the same LAN and in a public room of the same
+// name, reads nothing of it and cannot post into it.
+func TestLANPrivateRoom(t *testing.T) {
+	lan := testnet.NewLAN(t, 4)
+	names := []string{"alice", "bob", "carol", "eve"}
+	ds := make([]*testnet.Daemon, len(names))
+	ids := make([]string, len(names))
+	for i, n := range names {
+		ds[i] = testnet.NewDaemon(t, n, lan.Exec(i+1)...)
+		ds[i].Start()
+		ids[i] = ds[i].Identity().PeerID
+	}
+	waitUntil(t, 30*time.Second, "every pair connected by mDNS", func() bool {
+		for i, d := range ds {
+			for j := range ds {
+				if i != j && !connected(t, d, ids[j]) {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	privateRoomScenario(t, ds, ids)
+}
+
+// privateRoomScenario runs the private-room contract on four connected
+// daemons: alice creates, bob and carol join by invite, eve is a stranger.
+func privateRoomScenario(t *testing.T, ds []*testnet.Daemon, ids []string) {
+	const room = "payroll"
+	alice, bob, carol, eve := ds[0], ds[1], ds[2], ds[3]
 
 	if r := alice.Run("create", "#"+room, "--private"); r.Code != 0 {
 		t.Fatalf("create --private: exit %d, %q %q", r.Code, r.Stdout, r.Stderr)
