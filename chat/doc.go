@@ -21,6 +21,9 @@
 //	dm.go, dm_link.go, dm_serve.go  direct messages: one delivery link per peer, inbound streams
 //	rooms.go, room.go, room_validate.go, members.go  joined rooms: topic loops, validation, members
 //	sync.go, sync_serve.go, reconcile.go  history sync (opener, server, pure reconciliation)
+//	private.go, private_room.go  private rooms: sealing, keys and their grants, held messages
+//	membership.go               a private room's ops, applied in room order
+//	private_api.go, invite.go   creating, inviting (/parley/invite/1.0.0), removing
 //	read.go, history.go         read markers; history pages, conversations
 //	streams.go                  inbound streams, reset when the service stops
 //
@@ -65,4 +68,18 @@
 // side, so the newest page arrives first and no turn grows with the room.
 // A synced message is checked exactly like a live one, proof included.
 // History past a room's retention is deleted and never synced.
+//
+// # Private rooms
+//
+// A private room's topic is derived from a secret only members hold, and
+// everything on it is sealed: ops with a key every member can derive,
+// other messages with the author's sender key of the current epoch. Who is
+// a member, with which role, is what the room's signed ops say, applied in
+// room order by every member alike (membership.go). Every op that changes
+// who may read starts an epoch whose secret its author hands to the
+// epoch's members as key grants through the direct-message outbox, so a
+// removed member never gets the keys of what comes after. Newcomers join
+// with a signed invite link, admitted by any member over
+// /parley/invite/1.0.0. docs/PROTOCOL.md has the details, docs/SECURITY.md
+// what it protects against.
 package chat
