@@ -81,6 +81,12 @@ type pubsubAttacker struct {
 // validator. Everything stops when the test ends.
 func newPubsubAttacker(t *testing.T, c *nodetest.Cluster, n int, room string, targets []int, validate pubsub.ValidatorEx, opts ...pubsub.Option) *pubsubAttacker {
 	t.Helper()
+	return newTopicAttacker(t, c, n, chat.RoomTopic(room), targets, validate, opts...)
+}
+
+// newTopicAttacker is newPubsubAttacker for any topic.
+func newTopicAttacker(t *testing.T, c *nodetest.Cluster, n int, topicName string, targets []int, validate pubsub.ValidatorEx, opts ...pubsub.Option) *pubsubAttacker {
+	t.Helper()
 	key := hostileKey(t)
 	h := hostileHost(t, c, n, key, targets)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -90,12 +96,12 @@ func newPubsubAttacker(t *testing.T, c *nodetest.Cluster, n int, room string, ta
 		t.Fatal(err)
 	}
 	if validate != nil {
-		if err := ps.RegisterTopicValidator(chat.RoomTopic(room), validate, pubsub.WithValidatorInline(true)); err != nil {
+		if err := ps.RegisterTopicValidator(topicName, validate, pubsub.WithValidatorInline(true)); err != nil {
 			cancel()
 			t.Fatal(err)
 		}
 	}
-	topic, err := ps.Join(chat.RoomTopic(room))
+	topic, err := ps.Join(topicName)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
