@@ -116,7 +116,7 @@ func TestHostilePrivateRoom(t *testing.T) {
 	defer mu.Unlock()
 	fromMembers := 0
 	for _, m := range received {
-		if peer.ID(m.GetFrom()) == attacker.id {
+		if m.GetFrom() == attacker.id {
 			continue
 		}
 		fromMembers++
