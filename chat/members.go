@@ -10,6 +10,8 @@ import (
 type RoomMember struct {
 	Peer     PeerID
 	Nick     string
+	Display  string // how to show them (Service.DisplayName)
+	Verified bool
 	Online   bool
 	LastSeen time.Time // zero if never seen
 }
@@ -47,8 +49,12 @@ func (s *Service) RoomMembers(name string) ([]RoomMember, error) {
 	out := make([]RoomMember, 0, len(byPeer))
 	for _, rm := range byPeer {
 		rm.Nick = s.peers.nickOf(rm.Peer)
-		if p, ok := s.Peer(rm.Peer); ok && p.LastSeen.After(rm.LastSeen) && !rm.Online {
-			rm.LastSeen = p.LastSeen
+		rm.Display = s.DisplayName(rm.Peer)
+		if p, ok := s.Peer(rm.Peer); ok {
+			rm.Verified = p.Verified
+			if p.LastSeen.After(rm.LastSeen) && !rm.Online {
+				rm.LastSeen = p.LastSeen
+			}
 		}
 		out = append(out, *rm)
 	}
