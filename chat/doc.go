@@ -18,6 +18,7 @@
 // their own state under their own lock:
 //
 //	peers.go, profile.go        the peer book: known peers, nicknames, this node's nick
+//	verify.go                   display names (the one naming rule), safety numbers, verified peers
 //	dm.go, dm_link.go, dm_serve.go  direct messages: one delivery link per peer, inbound streams
 //	rooms.go, room.go, room_validate.go, members.go  joined rooms: topic loops, validation, members
 //	sync.go, sync_serve.go, reconcile.go  history sync (opener, server, pure reconciliation)
@@ -26,6 +27,16 @@
 //	private_api.go, invite.go   creating, inviting (/parley/invite/1.0.0), removing
 //	read.go, history.go         read markers; history pages, conversations
 //	streams.go                  inbound streams, reset when the service stops
+//
+// # Names and verified peers
+//
+// Nicknames are labels peers announce; two may share one. Every client
+// shows a peer by its display name (Service.DisplayName, Peer.Display):
+// the nickname, "nick (SHORTID)" while another known peer or this node
+// uses it too, and "✓" after a peer the user verified. Verifying means
+// comparing the safety number of the two identities (SafetyNumber, the
+// same 60 digits on both sides) out of band and confirming it (Verify);
+// it is saved with the peer.
 //
 // # Messages
 //

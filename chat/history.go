@@ -101,6 +101,7 @@ type ConversationInfo struct {
 	Room         string // rooms
 	Peer         PeerID // direct conversations
 	Nick         string
+	Display      string // direct conversations: how to show the peer (Service.DisplayName)
 	Online       bool
 	Unread       int
 }
@@ -130,7 +131,7 @@ func (s *Service) Conversations() ([]ConversationInfo, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, ConversationInfo{Conversation: conv, Peer: p.ID, Nick: p.Nick, Online: p.Connected, Unread: unread})
+		out = append(out, ConversationInfo{Conversation: conv, Peer: p.ID, Nick: p.Nick, Display: p.Display, Online: p.Connected, Unread: unread})
 	}
 	return out, nil
 }

@@ -10,6 +10,8 @@ import (
 type RoomMember struct {
 	Peer     PeerID
 	Nick     string
+	Display  string // how to show them (Service.DisplayName)
+	Verified bool
 	Online   bool
 	LastSeen time.Time // zero if never seen
 	Role     Role
@@ -80,8 +82,12 @@ func (s *Service) sortMembers(byPeer map[PeerID]*RoomMember, role Role) []RoomMe
 			rm.Role = role
 		}
 		rm.Nick = s.peers.nickOf(rm.Peer)
-		if p, ok := s.Peer(rm.Peer); ok && p.LastSeen.After(rm.LastSeen) && !rm.Online {
-			rm.LastSeen = p.LastSeen
+		rm.Display = s.DisplayName(rm.Peer)
+		if p, ok := s.Peer(rm.Peer); ok {
+			rm.Verified = p.Verified
+			if p.LastSeen.After(rm.LastSeen) && !rm.Online {
+				rm.LastSeen = p.LastSeen
+			}
 		}
 		out = append(out, *rm)
 	}

@@ -24,10 +24,11 @@ type peerBook struct {
 
 	saveMu sync.Mutex // held from a peer snapshot to its write, so writes land in order
 
-	mu    sync.Mutex
-	nick  string
-	peers map[PeerID]*Peer
-	convs map[PeerID]Conversation // text forms, computed once per peer
+	mu      sync.Mutex
+	nick    string
+	peers   map[PeerID]*Peer
+	convs   map[PeerID]Conversation // text forms, computed once per peer
+	display map[PeerID]string       // display names (display.go); nil when a change made them stale
 }
 
 func newPeerBook(s *Service) (*peerBook, error) {
@@ -73,6 +74,7 @@ func (b *peerBook) onPeerEvent(ev PeerEvent) {
 	if !ok {
 		p = &Peer{ID: ev.Peer, FirstSeen: now}
 		b.peers[ev.Peer] = p
+		b.display = nil
 	}
 	changed := p.Connected != ev.Up
 	p.Connected = ev.Up
@@ -108,6 +110,7 @@ func (b *peerBook) touch(id PeerID) {
 	_, ok := b.peers[id]
 	if !ok {
 		b.peers[id] = &Peer{ID: id, FirstSeen: b.s.cfg.Now()}
+		b.display = nil
 	}
 	p := clonePeer(b.peers[id])
 	b.mu.Unlock()
@@ -128,10 +131,19 @@ func (b *peerBook) setPeerNick(id PeerID, nick string) {
 	}
 	p.Nick = nick
 	snapshot := clonePeer(p)
+	renamed := b.redisplayLocked(id)
 	b.mu.Unlock()
 	b.save(snapshot)
 	b.saveMu.Unlock()
 	b.s.publish(Event{Type: EventPeer, Peer: &snapshot})
+	b.publishPeers(renamed)
+}
+
+// publishPeers tells clients of peers whose display name changed.
+func (b *peerBook) publishPeers(ps []Peer) {
+	for i := range ps {
+		b.s.publish(Event{Type: EventPeer, Peer: &ps[i]})
+	}
 }
 
 // nickOf returns a peer's nickname (this node's own too), or "".
@@ -200,7 +212,9 @@ func (s *Service) SetNick(nick string) error {
 	}
 	s.peers.mu.Lock()
 	s.peers.nick = nick
+	renamed := s.peers.redisplayLocked("")
 	s.peers.mu.Unlock()
+	s.peers.publishPeers(renamed)
 	for _, p := range s.peers.connectedPeers() {
 		s.goTracked(func() { s.peers.exchangeProfile(p) })
 	}
@@ -212,8 +226,11 @@ func (s *Service) Peers() []Peer {
 	b := s.peers
 	b.mu.Lock()
 	out := make([]Peer, 0, len(b.peers))
+	names := b.displaysLocked()
 	for _, p := range b.peers {
-		out = append(out, clonePeer(p))
+		c := clonePeer(p)
+		c.Display = names[p.ID]
+		out = append(out, c)
 	}
 	b.mu.Unlock()
 	if n := s.cfg.Network; n != nil {
@@ -241,7 +258,9 @@ func (s *Service) Peer(id PeerID) (Peer, bool) {
 	if !ok {
 		return Peer{}, false
 	}
-	return clonePeer(p), true
+	c := clonePeer(p)
+	c.Display = s.peers.displaysLocked()[id]
+	return c, true
 }
 
 // ResolvePeer turns what a person typed into a peer ID: "@nick" matches a
@@ -261,10 +280,13 @@ func (s *Service) ResolvePeer(ref string) (PeerID, error) {
 	}
 	b := s.peers
 	b.mu.Lock()
-	var found []PeerID
-	for id, p := range b.peers {
+	var found []string // "display = peer ID"
+	var id PeerID
+	names := b.displaysLocked()
+	for pid, p := range b.peers {
 		if strings.EqualFold(p.Nick, nick) {
-			found = append(found, id)
+			id = pid
+			found = append(found, names[pid]+" = "+pid.String())
 		}
 	}
 	b.mu.Unlock()
@@ -272,14 +294,10 @@ func (s *Service) ResolvePeer(ref string) (PeerID, error) {
 	case 0:
 		return "", fmt.Errorf("%w @%s: no known peer has that nickname", ErrUnknownPeer, nick)
 	case 1:
-		return found[0], nil
+		return id, nil
 	}
-	ids := make([]string, len(found))
-	for i, id := range found {
-		ids[i] = id.String()
-	}
-	slices.Sort(ids)
-	return "", fmt.Errorf("%w @%s: %d peers share it, use a peer ID: %s", ErrAmbiguousPeer, nick, len(found), strings.Join(ids, ", "))
+	slices.Sort(found)
+	return "", fmt.Errorf("%w @%s: %d known peers use that nickname, name one by peer ID: %s", ErrAmbiguousPeer, nick, len(found), strings.Join(found, "; "))
 }
 
 // ValidateNick checks a nickname: 1 to MaxNickLen letters, digits, '-',

@@ -205,6 +205,11 @@ func (s *Service) Subscribe() (<-chan Event, func()) { return s.events.subscribe
 
 func (s *Service) publish(e Event) {
 	e.Time = s.cfg.Now()
+	if e.Peer != nil {
+		p := *e.Peer
+		s.peers.decorate(&p)
+		e.Peer = &p
+	}
 	s.events.publish(e)
 }
 

@@ -61,10 +61,16 @@ func TestResolvePeer(t *testing.T) {
 
 	t.Run("ambiguity lists the candidates", func(t *testing.T) {
 		_, err := alice.Svc.ResolvePeer("@bob")
-		for _, id := range []chat.PeerID{bob.ID, otherBob.ID} {
-			if err == nil || !strings.Contains(err.Error(), id.String()) {
-				t.Errorf("got %v, want an error naming %s", err, id)
+		for _, c := range []struct {
+			id      chat.PeerID
+			display string
+		}{{bob.ID, "bob (" + bob.ID.Short() + ")"}, {otherBob.ID, "BOB (" + otherBob.ID.Short() + ")"}} {
+			if err == nil || !strings.Contains(err.Error(), c.display+" = "+c.id.String()) {
+				t.Errorf("got %v, want an error naming %q = %s", err, c.display, c.id)
 			}
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Errorf("got %q, want one line", err)
 		}
 	})
 }

@@ -226,9 +226,13 @@ type Peer struct {
 	Addrs     []string // multiaddrs last seen for the peer
 	FirstSeen time.Time
 	LastSeen  time.Time
+	// Verified: this node's user compared safety numbers with the peer
+	// and confirmed them (Service.Verify).
+	Verified bool
 	// Runtime only; never persisted.
 	Connected   bool
-	Connections int // open transport connections (normally 0 or 1)
+	Connections int    // open transport connections (normally 0 or 1)
+	Display     string // how to show the peer to a person (see Service.DisplayName)
 }
 
 // Room is a joined room.

@@ -35,6 +35,7 @@ func (s *Store) Peers() ([]chat.Peer, error) {
 				Addrs:     sp.Addrs,
 				FirstSeen: time.UnixMilli(sp.FirstSeenMs).UTC(),
 				LastSeen:  time.UnixMilli(sp.LastSeenMs).UTC(),
+				Verified:  sp.Verified,
 			})
 		}
 		return nil
@@ -52,6 +53,7 @@ func (s *Store) PutPeer(p chat.Peer) error {
 		Addrs:       p.Addrs,
 		FirstSeenMs: p.FirstSeen.UnixMilli(),
 		LastSeenMs:  p.LastSeen.UnixMilli(),
+		Verified:    p.Verified,
 	})
 	if err != nil {
 		return err

@@ -26,6 +26,7 @@ func TestPeersRoundTrip(t *testing.T) {
 			Addrs:     []string{"/ip4/192.0.2.1/tcp/4001", "/ip6/2001:db8::1/udp/4001/quic-v1"},
 			FirstSeen: first,
 			LastSeen:  last,
+			Verified:  true,
 			Connected: true, // runtime only: never persisted
 		}},
 		{"no nick, no addrs", chat.Peer{ID: bob, FirstSeen: first, LastSeen: first}},
@@ -69,6 +70,9 @@ func TestPeersRoundTrip(t *testing.T) {
 			}
 			if !got.LastSeen.Equal(wantLast) || got.LastSeen.IsZero() != want.LastSeen.IsZero() {
 				t.Errorf("%s: LastSeen: got %v, want %v", tt.name, got.LastSeen, wantLast)
+			}
+			if got.Verified != want.Verified {
+				t.Errorf("%s: Verified: got %v, want %v", tt.name, got.Verified, want.Verified)
 			}
 			if got.Connected {
 				t.Errorf("%s: Connected: got true, want false (never persisted)", tt.name)

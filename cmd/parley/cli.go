@@ -53,7 +53,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.PersistentFlags().StringVar(&c.home, "home", "", "node directory (default $PARLEY_HOME, else ~/.local/share/parley and ~/.config/parley)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(c.initCmd(), c.daemonCmd(), c.idCmd(), c.peersCmd(), c.connectCmd(), c.sendCmd(), c.historyCmd(), c.tailCmd(),
-		c.joinCmd(), c.leaveCmd(), c.roomsCmd(), c.membersCmd(), c.retentionCmd(), c.openCmd(),
+		c.joinCmd(), c.leaveCmd(), c.roomsCmd(), c.membersCmd(), c.retentionCmd(), c.verifyCmd(), c.openCmd(),
 		c.createCmd(), c.inviteCmd(), c.removeCmd(), c.promoteCmd(), c.settingsCmd())
 	_, err := root.ExecuteC()
 	var re runtimeError

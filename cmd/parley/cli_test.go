@@ -101,6 +101,9 @@ func TestUsageErrors(t *testing.T) {
 		{name: "id with an argument", args: []string{"id", "me"}, wantErr: "id"},
 		{name: "peers with an argument", args: []string{"peers", "all"}, wantErr: "peers"},
 		{name: "tail with an argument", args: []string{"tail", "x"}, wantErr: "tail"},
+		{name: "verify without a peer", args: []string{"verify"}, wantErr: "verify takes a peer"},
+		{name: "verify two peers", args: []string{"verify", "@a", "@b"}, wantErr: "usage: parley verify"},
+		{name: "verify bad flag", args: []string{"verify", "@a", "--yes"}, wantErr: "yes"},
 		{name: "retention without a room", args: []string{"retention"}, wantErr: "retention takes a room"},
 		{name: "retention with three args", args: []string{"retention", "#dev", "90d", "now"}, wantErr: "usage: parley retention"},
 		{name: "retention of a bad room", args: []string{"retention", "#Dev", "90d"}, wantErr: "invalid room name"},
@@ -206,6 +209,8 @@ func TestNoDaemon(t *testing.T) {
 		{"connect", []string{"connect", "/ip4/127.0.0.1/tcp/1/p2p/x"}},
 		{"tail", []string{"tail"}},
 		{"retention", []string{"retention", "#dev"}},
+		{"verify", []string{"verify", "@bob"}},
+		{"verify confirm json", []string{"verify", "@bob", "--confirm", "--json"}},
 		{"set retention", []string{"retention", "#dev", "90d"}},
 	} {
 		for _, h := range []struct{ name, home string }{{"fresh", testHome(t)}, {"initialised", initialised}} {

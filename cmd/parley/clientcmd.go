@@ -96,7 +96,7 @@ func (c *cli) table(header string) *tabwriter.Writer {
 
 // presence is a line of the peers and members tables.
 type presence struct {
-	nick, peerID string
+	name, peerID string // name: the display name the daemon gives
 	online       bool
 	lastSeen     *time.Time
 }
@@ -104,13 +104,13 @@ type presence struct {
 // presenceTable prints peers or room members: who, online or not, and
 // when last seen.
 func (c *cli) presenceTable(rows []presence) error {
-	tw := c.table("NICK\tPEER ID\tSTATE\tLAST SEEN")
+	tw := c.table("NAME\tPEER ID\tSTATE\tLAST SEEN")
 	for _, r := range rows {
 		seen := "-"
 		if r.lastSeen != nil {
 			seen = r.lastSeen.Local().Format(timeLayout)
 		}
-		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", orDash(r.nick), r.peerID, onlineWord(r.online), seen)
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", orDash(r.name), r.peerID, onlineWord(r.online), seen)
 	}
 	return tw.Flush()
 }

@@ -76,9 +76,9 @@ func (c *cli) historyCmd() *cobra.Command {
 			return nonNil(ms), nil
 		},
 		print: func(cl *api.Client, ms []api.Message) error {
-			names := c.nicknames(cl)
+			me := c.me(cl)
 			for _, m := range ms {
-				c.printMessage(m, names)
+				c.printMessage(m, me)
 			}
 			return nil
 		},
@@ -101,21 +101,18 @@ func (c *cli) tailCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			names := c.nicknames(cl)
+			me := c.me(cl)
 			err = cl.Events(c.ctx, func(e api.Event) error {
 				if asJSON {
 					return c.writeJSON(e)
 				}
 				switch {
 				case e.Message != nil:
-					c.printMessage(*e.Message, names)
+					c.printMessage(*e.Message, me)
 				case e.Status != nil:
 					_, _ = fmt.Fprintf(c.stdout, "* %s %s\n", shortID(e.Status.ID), e.Status.Status)
 				case e.Peer != nil:
-					if e.Peer.Nick != "" {
-						names[e.Peer.PeerID] = e.Peer.Nick
-					}
-					_, _ = fmt.Fprintf(c.stdout, "* %s (%s) is %s\n", orDash(e.Peer.Nick), shortID(e.Peer.PeerID), onlineWord(e.Peer.Connected))
+					_, _ = fmt.Fprintf(c.stdout, "* %s is %s\n", withShortID(e.Peer.Display, e.Peer.PeerID), onlineWord(e.Peer.Connected))
 				}
 				return nil
 			})
@@ -129,25 +126,26 @@ func (c *cli) tailCmd() *cobra.Command {
 	return cmd
 }
 
-// nicknames maps peer IDs (and this node's) to nicknames, best effort.
-func (c *cli) nicknames(cl *api.Client) map[string]string {
-	names := map[string]string{}
-	if peers, err := cl.Peers(c.ctx); err == nil {
-		for _, p := range peers {
-			if p.Nick != "" {
-				names[p.PeerID] = p.Nick
-			}
-		}
+// self is this node as messages name it: "nick (you)".
+type self struct{ peerID, name string }
+
+// me asks the daemon who this node is, best effort.
+func (c *cli) me(cl *api.Client) self {
+	id, err := cl.Identity(c.ctx)
+	if err != nil {
+		return self{}
 	}
-	if id, err := cl.Identity(c.ctx); err == nil {
-		names[id.PeerID] = id.Nick + " (you)"
-	}
-	return names
+	return self{peerID: id.PeerID, name: orDash(id.Nick) + " (you)"}
 }
 
-func (c *cli) printMessage(m api.Message, names map[string]string) {
-	who := names[m.From]
-	if who == "" {
+// printMessage prints a message line, its author named by the display
+// name the daemon gives (this node: "nick (you)").
+func (c *cli) printMessage(m api.Message, me self) {
+	who := m.FromDisplay
+	switch {
+	case m.From == me.peerID && me.name != "":
+		who = me.name
+	case who == "":
 		who = shortID(m.From)
 	}
 	at := m.SentAt
@@ -170,3 +168,16 @@ func (c *cli) printMessage(m api.Message, names map[string]string) {
 }
 
 func shortID(id string) string { return crypto.Short(id) }
+
+// withShortID is a display name followed by the peer's short ID, unless
+// the name shows it already.
+func withShortID(display, peerID string) string {
+	short := shortID(peerID)
+	if display == "" {
+		return short
+	}
+	if strings.Contains(display, "("+short+")") || display == short || strings.HasPrefix(display, short+" ") {
+		return display
+	}
+	return display + " (" + short + ")"
+}

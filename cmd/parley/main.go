@@ -4,8 +4,9 @@
 // cli.go wires the commands; daemon.go runs the node (init, daemon);
 // the client commands, built with clientCommand (clientcmd.go), are in
 // node.go (id, peers, connect, open), conversations.go (send, history,
-// tail) and rooms.go (join, leave, rooms, members, retention); chat.go opens the
-// interactive chat.
+// tail), rooms.go (join, leave, rooms, members, retention) and verify.go
+// (verify); chat.go opens the interactive chat. Peers are shown by the
+// display names the daemon gives them.
 package main
 
 import (

@@ -45,7 +45,7 @@ func (c *cli) peersCmd() *cobra.Command {
 			}
 			rows := make([]presence, len(peers))
 			for i, p := range peers {
-				rows[i] = presence{nick: p.Nick, peerID: p.PeerID, online: p.Connected, lastSeen: p.LastSeen}
+				rows[i] = presence{name: p.Display, peerID: p.PeerID, online: p.Connected, lastSeen: p.LastSeen}
 			}
 			return c.presenceTable(rows)
 		},

@@ -94,7 +94,7 @@ func (c *cli) membersCmd() *cobra.Command {
 		print: func(_ *api.Client, ms []api.Member) error {
 			rows := make([]presence, len(ms))
 			for i, m := range ms {
-				rows[i] = presence{nick: m.Nick, peerID: m.PeerID, online: m.Online, lastSeen: m.LastSeen}
+				rows[i] = presence{name: m.Display, peerID: m.PeerID, online: m.Online, lastSeen: m.LastSeen}
 			}
 			return c.presenceTable(rows)
 		},

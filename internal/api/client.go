@@ -108,6 +108,20 @@ func (c *Client) Peers(ctx context.Context) ([]Peer, error) {
 	return out, c.do(ctx, http.MethodGet, "/api/v1/peers", nil, &out)
 }
 
+// Safety calls GET /api/v1/peers/{peer}/safety: the safety number of
+// this node and peer (a peer ID or @nick), and whether it is verified.
+func (c *Client) Safety(ctx context.Context, peer string) (Safety, error) {
+	var out Safety
+	return out, c.do(ctx, http.MethodGet, "/api/v1/peers/"+url.PathEscape(peer)+"/safety", nil, &out)
+}
+
+// Verify calls POST /api/v1/peers/{peer}/verify: it marks the peer
+// verified and answers as Safety.
+func (c *Client) Verify(ctx context.Context, peer string) (Safety, error) {
+	var out Safety
+	return out, c.do(ctx, http.MethodPost, "/api/v1/peers/"+url.PathEscape(peer)+"/verify", nil, &out)
+}
+
 // Connect calls POST /api/v1/connect.
 func (c *Client) Connect(ctx context.Context, addr string) (string, error) {
 	var out ConnectResponse

@@ -35,7 +35,7 @@ func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, MessageOf(m))
+	writeJSON(w, http.StatusCreated, s.messageOf(m))
 }
 
 func (s *Server) handleMessage(w http.ResponseWriter, r *http.Request) {
@@ -49,7 +49,7 @@ func (s *Server) handleMessage(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, MessageOf(m))
+	writeJSON(w, http.StatusOK, s.messageOf(m))
 }
 
 func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
@@ -88,7 +88,7 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]Message, len(ms))
 	for i, m := range ms {
-		out[i] = MessageOf(m)
+		out[i] = s.messageOf(m)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

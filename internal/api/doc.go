@@ -17,8 +17,12 @@
 // Server-Sent Events when the client accepts text/event-stream.
 // docs/API.md lists the endpoints.
 //
+// Peers, members and message authors come with the display name the
+// messenger gives them (chat.Service.DisplayName), so that clients show
+// peers who share a nickname apart without a rule of their own.
+//
 // Files: server.go (lifecycle, routes, guards), node.go (identity, peers,
-// connect, nick), conversations.go (send, history, read, conversations),
-// rooms.go, events.go, errors.go, types.go (JSON types), sessions.go,
-// client.go.
+// connect, nick), safety.go (safety numbers, verifying peers),
+// conversations.go (send, history, read, conversations), rooms.go,
+// events.go, errors.go, types.go (JSON types), sessions.go, client.go.
 package api

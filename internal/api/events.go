@@ -41,7 +41,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			if sse {
 				_, _ = fmt.Fprintf(w, "event: %s\ndata: ", e.Type)
 			}
-			if err := enc.Encode(EventOf(e)); err != nil {
+			if err := enc.Encode(EventOf(e, s.backend.DisplayName)); err != nil {
 				return
 			}
 			if sse {

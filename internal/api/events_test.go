@@ -100,8 +100,8 @@ func TestEventsNDJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *e.Message != MessageOf(stored) || e.Status != nil || e.Peer != nil || e.Time.Location() != time.UTC {
-		t.Errorf("message event: got %+v (message %+v), want %+v", e, e.Message, MessageOf(stored))
+	if *e.Message != MessageOf(stored, "bob") || e.Status != nil || e.Peer != nil || e.Time.Location() != time.UTC {
+		t.Errorf("message event: got %+v (message %+v), want %+v", e, e.Message, MessageOf(stored, "bob"))
 	}
 
 	// A message goes out and is delivered.
@@ -332,8 +332,8 @@ func TestEventsSSE(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Type != "message" || e.Message == nil || *e.Message != MessageOf(stored) {
-		t.Errorf("SSE event: got %+v, want message %+v", e, MessageOf(stored))
+	if e.Type != "message" || e.Message == nil || *e.Message != MessageOf(stored, "bob") {
+		t.Errorf("SSE event: got %+v, want message %+v", e, MessageOf(stored, "bob"))
 	}
 
 	// The messenger closing the channel ends the response cleanly.

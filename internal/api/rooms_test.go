@@ -114,8 +114,8 @@ func TestMembersAndTyping(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Members: %v", err)
 	}
-	if len(members) != 2 || members[0].Nick != "alice" || members[0].PeerID != alice.ID.String() || !members[0].Online ||
-		members[1].Nick != "bob" || members[1].PeerID != bob.ID.String() || !members[1].Online || members[1].LastSeen == nil {
+	if len(members) != 2 || members[0].Nick != "alice" || members[0].Display != "alice" || members[0].PeerID != alice.ID.String() || !members[0].Online ||
+		members[1].Nick != "bob" || members[1].Display != "bob" || members[1].PeerID != bob.ID.String() || !members[1].Online || members[1].LastSeen == nil {
 		t.Errorf("Members: got %+v, want alice and bob online", members)
 	}
 	if rooms, err := ts.client.Rooms(ctx); err != nil || len(rooms) != 1 || rooms[0].Members != 2 || rooms[0].Online != 2 {

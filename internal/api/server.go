@@ -21,6 +21,11 @@ import (
 type Backend interface {
 	Info() chat.NodeInfo
 	Peers() []chat.Peer
+	Peer(id chat.PeerID) (chat.Peer, bool)
+	ResolvePeer(ref string) (chat.PeerID, error)
+	DisplayName(p chat.PeerID) string
+	SafetyNumber(p chat.PeerID) (string, error)
+	Verify(p chat.PeerID) error
 	Connect(ctx context.Context, addr string) (chat.PeerID, error)
 	SetNick(nick string) error
 	Resolve(ref string) (chat.Conversation, error)
@@ -43,7 +48,6 @@ type Backend interface {
 	Rooms() ([]chat.RoomInfo, error)
 	SetRoomRetention(room string, keep time.Duration) error
 	RoomMembers(room string) ([]chat.RoomMember, error)
-	ResolvePeer(ref string) (chat.PeerID, error)
 	Typing(ctx context.Context, room string) error
 	Subscribe() (<-chan chat.Event, func())
 }
@@ -168,6 +172,9 @@ func (s *Server) routes() *http.ServeMux {
 	})
 	mux.HandleFunc("GET /api/v1/id", s.handleID)
 	mux.HandleFunc("GET /api/v1/peers", s.handlePeers)
+	mux.HandleFunc("GET /api/v1/peers/{peer}/safety", s.handleSafety)
+	mux.HandleFunc("GET /api/v1/peers/{peer}/safety.png", s.handleSafetyQR)
+	mux.HandleFunc("POST /api/v1/peers/{peer}/verify", s.handleVerify)
 	mux.HandleFunc("POST /api/v1/connect", s.handleConnect)
 	mux.HandleFunc("POST /api/v1/nick", s.handleNick)
 	mux.HandleFunc("POST /api/v1/messages", s.handleSend)

@@ -157,6 +157,9 @@ func TestTCPGuardCoversEveryEndpoint(t *testing.T) {
 		{http.MethodGet, "/api/v1/health", ""},
 		{http.MethodGet, "/api/v1/id", ""},
 		{http.MethodGet, "/api/v1/peers", ""},
+		{http.MethodGet, "/api/v1/peers/" + bob.String() + "/safety", ""},
+		{http.MethodGet, "/api/v1/peers/" + bob.String() + "/safety.png", ""},
+		{http.MethodPost, "/api/v1/peers/" + bob.String() + "/verify", ""},
 		{http.MethodGet, "/api/v1/history?with=" + bob.String(), ""},
 		{http.MethodGet, "/api/v1/events", ""},
 		{http.MethodGet, "/api/v1/nope", ""},
@@ -239,7 +242,7 @@ func TestSendErrors(t *testing.T) {
 			},
 			wantStatus:  http.StatusConflict,
 			wantCode:    CodeConflict,
-			wantMessage: regexp.MustCompile(`^ambiguous peer @bob: 2 peers share it, use a peer ID: 12D3KooW\w+, 12D3KooW\w+$`),
+			wantMessage: regexp.MustCompile(`^ambiguous peer @bob: 2 known peers use that nickname, name one by peer ID: bob \(\w{8}\) = 12D3KooW\w+; bob \(\w{8}\) = 12D3KooW\w+$`),
 		},
 		{
 			name: "too large",
@@ -349,6 +352,7 @@ func TestSend(t *testing.T) {
 	want := Message{
 		ID:           m.ID,
 		From:         alice.ID.String(),
+		FromDisplay:  "alice",
 		To:           bob.ID.String(),
 		Kind:         "text",
 		Conversation: string(chat.DMConversation(bob.ID)),
@@ -658,7 +662,7 @@ func TestHistory(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, m := range page {
-			if want := MessageOf(m); ms[i].ID != want.ID || ms[i].Text != want.Text || ms[i].SentAt != want.SentAt || ms[i].From != want.From {
+			if want := MessageOf(m, "alice"); ms[i].FromDisplay != want.FromDisplay || ms[i].ID != want.ID || ms[i].Text != want.Text || ms[i].SentAt != want.SentAt || ms[i].From != want.From {
 				t.Errorf("message %d: got %+v, want %+v", i, ms[i], want)
 			}
 		}
@@ -772,7 +776,7 @@ func TestGetMessage(t *testing.T) {
 			if err := json.Unmarshal(body, &got); err != nil {
 				t.Fatal(err)
 			}
-			if want := MessageOf(m); got != want || got.Status != "received" || got.From != bob.ID.String() {
+			if want := MessageOf(m, "bob"); got != want || got.Status != "received" || got.From != bob.ID.String() {
 				t.Errorf("message: got %+v, want %+v", got, want)
 			}
 		})
@@ -849,8 +853,8 @@ func TestPeersJSON(t *testing.T) {
 		wantConnected   bool
 		wantConnections float64
 	}{
-		{[]string{"addrs", "connected", "connections", "last_seen", "nick", "peer_id"}, bob.ID.String(), "bob", true, 1},
-		{[]string{"connected", "connections", "nick", "peer_id"}, offline.String(), "", false, 0},
+		{[]string{"addrs", "connected", "connections", "display", "last_seen", "nick", "peer_id", "verified"}, bob.ID.String(), "bob", true, 1},
+		{[]string{"connected", "connections", "display", "nick", "peer_id", "verified"}, offline.String(), "", false, 0},
 	} {
 		p := raw[i]
 		if got := sortedKeys(p); !slices.Equal(got, tc.wantKeys) {
@@ -930,10 +934,11 @@ func TestMessageJSON(t *testing.T) {
 		{
 			name:     "received",
 			m:        in,
-			wantKeys: []string{"conversation", "from", "id", "kind", "sent_at", "status", "text", "to"},
+			wantKeys: []string{"conversation", "from", "from_display", "id", "kind", "sent_at", "status", "text", "to"},
 			want: map[string]string{
 				"id":           in.ID.String(),
 				"from":         bob.ID.String(),
+				"from_display": "bob",
 				"to":           alice.ID.String(),
 				"kind":         "text",
 				"conversation": "dm:" + bob.ID.String(),
@@ -944,10 +949,11 @@ func TestMessageJSON(t *testing.T) {
 		{
 			name:     "room",
 			m:        out,
-			wantKeys: []string{"conversation", "from", "id", "kind", "room", "sent_at", "status", "text"},
+			wantKeys: []string{"conversation", "from", "from_display", "id", "kind", "room", "sent_at", "status", "text"},
 			want: map[string]string{
 				"id":           out.ID.String(),
 				"from":         alice.ID.String(),
+				"from_display": "alice",
 				"room":         "dev",
 				"kind":         "text",
 				"conversation": "room:dev",

@@ -21,6 +21,8 @@ type Identity struct {
 type Peer struct {
 	PeerID      string     `json:"peer_id"`
 	Nick        string     `json:"nick"`
+	Display     string     `json:"display"`  // the name to show: the nickname, "nick (SHORTID)" when shared, "✓" after a verified peer's
+	Verified    bool       `json:"verified"` // safety numbers compared and confirmed (POST /peers/{peer}/verify)
 	Connected   bool       `json:"connected"`
 	Connections int        `json:"connections"` // open transport connections (normally 0 or 1)
 	LastSeen    *time.Time `json:"last_seen,omitempty"`
@@ -31,6 +33,7 @@ type Peer struct {
 type Message struct {
 	ID           string `json:"id"`
 	From         string `json:"from"`
+	FromDisplay  string `json:"from_display"`   // the author as shown (see Peer.Display)
 	To           string `json:"to,omitempty"`   // direct messages: the recipient
 	Room         string `json:"room,omitempty"` // room messages: the room, without '#'
 	Kind         string `json:"kind"`           // "text", or in rooms "join"/"leave" (system lines)
@@ -110,6 +113,8 @@ type InviteRef struct {
 type Member struct {
 	PeerID   string     `json:"peer_id"`
 	Nick     string     `json:"nick"`
+	Display  string     `json:"display"` // as Peer.Display
+	Verified bool       `json:"verified"`
 	Online   bool       `json:"online"`
 	LastSeen *time.Time `json:"last_seen,omitempty"`
 	Role     string     `json:"role"` // "admin" or "member"
@@ -155,6 +160,14 @@ type ConnectResponse struct {
 	PeerID string `json:"peer_id"`
 }
 
+// Safety answers GET /api/v1/peers/{peer}/safety and POST
+// /api/v1/peers/{peer}/verify.
+type Safety struct {
+	PeerID       string `json:"peer_id"`
+	SafetyNumber string `json:"safety_number"` // 60 digits in groups of five, the same on both sides
+	Verified     bool   `json:"verified"`
+}
+
 // ErrorBody is every error response.
 type ErrorBody struct {
 	Error string `json:"error"`
@@ -196,7 +209,7 @@ func RoomOf(r chat.RoomInfo) Room {
 
 // MemberOf converts a room member for the API.
 func MemberOf(m chat.RoomMember) Member {
-	out := Member{PeerID: m.Peer.String(), Nick: m.Nick, Online: m.Online, Role: string(m.Role)}
+	out := Member{PeerID: m.Peer.String(), Nick: m.Nick, Display: m.Display, Verified: m.Verified, Online: m.Online, Role: string(m.Role)}
 	if !m.LastSeen.IsZero() {
 		t := m.LastSeen.UTC()
 		out.LastSeen = &t
@@ -211,18 +224,20 @@ func ConversationOf(c chat.ConversationInfo) Conversation {
 		out.Kind, out.Room, out.Name = "room", c.Room, "#"+c.Room
 		return out
 	}
-	out.Kind, out.PeerID, out.Name = "dm", c.Peer.String(), c.Nick
-	if c.Nick == "" {
+	out.Kind, out.PeerID, out.Name = "dm", c.Peer.String(), c.Display
+	if out.Name == "" {
 		out.Name = c.Peer.Short()
 	}
 	return out
 }
 
-// MessageOf converts a chat message for the API.
-func MessageOf(m *chat.Message) Message {
+// MessageOf converts a chat message for the API; fromDisplay is how its
+// author is shown (chat.Service.DisplayName).
+func MessageOf(m *chat.Message, fromDisplay string) Message {
 	out := Message{
 		ID:           m.ID.String(),
 		From:         m.Author.String(),
+		FromDisplay:  fromDisplay,
 		To:           m.To.String(),
 		Room:         m.Room,
 		Kind:         m.Kind.String(),
@@ -240,7 +255,10 @@ func MessageOf(m *chat.Message) Message {
 
 // PeerOf converts a chat peer for the API.
 func PeerOf(p chat.Peer) Peer {
-	out := Peer{PeerID: p.ID.String(), Nick: p.Nick, Connected: p.Connected, Connections: p.Connections, Addrs: p.Addrs}
+	out := Peer{PeerID: p.ID.String(), Nick: p.Nick, Display: p.Display, Verified: p.Verified, Connected: p.Connected, Connections: p.Connections, Addrs: p.Addrs}
+	if out.Display == "" {
+		out.Display = p.ID.Short()
+	}
 	if !p.LastSeen.IsZero() && p.LastSeen.Unix() > 0 {
 		t := p.LastSeen.UTC()
 		out.LastSeen = &t
@@ -248,12 +266,13 @@ func PeerOf(p chat.Peer) Peer {
 	return out
 }
 
-// EventOf converts a chat event for the API.
-func EventOf(e chat.Event) Event {
+// EventOf converts a chat event for the API; display names a message's
+// author (chat.Service.DisplayName).
+func EventOf(e chat.Event, display func(chat.PeerID) string) Event {
 	out := Event{Type: string(e.Type), Time: e.Time.UTC()}
 	switch e.Type {
 	case chat.EventMessage:
-		m := MessageOf(e.Message)
+		m := MessageOf(e.Message, display(e.Message.Author))
 		out.Message = &m
 	case chat.EventStatus:
 		out.Status = &StatusChange{ID: e.Message.ID.String(), Conversation: string(e.Message.Conversation), Status: e.Message.Status.String(), Reason: e.Message.Reason}
@@ -275,7 +294,7 @@ func EventOf(e chat.Event) Event {
 type Conversation struct {
 	Conversation string `json:"conversation"` // "room:<name>" or "dm:<peer ID>"
 	Kind         string `json:"kind"`         // "room" or "dm"
-	Name         string `json:"name"`         // "#room" or the peer's nick (or short ID)
+	Name         string `json:"name"`         // "#room" or the peer's display name (see Peer.Display)
 	Room         string `json:"room,omitempty"`
 	PeerID       string `json:"peer_id,omitempty"`
 	Online       bool   `json:"online"` // dm: the peer is connected; room: someone else is

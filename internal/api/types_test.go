@@ -90,7 +90,7 @@ func TestMessageOfFailedReply(t *testing.T) {
 	out := chattest.Env{Author: self, To: bob, HLC: chat.HLCFromTime(sentAt), Body: "bye", ReplyTo: in.ID}.Message(t)
 	out.Conversation = chat.DMConversation(bob)
 	out.Status, out.Reason = chat.StatusFailed, "rejected by the recipient: too large"
-	b, err := json.Marshal(MessageOf(out))
+	b, err := json.Marshal(MessageOf(out, "me"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,12 +98,13 @@ func TestMessageOfFailedReply(t *testing.T) {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := sortedKeys(raw), []string{"conversation", "from", "id", "kind", "reason", "reply_to", "sent_at", "status", "text", "to"}; !slices.Equal(got, want) {
+	if got, want := sortedKeys(raw), []string{"conversation", "from", "from_display", "id", "kind", "reason", "reply_to", "sent_at", "status", "text", "to"}; !slices.Equal(got, want) {
 		t.Errorf("keys: got %v, want %v", got, want)
 	}
 	for k, want := range map[string]string{
 		"id":           out.ID.String(),
 		"from":         self.String(),
+		"from_display": "me",
 		"to":           bob.String(),
 		"conversation": "dm:" + bob.String(),
 		"text":         "bye",

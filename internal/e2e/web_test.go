@@ -199,7 +199,7 @@ func newRequest(t *testing.T, method, url, body string) *http.Request {
 // TestWeb drives the browser client in a real Chromium against a daemon:
 // log in with a one-time link, post in a room, see another node's room
 // message arrive live, see a DM arrive as unread, answer it and watch it
-// get delivered; then check that the link, the API and the session refuse
+// get delivered, compare safety numbers and mark bob verified; then check that the link, the API and the session refuse
 // what they must.
 func TestWeb(t *testing.T) {
 	chrome := chromiumPath()
@@ -400,6 +400,28 @@ func TestWeb(t *testing.T) {
 	if !slices.ContainsFunc(history(t, bob, aliceID.PeerID), func(m api.Message) bool { return m.Text == reply }) {
 		t.Error("bob's DM history lacks alice's reply")
 	}
+	// Safety numbers: the DM's button shows the number bob's CLI shows,
+	// with its QR code; marking bob verified shows ✓ where he is named.
+	var bobSide api.Safety
+	bob.RunJSON(&bobSide, "verify", aliceID.PeerID, "--json")
+	clickJS(t, ctx, 10*time.Second, "the safety number button", `#safety-button:not([hidden])`)
+	waitJS(t, ctx, 10*time.Second, "the safety number, as bob sees it", fmt.Sprintf(
+		`document.getElementById('safety-dialog').open && document.getElementById('safety-number').textContent === %q && document.getElementById('safety-state').textContent === 'Not verified'`,
+		bobSide.SafetyNumber))
+	waitJS(t, ctx, 10*time.Second, "the QR code image", `(() => { const i = document.getElementById('safety-qr'); return i.complete && i.naturalWidth === 256; })()`)
+	screenshot(t, ctx, "parley-web-safety.png")
+	clickJS(t, ctx, 10*time.Second, "mark verified", `#safety-verify`)
+	waitJS(t, ctx, 10*time.Second, "bob verified in the dialog, the header and the peers pane", fmt.Sprintf(
+		`document.getElementById('safety-state').textContent === '✓ Verified' && document.getElementById('safety-verify').hidden && document.getElementById('conv-title').textContent === 'bob ✓' && document.querySelector('#peers-list .peer[data-peer=%q] .nick').textContent === 'bob ✓'`,
+		bobID.PeerID))
+	clickJS(t, ctx, 10*time.Second, "close the dialog", `#safety-close`)
+	waitJS(t, ctx, 10*time.Second, "the dialog closed", `!document.getElementById('safety-dialog').open`)
+	var aliceSide api.Safety
+	alice.RunJSON(&aliceSide, "verify", bobID.PeerID, "--json")
+	if aliceSide != (api.Safety{PeerID: bobID.PeerID, SafetyNumber: bobSide.SafetyNumber, Verified: true}) {
+		t.Errorf("alice's verify --json after the button: got %+v, want bob verified with %q", aliceSide, bobSide.SafetyNumber)
+	}
+
 	do(t, ctx, 10*time.Second, "resize to 800x600", chromedp.EmulateViewport(800, 600))
 	screenshot(t, ctx, "parley-web-800x600.png")
 

@@ -14,6 +14,8 @@ type Backend interface {
 	Identity(ctx context.Context) (api.Identity, error)
 	Conversations(ctx context.Context) ([]api.Conversation, error)
 	Peers(ctx context.Context) ([]api.Peer, error)
+	Safety(ctx context.Context, peer string) (api.Safety, error)
+	Verify(ctx context.Context, peer string) (api.Safety, error)
 	Members(ctx context.Context, room string) ([]api.Member, error)
 	HistoryAll(ctx context.Context, with string, limit int, before string, all bool) ([]api.Message, error)
 	Send(ctx context.Context, to, text string) (api.Message, error)

@@ -16,6 +16,7 @@ var slashCommands = []struct{ name, args, help string }{
 	{"/msg", "@nick|peer-id [text]", "open a direct conversation (and send text)"},
 	{"/nick", "name", "change your nickname"},
 	{"/peers", "", "list known peers"},
+	{"/verify", "[@nick|peer-id]", "compare safety numbers"},
 	{"/connect", "multiaddr", "connect to a peer by address (…/p2p/<peer ID>)"},
 	{"/help", "", "show this help"},
 	{"/quit", "", "quit (Ctrl+C)"},
@@ -81,10 +82,10 @@ func (m *Model) command(line string) tea.Cmd {
 		}
 		to := args[0]
 		text := strings.TrimSpace(strings.TrimPrefix(rest, to))
-		peerID := m.resolve(to)
 		if text == "" {
-			if peerID == "" {
-				m.setStatus("unknown peer "+to, true)
+			peerID, err := m.resolve(to)
+			if err != nil {
+				m.setStatus(err.Error(), true)
 				return nil
 			}
 			return func() tea.Msg { return openMsg("dm:" + peerID) }
@@ -112,7 +113,7 @@ func (m *Model) command(line string) tea.Cmd {
 			if p.Connected {
 				state = "online"
 			}
-			names = append(names, fmt.Sprintf("%s (%s)", m.nickOr(p.PeerID, p.Nick), state))
+			names = append(names, fmt.Sprintf("%s (%s)", m.nameOf(p), state))
 		}
 		sort.Strings(names)
 		if len(names) == 0 {
@@ -121,6 +122,8 @@ func (m *Model) command(line string) tea.Cmd {
 			m.setStatus("peers: "+strings.Join(names, ", "), false)
 		}
 		return m.refreshPeers()
+	case "/verify":
+		return m.verifyCommand(args)
 	case "/connect":
 		if len(args) != 1 {
 			m.setStatus("usage: /connect /ip4/…/tcp/…/p2p/<peer ID>", true)

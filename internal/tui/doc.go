@@ -24,7 +24,11 @@
 //   - composer.go: the text area, sending what is written.
 //   - typing.go: telling a room we type, showing who else does.
 //   - commands.go: slash commands and the help; complete.go: Tab
-//     completion; names.go: how peers and conversations are named.
+//     completion; names.go: how peers and conversations are named (by
+//     the display names the node gives: "nick (SHORTID)" while a nickname
+//     is shared, ✓ after a verified peer).
+//   - safety.go: the safety-number screen (/verify): the number, its QR
+//     code, and y to mark the peer verified.
 //   - view.go: the frame, sidebar, members pane and status bar;
 //     view_timeline.go: the timeline's lines; theme.go: the styles.
 //   - run.go: Run, the program with the event stream fed into it;

@@ -52,7 +52,7 @@ func (m *Model) gotEvent(e api.Event) tea.Cmd {
 		m.peers[e.Peer.PeerID] = *e.Peer
 		return m.refreshConvs()
 	case "typing":
-		m.startedTyping(e.Room, m.nickOr(e.Peer.PeerID, e.Peer.Nick))
+		m.startedTyping(e.Room, m.nameOf(*e.Peer))
 	case "presence":
 		if "room:"+e.Room == m.cur {
 			return m.loadMembers(e.Room)

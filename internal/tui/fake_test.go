@@ -2,6 +2,7 @@ package tui
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,6 +27,9 @@ const (
 	bobID   = "12D3KooWBobBobBobBobBobBobBobBob0002"
 	carolID = "12D3KooWCarolCarolCarolCarolCaro0003"
 	daveID  = "12D3KooWDaveDaveDaveDaveDaveDave0004"
+	// Two peers who call themselves sam.
+	samID      = "12D3KooWSamSamSamSamSamSamSamSamS0005"
+	otherSamID = "12D3KooWSamSamSamSamSamSamSamSamS0006"
 )
 
 // t0 is the fixed "now" of every test: frames never depend on the clock.
@@ -164,6 +168,59 @@ func (f *fakeBackend) Peers(context.Context) ([]api.Peer, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.peers), nil
+}
+
+// fakeSafetyNumber is the safety number the fake gives every peer.
+const fakeSafetyNumber = "12345 67890 11111 22222 33333 44444 55555 66666 77777 88888 99999 00000"
+
+// peerLocked finds a peer by ID or "@nick" as the API does (refusing a
+// shared nickname).
+func (f *fakeBackend) peerLocked(ref string) (int, error) {
+	var found []int
+	for i, p := range f.peers {
+		if p.PeerID == ref || strings.EqualFold("@"+p.Nick, ref) {
+			found = append(found, i)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return -1, fmt.Errorf("unknown peer %s", ref)
+	case 1:
+		return found[0], nil
+	}
+	return -1, fmt.Errorf("ambiguous peer %s", ref)
+}
+
+func (f *fakeBackend) Safety(_ context.Context, peer string) (api.Safety, error) {
+	if err := f.record("Safety", peer); err != nil {
+		return api.Safety{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i, err := f.peerLocked(peer)
+	if err != nil {
+		return api.Safety{}, err
+	}
+	return api.Safety{PeerID: f.peers[i].PeerID, SafetyNumber: fakeSafetyNumber, Verified: f.peers[i].Verified}, nil
+}
+
+// Verify marks the peer verified, and shows it with ✓ as the node does.
+func (f *fakeBackend) Verify(_ context.Context, peer string) (api.Safety, error) {
+	if err := f.record("Verify", peer); err != nil {
+		return api.Safety{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i, err := f.peerLocked(peer)
+	if err != nil {
+		return api.Safety{}, err
+	}
+	p := &f.peers[i]
+	if !p.Verified {
+		p.Verified = true
+		p.Display = strings.TrimSpace(cmp.Or(p.Display, p.Nick) + " ✓")
+	}
+	return api.Safety{PeerID: p.PeerID, SafetyNumber: fakeSafetyNumber, Verified: true}, nil
 }
 
 func (f *fakeBackend) Members(_ context.Context, room string) ([]api.Member, error) {

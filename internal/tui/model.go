@@ -39,6 +39,7 @@ type Model struct {
 	status        string
 	statusErr     bool
 	showHelp      bool
+	safety        *safetyView // the safety-number screen (/verify), if open
 	lastTyping    time.Time
 	convsBusy     bool // a conversations refresh is running
 	convsDirty    bool // and another is wanted after it

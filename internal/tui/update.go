@@ -81,6 +81,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case statusMsg:
 		m.setStatus(msg.text, msg.err)
 		return m, nil
+	case safetyMsg:
+		m.showSafety(api.Safety(msg))
+		return m, nil
+	case verifiedMsg:
+		return m, m.gotVerified(api.Safety(msg))
 	case selfMsg:
 		m.self = api.Identity(msg)
 		m.setStatus("you are now "+m.self.Nick, false)
@@ -108,6 +113,9 @@ func (m *Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if m.showHelp && k.String() != "ctrl+c" {
 		m.showHelp = false
 		return m, nil
+	}
+	if m.safety != nil && k.String() != "ctrl+c" {
+		return m, m.safetyKey(k)
 	}
 	if k.String() != "tab" {
 		m.comp = completion{}

@@ -88,7 +88,7 @@ func (m *Model) renderSidebar(h int) string {
 			}
 			name := c.Name
 			if kind == "dm" {
-				name = presenceMark(c.Online) + m.nickOr(c.PeerID, nickOnly(c))
+				name = presenceMark(c.Online) + m.dmName(c)
 			}
 			label := " " + name
 			if c.Conversation == m.cur {
@@ -122,11 +122,21 @@ func presenceMark(online bool) string {
 	return "○ "
 }
 
-func nickOnly(c api.Conversation) string {
-	if strings.HasPrefix(c.Name, "…") {
-		return ""
+// dmName names a direct conversation's peer: as the peer list has it
+// now, else as the conversation list did.
+func (m *Model) dmName(c api.Conversation) string {
+	if _, ok := m.peers[c.PeerID]; ok || c.Name == "" {
+		return m.nick(c.PeerID)
 	}
 	return c.Name
+}
+
+// memberName names a room member by the display name the node gave.
+func (m *Model) memberName(mb api.Member) string {
+	if mb.Display != "" && mb.PeerID != m.self.PeerID {
+		return mb.Display
+	}
+	return m.nick(mb.PeerID)
 }
 
 // fit makes lines exactly h long (the first h, blank-padded).
@@ -152,7 +162,7 @@ func (m *Model) renderMembers(h int) string {
 		}
 		lines = append(lines, m.th.title.Render(fmt.Sprintf("Members %d/%d", online, len(ms))))
 		for _, mb := range ms {
-			lines = append(lines, " "+presenceMark(mb.Online)+m.nickOr(mb.PeerID, mb.Nick))
+			lines = append(lines, " "+presenceMark(mb.Online)+m.memberName(mb))
 		}
 	} else {
 		lines = append(lines, m.th.title.Render("Peers"))
@@ -164,10 +174,10 @@ func (m *Model) renderMembers(h int) string {
 			if ps[i].Connected != ps[j].Connected {
 				return ps[i].Connected
 			}
-			return m.nickOr(ps[i].PeerID, ps[i].Nick) < m.nickOr(ps[j].PeerID, ps[j].Nick)
+			return m.nameOf(ps[i]) < m.nameOf(ps[j])
 		})
 		for _, p := range ps {
-			lines = append(lines, " "+presenceMark(p.Connected)+m.nickOr(p.PeerID, p.Nick))
+			lines = append(lines, " "+presenceMark(p.Connected)+m.nameOf(p))
 		}
 	}
 	return m.column(fit(lines, h), membersWidth)

@@ -73,6 +73,29 @@ func bobWorld() *fakeBackend {
 	return fb
 }
 
+// sharedNickWorld has two peers called sam, named apart as the node names
+// them, and bob verified; the direct conversation with the first sam.
+func sharedNickWorld() *fakeBackend {
+	fb := newFakeBackend()
+	sam1, sam2 := "sam ("+shortID(samID)+")", "Sam ("+shortID(otherSamID)+")"
+	fb.peers = []api.Peer{
+		{PeerID: bobID, Nick: "bob", Display: "bob ✓", Verified: true, Connected: true},
+		{PeerID: samID, Nick: "sam", Display: sam1, Connected: true},
+		{PeerID: otherSamID, Nick: "Sam", Display: sam2},
+	}
+	fb.setConvs(room("lobby", 0), dm(bobID, "bob ✓", true, 0), dm(samID, sam1, true, 0))
+	fb.members["#lobby"] = []api.Member{
+		{PeerID: selfID, Nick: "me", Display: "me", Online: true},
+		{PeerID: samID, Nick: "sam", Display: sam1, Online: true},
+		{PeerID: otherSamID, Nick: "Sam", Display: sam2, Online: true},
+	}
+	conv := "dm:" + samID
+	hello := textMsg("s1", conv, samID, "it is me, the real sam", saturday)
+	hello.FromDisplay = sam1
+	fb.setHistory(samID, []api.Message{hello, textMsg("s2", conv, selfID, "which one?", saturday.Add(time.Minute))})
+	return fb
+}
+
 // frames are the golden screens: a world, a terminal size, and what the
 // user does before the frame is taken.
 var frames = []struct {
@@ -104,6 +127,9 @@ var frames = []struct {
 		h.typeText("third")
 	}},
 	{name: "error_80x24", width: 80, height: 24, world: lobbyWorld, do: func(h *harness) { h.enter("/frobnicate") }},
+	{name: "safety_80x24", width: 80, height: 24, world: lobbyWorld, do: func(h *harness) { h.enter("/verify @bob") }},
+	{name: "safety_narrow_50x30", width: 50, height: 30, world: lobbyWorld, do: func(h *harness) { h.enter("/verify @bob") }},
+	{name: "shared_nick_120x30", width: 120, height: 30, world: sharedNickWorld, do: func(h *harness) { h.send(keyCtrlP) }},
 }
 
 func TestGoldenFrames(t *testing.T) {

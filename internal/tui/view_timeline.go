@@ -23,6 +23,9 @@ func (m *Model) renderTimeline(h int) string {
 		}
 		return m.column(fit(lines, h), w)
 	}
+	if m.safety != nil {
+		return m.column(fit(m.safetyLines(w), h), w)
+	}
 	if m.cur == "" {
 		msg := "Connecting to the node…"
 		if m.ready {
@@ -72,7 +75,7 @@ func (m *Model) timelineLines(t *timeline, w int) []string {
 			out = append(out, m.th.separator.Render(label+strings.Repeat("─", max(0, w-lipgloss.Width(label)))))
 		}
 		stamp := at.Format("15:04") + " "
-		who := m.nick(msg.From)
+		who := m.author(msg)
 		// A message renders the same until its status, author's nick or
 		// the width change: keep its lines, so a key press does not
 		// re-wrap thousands of loaded messages.

@@ -360,6 +360,7 @@ type StoredPeer struct {
 	Addrs         []string               `protobuf:"bytes,2,rep,name=addrs,proto3" json:"addrs,omitempty"`
 	FirstSeenMs   int64                  `protobuf:"varint,3,opt,name=first_seen_ms,json=firstSeenMs,proto3" json:"first_seen_ms,omitempty"`
 	LastSeenMs    int64                  `protobuf:"varint,4,opt,name=last_seen_ms,json=lastSeenMs,proto3" json:"last_seen_ms,omitempty"`
+	Verified      bool                   `protobuf:"varint,5,opt,name=verified,proto3" json:"verified,omitempty"` // the user compared safety numbers and confirmed them
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -422,6 +423,13 @@ func (x *StoredPeer) GetLastSeenMs() int64 {
 	return 0
 }
 
+func (x *StoredPeer) GetVerified() bool {
+	if x != nil {
+		return x.Verified
+	}
+	return false
+}
+
 var File_parley_v1_store_proto protoreflect.FileDescriptor
 
 const file_parley_v1_store_proto_rawDesc = "" +
@@ -452,14 +460,15 @@ const file_parley_v1_store_proto_rawDesc = "" +
 	"\blast_hlc\x18\x03 \x01(\x04R\alastHlc\"0\n" +
 	"\fStoredMarker\x12\x10\n" +
 	"\x03hlc\x18\x01 \x01(\x04R\x03hlc\x12\x0e\n" +
-	"\x02id\x18\x02 \x01(\fR\x02id\"|\n" +
+	"\x02id\x18\x02 \x01(\fR\x02id\"\x98\x01\n" +
 	"\n" +
 	"StoredPeer\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x14\n" +
 	"\x05addrs\x18\x02 \x03(\tR\x05addrs\x12\"\n" +
 	"\rfirst_seen_ms\x18\x03 \x01(\x03R\vfirstSeenMs\x12 \n" +
 	"\flast_seen_ms\x18\x04 \x01(\x03R\n" +
-	"lastSeenMsB-Z+github.com/parley-chat/parley/internal/wireb\x06proto3"
+	"lastSeenMs\x12\x1a\n" +
+	"\bverified\x18\x05 \x01(\bR\bverifiedB-Z+github.com/parley-chat/parley/internal/wireb\x06proto3"
 
 var (
 	file_parley_v1_store_proto_rawDescOnce sync.Once

@@ -79,10 +79,14 @@
   const short = (id) => (id.length > 8 ? id.slice(-8) : id);
   const isMe = (id) => state.me !== null && id === state.me.peer_id;
 
-  function nickOf(id) {
+  // nickOf names a peer by the display name the node gives it (the
+  // nickname; "nick (SHORTID)" while another peer shares it; "✓" after a
+  // verified peer), this node by its nickname. fallback: how a message
+  // named its author, for a peer not in the peer list.
+  function nickOf(id, fallback) {
     if (isMe(id)) return state.me.nick || 'me';
     const p = state.peers.get(id);
-    return (p && p.nick) || short(id);
+    return (p && (p.display || p.nick)) || fallback || short(id);
   }
 
   function colorClass(id) {
@@ -201,6 +205,7 @@
     const title = $('conv-title');
     const info = $('conv-info');
     $('leave-button').hidden = !(c && c.room);
+    $('safety-button').hidden = !(c && c.peer);
     info.title = '';
     if (!c) {
       title.textContent = 'Pick a conversation';
@@ -316,12 +321,12 @@
     if (m.kind !== 'text') {
       li.classList.add('system');
       const what = m.kind === 'join' ? 'joined' : m.kind === 'leave' ? 'left' : m.kind;
-      li.append(time, el('span', { class: 'text', text: `${nickOf(m.from)} ${what} ${m.room ? '#' + m.room : ''}` }));
+      li.append(time, el('span', { class: 'text', text: `${nickOf(m.from, m.from_display)} ${what} ${m.room ? '#' + m.room : ''}` }));
       return li;
     }
     if (continues(prev, m)) li.classList.add('cont');
     li.append(time,
-      el('span', { class: 'nick ' + colorClass(m.from), title: m.from, text: nickOf(m.from) }),
+      el('span', { class: 'nick ' + colorClass(m.from), title: m.from, text: nickOf(m.from, m.from_display) }),
       el('span', { class: 'text', text: m.text }));
     if (isMe(m.from)) {
       li.classList.add('mine');
@@ -428,7 +433,7 @@
   }
 
   function renderTyping() {
-    const names = [...state.typers.keys()].map(nickOf);
+    const names = [...state.typers.keys()].map((id) => nickOf(id));
     let text = '';
     if (names.length === 1) text = `${names[0]} is typing…`;
     else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
@@ -461,7 +466,8 @@
       state.peers.set(p.peer_id, Object.assign(old || {}, p));
       renderPeers();
       renderHeader();
-      if (old && old.nick !== p.nick && state.cur && !state.loading) {
+      if (safetyPeer === p.peer_id) renderSafetyName();
+      if (old && (old.nick !== p.nick || old.display !== p.display) && state.cur && !state.loading) {
         const tl = $('timeline');
         const fromBottom = tl.scrollHeight - tl.scrollTop;
         renderMessages();
@@ -567,6 +573,56 @@
     }
   }
 
+  // ---- safety numbers ----
+
+  let safetyPeer = null; // the peer the safety dialog shows
+
+  function renderSafetyName() {
+    $('safety-title').textContent = 'Safety number with ' + nickOf(safetyPeer);
+  }
+
+  function renderSafety(s) {
+    safetyPeer = s.peer_id;
+    renderSafetyName();
+    $('safety-number').textContent = s.safety_number;
+    $('safety-number').dataset.peer = s.peer_id;
+    const st = $('safety-state');
+    st.textContent = s.verified ? '✓ Verified' : 'Not verified';
+    st.className = s.verified ? 'verified' : '';
+    $('safety-verify').hidden = s.verified;
+  }
+
+  async function openSafety(peer) {
+    let s;
+    try {
+      s = await api('GET', 'peers/' + encodeURIComponent(peer) + '/safety');
+    } catch (e) {
+      showNotice(e.message);
+      return;
+    }
+    renderSafety(s);
+    $('safety-qr').src = '/api/v1/peers/' + encodeURIComponent(peer) + '/safety.png';
+    const d = $('safety-dialog');
+    if (!d.open) d.showModal();
+  }
+
+  async function verifySafety() {
+    const btn = $('safety-verify');
+    if (!safetyPeer) return;
+    btn.disabled = true;
+    try {
+      const s = await api('POST', 'peers/' + encodeURIComponent(safetyPeer) + '/verify');
+      await loadPeers(); // the ✓ everywhere at once (a peer event follows too)
+      renderSafety(s);
+      renderHeader();
+      refreshConvsSoon();
+    } catch (e) {
+      showNotice(e.message);
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
   // ---- user input ----
 
   async function send() {
@@ -632,6 +688,12 @@
         btn.disabled = false;
       }
     });
+    $('safety-button').addEventListener('click', () => {
+      if (state.cur && state.cur.peer) openSafety(state.cur.peer);
+    });
+    $('safety-verify').addEventListener('click', verifySafety);
+    $('safety-close').addEventListener('click', () => $('safety-dialog').close());
+    $('safety-dialog').addEventListener('close', () => { safetyPeer = null; });
     $('load-older').addEventListener('click', loadOlder);
     $('timeline').addEventListener('scroll', (e) => {
       if (e.target.scrollTop < 60) loadOlder();
