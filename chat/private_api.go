@@ -466,6 +466,8 @@ func (s *Service) admit(p PeerID, req *wire.InviteRequest) *wire.InviteResponse 
 	case !st.member(s.self):
 		return fail(wire.InviteResponse_ERROR_UNKNOWN)
 	}
+	t := time.NewTimer(inviteRequestTimeout / 2)
+	defer t.Stop()
 	var add *Message
 	if !st.member(p) {
 		published := make(chan *Message, 1)
@@ -479,8 +481,6 @@ func (s *Service) admit(p PeerID, req *wire.InviteRequest) *wire.InviteResponse 
 			s.log.Warn("could not add a member", "room", pv.r.name, "err", err)
 			return fail(wire.InviteResponse_ERROR_BUSY)
 		}
-		t := time.NewTimer(inviteRequestTimeout / 2)
-		defer t.Stop()
 		select {
 		case add = <-published:
 		case <-t.C:
@@ -490,21 +490,15 @@ func (s *Service) admit(p PeerID, req *wire.InviteRequest) *wire.InviteResponse 
 			return fail(wire.InviteResponse_ERROR_BUSY)
 		}
 	}
-	ops, err := s.cfg.Store.Ops(pv.r.conv)
+	ops, err := pv.joinerOps(t.C, add)
 	if err != nil {
 		return fail(wire.InviteResponse_ERROR_BUSY)
 	}
 	resp := &wire.InviteResponse{Name: pv.r.name, RoomSecret: pv.secret[:]}
 	for _, m := range ops {
-		if add != nil && m.ID == add.ID {
-			m = add // its proof may not be stored yet
-		}
 		if len(m.Proof.Signature) > 0 && m.Sealed != nil {
 			resp.Ops = append(resp.Ops, roomMessageOf(m))
 		}
-	}
-	if add != nil && !slices.ContainsFunc(ops, func(m *Message) bool { return m.ID == add.ID }) {
-		resp.Ops = append(resp.Ops, roomMessageOf(add))
 	}
 	st = pv.state()
 	from := st.readsFrom(p)
@@ -516,4 +510,45 @@ func (s *Service) admit(p PeerID, req *wire.InviteRequest) *wire.InviteResponse 
 	}
 	pv.mu.Unlock()
 	return resp
+}
+
+// joinerOps returns the room's ops for a joiner, add (this node's add of
+// the joiner, published, if set) among them. An op is only of use to the
+// joiner with its author's proof, and this node's own ops get theirs
+// recorded a moment after they are published: an invite made just before
+// would be left out, and without it the joiner cannot tell it was added.
+// So it waits, until timeout fires, for this node's ops to be proven.
+func (pv *private) joinerOps(timeout <-chan time.Time, add *Message) ([]*Message, error) {
+	s := pv.r.s
+	for {
+		pv.mu.Lock()
+		changed := pv.changed
+		pv.mu.Unlock()
+		ops, err := s.cfg.Store.Ops(pv.r.conv)
+		if err != nil {
+			return nil, err
+		}
+		unproven := false
+		for i, m := range ops {
+			switch {
+			case add != nil && m.ID == add.ID:
+				ops[i] = add // its proof may not be recorded yet
+			case m.Author == s.self && (len(m.Proof.Signature) == 0 || m.Sealed == nil):
+				unproven = true
+			}
+		}
+		if add != nil && !slices.ContainsFunc(ops, func(m *Message) bool { return m.ID == add.ID }) {
+			ops = append(ops, add)
+		}
+		if !unproven {
+			return ops, nil
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			return ops, nil
+		case <-s.ctx().Done():
+			return ops, nil
+		}
+	}
 }

@@ -47,7 +47,7 @@ type private struct {
 	unverified map[MessageID]crypto.Key // epoch secrets whose op is not known yet
 	pending    map[MessageID][]pendingSealed
 	npending   int
-	changed    chan struct{} // closed and replaced when keys or state change
+	changed    chan struct{} // closed and replaced when keys, state or the proofs of ops change
 	rotating   bool
 	removed    bool
 }
@@ -152,6 +152,14 @@ func (pv *private) verifyKeysLocked() {
 func (pv *private) notifyLocked() {
 	close(pv.changed)
 	pv.changed = make(chan struct{})
+}
+
+// proven tells whoever waits for this node's ops to be proven (joinerOps)
+// that proofs were recorded.
+func (pv *private) proven() {
+	pv.mu.Lock()
+	pv.notifyLocked()
+	pv.mu.Unlock()
 }
 
 // addKeys records epoch secrets (persisted first).

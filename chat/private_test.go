@@ -3,6 +3,7 @@ package chat_test
 import (
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -220,4 +221,84 @@ func mustRooms(t *testing.T, n *chattest.Node) []chat.RoomInfo {
 		t.Fatal(err)
 	}
 	return rooms
+}
+
+// lateProofs is a store whose SetProofs waits while held: the proofs of
+// what the node publishes are recorded late.
+type lateProofs struct {
+	chat.Store
+	mu   sync.Mutex
+	held chan struct{} // nil: SetProofs does not wait
+}
+
+func (s *lateProofs) SetProofs(ms []*chat.Message) error {
+	s.mu.Lock()
+	held := s.held
+	s.mu.Unlock()
+	if held != nil {
+		<-held
+	}
+	return s.Store.SetProofs(ms)
+}
+
+func (s *lateProofs) hold() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held == nil {
+		s.held = make(chan struct{})
+	}
+}
+
+func (s *lateProofs) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held != nil {
+		close(s.held)
+		s.held = nil
+	}
+}
+
+// TestPrivateRoomJoinBeforeProofsRecorded joins by an invite whose op is
+// published but whose proof the inviter has not recorded yet (a link used
+// the moment it is made): the inviter waits for the proof rather than
+// answer without the invite op, which would leave the joiner unable to
+// tell it was added.
+func TestPrivateRoomJoinBeforeProofsRecorded(t *testing.T) {
+	net := chattest.NewNet(t)
+	var store *lateProofs
+	ann := chattest.NewNode(t, net, chattest.WithRooms(), chattest.WithStore(func(st chat.Store) chat.Store {
+		store = &lateProofs{Store: st}
+		return store
+	}))
+	t.Cleanup(store.release) // before ann stops
+	bob := chattest.NewNode(t, net, chattest.WithRooms())
+	cat := chattest.NewNode(t, net, chattest.WithRooms())
+	for _, pair := range [][2]*chattest.Node{{ann, bob}, {ann, cat}, {bob, cat}} {
+		net.Connect(pair[0].ID, pair[1].ID)
+	}
+	if err := ann.Svc.CreatePrivateRoom(t.Context(), payroll); err != nil {
+		t.Fatal(err)
+	}
+	joinByInvite(t, ann, cat)
+
+	store.hold()
+	link, _, err := ann.Svc.CreateInvite(t.Context(), payroll, 1, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := make(chan error, 1)
+	go func() {
+		_, _, err := bob.Svc.JoinInvite(t.Context(), link)
+		joined <- err
+	}()
+	// Cat seeing bob added means ann has published the add and is about
+	// to answer bob; only then are ann's proofs recorded.
+	chattest.WaitFor(t, 0, "cat to see bob added", func() bool {
+		ms, err := cat.Svc.RoomMembers(payroll)
+		return err == nil && slices.ContainsFunc(ms, func(m chat.RoomMember) bool { return m.Peer == bob.ID })
+	})
+	store.release()
+	if err := <-joined; err != nil {
+		t.Fatalf("bob joining: got %v, want nil", err)
+	}
 }
