@@ -32,7 +32,36 @@ func privateTrio(t *testing.T) (net *chattest.Net, ann, bob, cat *chattest.Node)
 	for _, n := range []*chattest.Node{bob, cat} {
 		joinByInvite(t, ann, n)
 	}
+	waitMembers(t, []*chattest.Node{ann, bob, cat}, ann, bob, cat)
 	return net, ann, bob, cat
+}
+
+// waitMembers waits until each of nodes lists exactly members in
+// #payroll. A member that has not yet applied the op adding another seals
+// with the epoch before it, which the newcomer never gets the key of (it
+// reads from its join on): tests send only once every member knows
+// every other.
+func waitMembers(t testing.TB, nodes []*chattest.Node, members ...*chattest.Node) {
+	t.Helper()
+	want := make([]chat.PeerID, len(members))
+	for i, m := range members {
+		want[i] = m.ID
+	}
+	slices.Sort(want)
+	for _, n := range nodes {
+		chattest.WaitFor(t, 0, n.Config.Nick+" to list every member", func() bool {
+			ms, err := n.Svc.RoomMembers(payroll)
+			if err != nil {
+				return false
+			}
+			got := make([]chat.PeerID, len(ms))
+			for i, m := range ms {
+				got[i] = m.Peer
+			}
+			slices.Sort(got)
+			return slices.Equal(got, want)
+		})
+	}
 }
 
 // joinByInvite has inviter invite n into #payroll, and n join.
