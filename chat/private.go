@@ -161,12 +161,3 @@ func random16() []byte {
 
 // peerIDBytes is the binary form of p.
 func peerIDBytes(p PeerID) []byte { return []byte(p) }
-
-// clonePrivate copies p.
-func clonePrivate(p *PrivateRoom) *PrivateRoom {
-	if p == nil {
-		return nil
-	}
-	c := *p
-	return &c
-}

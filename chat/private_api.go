@@ -280,7 +280,7 @@ func (s *Service) JoinInvite(ctx context.Context, link string) (string, bool, er
 			candidates = append(candidates, p.ID)
 		}
 	}
-	var lastErr error = ErrInviteUnknown
+	lastErr := ErrInviteUnknown
 	for _, p := range candidates {
 		if p == s.self {
 			continue

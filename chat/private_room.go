@@ -271,7 +271,7 @@ func (pv *private) open(author PeerID, data []byte) (*Message, MessageID, error)
 	if m.Kind == KindOp {
 		// Ops are kept from whoever is or was a member (and the create);
 		// the ops decide what they do.
-		if len(st.spans[author]) == 0 && !(m.op.Type == wire.RoomOp_TYPE_CREATE && RoomID(m.ID[:16]) == pv.id) {
+		if len(st.spans[author]) == 0 && (m.op.Type != wire.RoomOp_TYPE_CREATE || RoomID(m.ID[:16]) != pv.id) {
 			return nil, epoch, fmt.Errorf("an op by %s, never a member", author.Short())
 		}
 	} else {
