@@ -134,7 +134,13 @@ func inviteSeeds(tb testing.TB) (valid map[string]string, invites map[string]*In
 		h := sha256.Sum256([]byte("a key too long to inline"))
 		w.Inviter = append([]byte{0x12, 0x20}, h[:]...)
 	})
+	// The last character of a link whose length is not a multiple of 3
+	// bytes carries bits that encode nothing.
+	addrsLink := valid["valid-with-addrs"]
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, addrsLink[len(addrsLink)-1])
 	invalid = map[string]string{
+		"unused-bits-set":     addrsLink[:len(addrsLink)-1] + string(alphabet[last^1]),
 		"empty":               "",
 		"prefix-only":         InviteLinkPrefix,
 		"wrong-prefix":        "parley://room/" + strings.TrimPrefix(link, InviteLinkPrefix),
