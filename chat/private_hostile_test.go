@@ -215,7 +215,7 @@ func TestPrivateRoomNonMemberPublishing(t *testing.T) {
 }
 
 // roomMembers returns the peers n lists in #payroll.
-func roomMembers(t *testing.T, n *chattest.Node) []chat.PeerID {
+func roomMembers(t testing.TB, n *chattest.Node) []chat.PeerID {
 	t.Helper()
 	ms, err := n.Svc.RoomMembers(payroll)
 	if err != nil {

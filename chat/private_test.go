@@ -65,7 +65,7 @@ func waitMembers(t testing.TB, nodes []*chattest.Node, members ...*chattest.Node
 }
 
 // joinByInvite has inviter invite n into #payroll, and n join.
-func joinByInvite(t *testing.T, inviter, n *chattest.Node) {
+func joinByInvite(t testing.TB, inviter, n *chattest.Node) {
 	t.Helper()
 	link, _, err := inviter.Svc.CreateInvite(t.Context(), payroll, 1, time.Hour)
 	if err != nil {
