@@ -9,6 +9,7 @@ import (
 
 	"github.com/parley-chat/parley/chat"
 	"github.com/parley-chat/parley/chat/chattest"
+	"github.com/parley-chat/parley/internal/wire"
 )
 
 const payroll = "payroll"
@@ -329,5 +330,29 @@ func TestPrivateRoomJoinBeforeProofsRecorded(t *testing.T) {
 	store.release()
 	if err := <-joined; err != nil {
 		t.Fatalf("bob joining: got %v, want nil", err)
+	}
+}
+
+// TestPrivateRoomOpBySync has a member get an op only by sync (it was
+// cut off from the op's author when it went out): the member applies it
+// as it would a live one.
+func TestPrivateRoomOpBySync(t *testing.T) {
+	net, ann, bob, cat := privateTrio(t)
+	dave := chattest.NewNode(t, net, chattest.WithRooms(), chattest.WithNick("dave"))
+	net.Connect(dave.ID, ann.ID)
+	net.Disconnect(ann.ID, cat.ID)
+	joinByInvite(t, ann, dave)
+	waitMembers(t, []*chattest.Node{ann, bob}, ann, bob, cat, dave)
+	if slices.Contains(roomMembers(t, cat), dave.ID) {
+		t.Fatal("cat learnt of dave's add live, cut off from ann")
+	}
+	if _, err := cat.Svc.SyncRoomWith(t.Context(), payroll, bob.ID); err != nil {
+		t.Fatalf("sync with bob: %v", err)
+	}
+	if !holds(t, cat, findOp(t, ann, wire.RoomOp_TYPE_ADD, dave.ID)) {
+		t.Fatal("cat lacks ann's add of dave after syncing with bob")
+	}
+	if got := roomMembers(t, cat); !slices.Contains(got, dave.ID) {
+		t.Errorf("cat's members after syncing dave's add: got %d, dave not among them", len(got))
 	}
 }

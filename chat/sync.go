@@ -420,7 +420,11 @@ func (s *Service) takeSynced(r *room, in []*wire.RoomMessage) (int, error) {
 		}
 		ms = append(ms, m)
 	}
-	return s.storeArrived(ms)
+	n, err := s.storeArrived(ms)
+	if n > 0 {
+		r.opsArrived(ms) // a private room applies the ops it got
+	}
+	return n, err
 }
 
 // syncMessages loads messages to send.
