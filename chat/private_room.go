@@ -41,6 +41,11 @@ type private struct {
 	topic  string
 	opKey  crypto.Key
 
+	// reloadMu makes reloads one at a time: each reads the ops and
+	// installs what it derived from them, so a reload that read fewer
+	// ops never installs its state after one that read more.
+	reloadMu sync.Mutex
+
 	mu         sync.Mutex
 	st         *roomState
 	keys       map[MessageID]crypto.Key // epoch secrets that match their op's check
@@ -96,8 +101,10 @@ func (pv *private) load() error {
 func (pv *private) reload() error {
 	r := pv.r
 	s := r.s
+	pv.reloadMu.Lock()
 	ops, err := s.cfg.Store.Ops(r.conv)
 	if err != nil {
+		pv.reloadMu.Unlock()
 		return err
 	}
 	st := deriveState(pv.id, ops)
@@ -111,6 +118,7 @@ func (pv *private) reload() error {
 	}
 	pv.notifyLocked()
 	pv.mu.Unlock()
+	pv.reloadMu.Unlock()
 	if nowRemoved {
 		if !wasRemoved {
 			s.rooms.markRemoved(r)
