@@ -196,7 +196,7 @@ func waitStoredBy(b *testing.B, subs []<-chan chat.Event, id chat.MessageID) {
 			case e := <-sub:
 				done = e.Type == chat.EventMessage && e.Message.ID == id
 			case <-timeout:
-				b.Fatalf("member %d of %d waited for never stored %s", i+1, len(subs), id)
+				b.Fatalf("subscriber %d of %d never saw %s stored", i+1, len(subs), id)
 			}
 		}
 	}
@@ -238,20 +238,6 @@ func BenchmarkRoomDeliveryPrivate10(b *testing.B) {
 				if m.Online {
 					online++
 				}
-			}
-			if len(ms) != n || online < 3 {
-				have := map[chat.PeerID]bool{}
-				for _, m := range ms {
-					have[m.Peer] = true
-				}
-				for j, q := range peers {
-					if !have[q.chat.Self()] {
-						b.Logf("DEBUG p%d lacks p%d", i, j)
-					}
-				}
-				mine, _ := p.store.Ops(chat.RoomConversation("payroll"))
-				theirs, _ := peers[0].store.Ops(chat.RoomConversation("payroll"))
-				b.Logf("DEBUG p%d: %d ops, admin %d ops", i, len(mine), len(theirs))
 			}
 			return len(ms) == n && online >= 3
 		})
