@@ -386,10 +386,10 @@ func FuzzDecodeEnvelope(f *testing.F) {
 			if ValidateRoomName(m.Room) != nil || m.Conversation != RoomConversation(m.Room) {
 				t.Fatalf("accepted room %q filed under %q", m.Room, m.Conversation)
 			}
-			if m.Kind != KindText && (m.Kind < KindJoin || m.Kind > KindTyping || m.Body != "") {
+			if m.Kind != KindText && (m.Kind < KindJoin || m.Kind > KindOp || m.Body != "") {
 				t.Fatalf("accepted a room message of kind %v with body %q", m.Kind, m.Body)
 			}
-		case m.Kind != KindText || m.Conversation != "":
+		case (m.Kind != KindText && m.Kind != KindKey) || m.Conversation != "":
 			t.Fatalf("accepted a direct message of kind %v filed under %q", m.Kind, m.Conversation)
 		}
 		if m.HLC == 0 || !utf8.ValidString(m.Body) || m.Author == "" {

@@ -99,7 +99,7 @@ func ParseInvite(link string) (*Invite, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: an invite link starts with %s", ErrInviteForged, InviteLinkPrefix)
 	}
-	b, err := base64.RawURLEncoding.DecodeString(rest)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(rest)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInviteForged, err)
 	}

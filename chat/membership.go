@@ -173,11 +173,12 @@ func newRoomState(id RoomID) *roomState {
 	}
 }
 
-// deriveState applies ops (any order; they are sorted here) to a fresh
-// state.
+// deriveState applies ops (any order; they are sorted here, and an op
+// given twice is applied once) to a fresh state.
 func deriveState(id RoomID, ops []*Message) *roomState {
 	ops = slices.Clone(ops)
 	slices.SortFunc(ops, func(a, b *Message) int { return compareCursor(CursorOf(a), CursorOf(b)) })
+	ops = slices.CompactFunc(ops, func(a, b *Message) bool { return a.ID == b.ID })
 	st := newRoomState(id)
 	for _, m := range ops {
 		st.apply(m)

@@ -466,6 +466,8 @@ func (s *Service) admit(p PeerID, req *wire.InviteRequest) *wire.InviteResponse 
 	case !st.member(s.self):
 		return fail(wire.InviteResponse_ERROR_UNKNOWN)
 	}
+	t := time.NewTimer(inviteRequestTimeout / 2)
+	defer t.Stop()
 	var add *Message
 	if !st.member(p) {
 		published := make(chan *Message, 1)
@@ -479,8 +481,6 @@ func (s *Service) admit(p PeerID, req *wire.InviteRequest) *wire.InviteResponse 
 			s.log.Warn("could not add a member", "room", pv.r.name, "err", err)
 			return fail(wire.InviteResponse_ERROR_BUSY)
 		}
-		t := time.NewTimer(inviteRequestTimeout / 2)
-		defer t.Stop()
 		select {
 		case add = <-published:
 		case <-t.C:
@@ -490,22 +490,15 @@ func (s *Service) admit(p PeerID, req *wire.InviteRequest) *wire.InviteResponse 
 			return fail(wire.InviteResponse_ERROR_BUSY)
 		}
 	}
-	ops, err := s.publishedOps(pv)
+	ops, err := pv.joinerOps(t.C, add)
 	if err != nil {
-		s.log.Debug("could not answer an invite", "room", pv.r.name, "err", err)
 		return fail(wire.InviteResponse_ERROR_BUSY)
 	}
 	resp := &wire.InviteResponse{Name: pv.r.name, RoomSecret: pv.secret[:]}
 	for _, m := range ops {
-		if add != nil && m.ID == add.ID {
-			m = add // its proof may not be stored yet
-		}
 		if len(m.Proof.Signature) > 0 && m.Sealed != nil {
 			resp.Ops = append(resp.Ops, roomMessageOf(m))
 		}
-	}
-	if add != nil && !slices.ContainsFunc(ops, func(m *Message) bool { return m.ID == add.ID }) {
-		resp.Ops = append(resp.Ops, roomMessageOf(add))
 	}
 	st = pv.state()
 	from := st.readsFrom(p)
@@ -519,30 +512,43 @@ func (s *Service) admit(p PeerID, req *wire.InviteRequest) *wire.InviteResponse 
 	return resp
 }
 
-// publishedOps returns a private room's ops once this node's own have
-// been published (an op without its proof cannot be shown to a joiner,
-// who then could not check it): a joiner may come right after the invite
-// was made.
-func (s *Service) publishedOps(pv *private) ([]*Message, error) {
-	events, cancel := s.Subscribe()
-	defer cancel()
-	t := time.NewTimer(inviteRequestTimeout / 2)
-	defer t.Stop()
+// joinerOps returns the room's ops for a joiner, add (this node's add of
+// the joiner, published, if set) among them. An op is only of use to the
+// joiner with its author's proof, and this node's own ops get theirs
+// recorded a moment after they are published: an invite made just before
+// would be left out, and without it the joiner cannot tell it was added.
+// So it waits, until timeout fires, for this node's ops to be proven.
+func (pv *private) joinerOps(timeout <-chan time.Time, add *Message) ([]*Message, error) {
+	s := pv.r.s
 	for {
+		pv.mu.Lock()
+		changed := pv.changed
+		pv.mu.Unlock()
 		ops, err := s.cfg.Store.Ops(pv.r.conv)
 		if err != nil {
 			return nil, err
 		}
-		if !slices.ContainsFunc(ops, func(m *Message) bool { return m.Author == s.self && len(m.Proof.Signature) == 0 }) {
+		unproven := false
+		for i, m := range ops {
+			switch {
+			case add != nil && m.ID == add.ID:
+				ops[i] = add // its proof may not be recorded yet
+			case m.Author == s.self && (len(m.Proof.Signature) == 0 || m.Sealed == nil):
+				unproven = true
+			}
+		}
+		if add != nil && !slices.ContainsFunc(ops, func(m *Message) bool { return m.ID == add.ID }) {
+			ops = append(ops, add)
+		}
+		if !unproven {
 			return ops, nil
 		}
 		select {
-		case _, ok := <-events:
-			if !ok {
-				return nil, ErrClosed
-			}
-		case <-t.C:
-			return nil, errors.New("the room's ops were not published in time")
+		case <-changed:
+		case <-timeout:
+			return ops, nil
+		case <-s.ctx().Done():
+			return ops, nil
 		}
 	}
 }

@@ -41,13 +41,18 @@ type private struct {
 	topic  string
 	opKey  crypto.Key
 
+	// reloadMu makes reloads one at a time: each reads the ops and
+	// installs what it derived from them, so a reload that read fewer
+	// ops never installs its state after one that read more.
+	reloadMu sync.Mutex
+
 	mu         sync.Mutex
 	st         *roomState
 	keys       map[MessageID]crypto.Key // epoch secrets that match their op's check
 	unverified map[MessageID]crypto.Key // epoch secrets whose op is not known yet
 	pending    map[MessageID][]pendingSealed
 	npending   int
-	changed    chan struct{} // closed and replaced when keys or state change
+	changed    chan struct{} // closed and replaced when keys, state or the proofs of ops change
 	rotating   bool
 	removed    bool
 }
@@ -96,8 +101,10 @@ func (pv *private) load() error {
 func (pv *private) reload() error {
 	r := pv.r
 	s := r.s
+	pv.reloadMu.Lock()
 	ops, err := s.cfg.Store.Ops(r.conv)
 	if err != nil {
+		pv.reloadMu.Unlock()
 		return err
 	}
 	st := deriveState(pv.id, ops)
@@ -111,6 +118,7 @@ func (pv *private) reload() error {
 	}
 	pv.notifyLocked()
 	pv.mu.Unlock()
+	pv.reloadMu.Unlock()
 	if nowRemoved {
 		if !wasRemoved {
 			s.rooms.markRemoved(r)
@@ -152,6 +160,14 @@ func (pv *private) verifyKeysLocked() {
 func (pv *private) notifyLocked() {
 	close(pv.changed)
 	pv.changed = make(chan struct{})
+}
+
+// proven tells whoever waits for this node's ops to be proven (joinerOps)
+// that proofs were recorded.
+func (pv *private) proven() {
+	pv.mu.Lock()
+	pv.notifyLocked()
+	pv.mu.Unlock()
 }
 
 // addKeys records epoch secrets (persisted first).
@@ -263,8 +279,7 @@ func (pv *private) open(author PeerID, data []byte) (*Message, MessageID, error)
 	if m.Kind == KindOp {
 		// Ops are kept from whoever is or was a member (and the create);
 		// the ops decide what they do.
-		isCreate := m.op.Type == wire.RoomOp_TYPE_CREATE && RoomID(m.ID[:16]) == pv.id
-		if len(st.spans[author]) == 0 && !isCreate {
+		if len(st.spans[author]) == 0 && (m.op.Type != wire.RoomOp_TYPE_CREATE || RoomID(m.ID[:16]) != pv.id) {
 			return nil, epoch, fmt.Errorf("an op by %s, never a member", author.Short())
 		}
 	} else {

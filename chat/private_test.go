@@ -3,14 +3,18 @@ package chat_test
 import (
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/parley-chat/parley/chat"
 	"github.com/parley-chat/parley/chat/chattest"
+	"github.com/parley-chat/parley/internal/wire"
 )
 
 const payroll = "payroll"
+
+var payrollConv = chat.RoomConversation(payroll)
 
 // privateTrio makes ann (admin of private #payroll), bob and cat, all
 // linked, with bob and cat joined by invite.
@@ -29,11 +33,40 @@ func privateTrio(t *testing.T) (net *chattest.Net, ann, bob, cat *chattest.Node)
 	for _, n := range []*chattest.Node{bob, cat} {
 		joinByInvite(t, ann, n)
 	}
+	waitMembers(t, []*chattest.Node{ann, bob, cat}, ann, bob, cat)
 	return net, ann, bob, cat
 }
 
+// waitMembers waits until each of nodes lists exactly members in
+// #payroll. A member that has not yet applied the op adding another seals
+// with the epoch before it, which the newcomer never gets the key of (it
+// reads from its join on): tests send only once every member knows
+// every other.
+func waitMembers(t testing.TB, nodes []*chattest.Node, members ...*chattest.Node) {
+	t.Helper()
+	want := make([]chat.PeerID, len(members))
+	for i, m := range members {
+		want[i] = m.ID
+	}
+	slices.Sort(want)
+	for _, n := range nodes {
+		chattest.WaitFor(t, 0, n.Config.Nick+" to list every member", func() bool {
+			ms, err := n.Svc.RoomMembers(payroll)
+			if err != nil {
+				return false
+			}
+			got := make([]chat.PeerID, len(ms))
+			for i, m := range ms {
+				got[i] = m.Peer
+			}
+			slices.Sort(got)
+			return slices.Equal(got, want)
+		})
+	}
+}
+
 // joinByInvite has inviter invite n into #payroll, and n join.
-func joinByInvite(t *testing.T, inviter, n *chattest.Node) {
+func joinByInvite(t testing.TB, inviter, n *chattest.Node) {
 	t.Helper()
 	link, _, err := inviter.Svc.CreateInvite(t.Context(), payroll, 1, time.Hour)
 	if err != nil {
@@ -218,6 +251,110 @@ func mustRooms(t *testing.T, n *chattest.Node) []chat.RoomInfo {
 		t.Fatal(err)
 	}
 	return rooms
+}
+
+// lateProofs is a store whose SetProofs waits while held: the proofs of
+// what the node publishes are recorded late.
+type lateProofs struct {
+	chat.Store
+	mu   sync.Mutex
+	held chan struct{} // nil: SetProofs does not wait
+}
+
+func (s *lateProofs) SetProofs(ms []*chat.Message) error {
+	s.mu.Lock()
+	held := s.held
+	s.mu.Unlock()
+	if held != nil {
+		<-held
+	}
+	return s.Store.SetProofs(ms)
+}
+
+func (s *lateProofs) hold() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held == nil {
+		s.held = make(chan struct{})
+	}
+}
+
+func (s *lateProofs) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held != nil {
+		close(s.held)
+		s.held = nil
+	}
+}
+
+// TestPrivateRoomJoinBeforeProofsRecorded joins by an invite whose op is
+// published but whose proof the inviter has not recorded yet (a link used
+// the moment it is made): the inviter waits for the proof rather than
+// answer without the invite op, which would leave the joiner unable to
+// tell it was added.
+func TestPrivateRoomJoinBeforeProofsRecorded(t *testing.T) {
+	net := chattest.NewNet(t)
+	var store *lateProofs
+	ann := chattest.NewNode(t, net, chattest.WithRooms(), chattest.WithStore(func(st chat.Store) chat.Store {
+		store = &lateProofs{Store: st}
+		return store
+	}))
+	t.Cleanup(store.release) // before ann stops
+	bob := chattest.NewNode(t, net, chattest.WithRooms())
+	cat := chattest.NewNode(t, net, chattest.WithRooms())
+	for _, pair := range [][2]*chattest.Node{{ann, bob}, {ann, cat}, {bob, cat}} {
+		net.Connect(pair[0].ID, pair[1].ID)
+	}
+	if err := ann.Svc.CreatePrivateRoom(t.Context(), payroll); err != nil {
+		t.Fatal(err)
+	}
+	joinByInvite(t, ann, cat)
+
+	store.hold()
+	link, _, err := ann.Svc.CreateInvite(t.Context(), payroll, 1, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := make(chan error, 1)
+	go func() {
+		_, _, err := bob.Svc.JoinInvite(t.Context(), link)
+		joined <- err
+	}()
+	// Cat seeing bob added means ann has published the add and is about
+	// to answer bob; only then are ann's proofs recorded.
+	chattest.WaitFor(t, 0, "cat to see bob added", func() bool {
+		ms, err := cat.Svc.RoomMembers(payroll)
+		return err == nil && slices.ContainsFunc(ms, func(m chat.RoomMember) bool { return m.Peer == bob.ID })
+	})
+	store.release()
+	if err := <-joined; err != nil {
+		t.Fatalf("bob joining: got %v, want nil", err)
+	}
+}
+
+// TestPrivateRoomOpBySync has a member get an op only by sync (it was
+// cut off from the op's author when it went out): the member applies it
+// as it would a live one.
+func TestPrivateRoomOpBySync(t *testing.T) {
+	net, ann, bob, cat := privateTrio(t)
+	dave := chattest.NewNode(t, net, chattest.WithRooms(), chattest.WithNick("dave"))
+	net.Connect(dave.ID, ann.ID)
+	net.Disconnect(ann.ID, cat.ID)
+	joinByInvite(t, ann, dave)
+	waitMembers(t, []*chattest.Node{ann, bob}, ann, bob, cat, dave)
+	if slices.Contains(roomMembers(t, cat), dave.ID) {
+		t.Fatal("cat learnt of dave's add live, cut off from ann")
+	}
+	if _, err := cat.Svc.SyncRoomWith(t.Context(), payroll, bob.ID); err != nil {
+		t.Fatalf("sync with bob: %v", err)
+	}
+	if !holds(t, cat, findOp(t, ann, wire.RoomOp_TYPE_ADD, dave.ID)) {
+		t.Fatal("cat lacks ann's add of dave after syncing with bob")
+	}
+	if got := roomMembers(t, cat); !slices.Contains(got, dave.ID) {
+		t.Errorf("cat's members after syncing dave's add: got %d, dave not among them", len(got))
+	}
 }
 
 // An offline member misses a removal and an addition; when it comes back

@@ -441,6 +441,9 @@ func (r *room) recordProofs(ms []*Message) {
 	for _, m := range ms {
 		r.s.publish(Event{Type: EventStatus, Message: statusCopy(m, StatusSent, "")})
 	}
+	if r.priv != nil && slices.ContainsFunc(ms, func(m *Message) bool { return m.Kind == KindOp }) {
+		r.priv.proven()
+	}
 }
 
 // republish publishes what this node stored for the room but never got

@@ -421,7 +421,9 @@ func (s *Service) takeSynced(r *room, in []*wire.RoomMessage) (int, error) {
 		ms = append(ms, m)
 	}
 	n, err := s.storeArrived(ms)
-	r.opsArrived(ms)
+	if n > 0 {
+		r.opsArrived(ms) // a private room applies the ops it got
+	}
 	return n, err
 }
 

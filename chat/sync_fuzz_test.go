@@ -135,15 +135,16 @@ func (rig *fuzzRig) serve(t testing.TB, data []byte) {
 	if err != nil {
 		t.Fatalf("open a sync stream: %v", err)
 	}
-	if err := syncExchange(st, data); errors.Is(err, os.ErrDeadlineExceeded) {
+	if err := streamExchange(st, data, io.Discard); errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("the member still runs the session after %v", chattest.Timeout)
 	}
 }
 
-// syncExchange writes data on st and closes its writing, while it reads what
-// the other side sends until it closes or resets the stream; then it
-// resets st. It returns the error that ended the reading (nil: a close).
-func syncExchange(st chat.Stream, data []byte) error {
+// streamExchange writes data on st and closes its writing, while it reads
+// what the other side sends into got until it closes or resets the
+// stream; then it resets st. It returns the error that ended the reading
+// (nil: a close).
+func streamExchange(st chat.Stream, data []byte, got io.Writer) error {
 	_ = st.SetReadDeadline(time.Now().Add(chattest.Timeout))
 	_ = st.SetWriteDeadline(time.Now().Add(chattest.Timeout))
 	wrote := make(chan struct{})
@@ -154,7 +155,7 @@ func syncExchange(st chat.Stream, data []byte) error {
 			_ = cw.CloseWrite()
 		}
 	}()
-	_, err := io.Copy(io.Discard, st)
+	_, err := io.Copy(got, st)
 	<-wrote
 	_ = st.Reset()
 	return err
@@ -167,7 +168,7 @@ func (rig *fuzzRig) serveAnswer(_ chat.PeerID, st chat.Stream) {
 	data, served := rig.answer, rig.served
 	rig.mu.Unlock()
 	defer close(served)
-	_ = syncExchange(st, data)
+	_ = streamExchange(st, data, io.Discard)
 }
 
 // open has the member open a session to the stub, which answers with

@@ -127,19 +127,7 @@ func BenchmarkRoomDelivery10(b *testing.B) {
 		defer cancel()
 		subs[i] = ch
 	}
-	waitStored := func(id chat.MessageID) {
-		for i := 1; i < n; i++ {
-			timeout := time.After(30 * time.Second)
-			for done := false; !done; {
-				select {
-				case e := <-subs[i]:
-					done = e.Type == chat.EventMessage && e.Message.ID == id
-				case <-timeout:
-					b.Fatalf("p%d never stored %s", i, id)
-				}
-			}
-		}
-	}
+	waitStored := func(id chat.MessageID) { waitStoredBy(b, subs[1:], id) }
 	waitRaw := func(data []byte) {
 		for i := 1; i < n; i++ {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -195,6 +183,99 @@ func BenchmarkRoomDelivery10(b *testing.B) {
 	slices.Sort(room)
 	b.ReportMetric(float64(room[len(room)/2])/float64(raw[len(raw)/2]), "room/raw-p50")
 	b.ReportMetric(float64(room[len(room)*99/100])/float64(raw[len(raw)*99/100]), "room/raw-p99")
+}
+
+// waitStoredBy reads each subscription in turn until it reports message
+// id stored.
+func waitStoredBy(b *testing.B, subs []<-chan chat.Event, id chat.MessageID) {
+	b.Helper()
+	for i, sub := range subs {
+		timeout := time.After(30 * time.Second)
+		for done := false; !done; {
+			select {
+			case e := <-sub:
+				done = e.Type == chat.EventMessage && e.Message.ID == id
+			case <-timeout:
+				b.Fatalf("subscriber %d of %d never saw %s stored", i+1, len(subs), id)
+			}
+		}
+	}
+}
+
+// BenchmarkRoomDeliveryPrivate10 is BenchmarkRoomDelivery10 for a private
+// room: on the same 10 members and mesh, it measures a private room's
+// message (sealed with the sender key of the current epoch, opened by
+// every member) from publishing to stored at every other member,
+// alternating with a public room's, and reports both and their ratio.
+// The admin sends: members joined by invite hold every epoch's key
+// (history "join" gives each the epochs from its join on).
+func BenchmarkRoomDeliveryPrivate10(b *testing.B) {
+	const n = 10
+	ctx := context.Background()
+	peers := benchRoomMesh(b, n, "bench")
+	body := strings.Repeat("r", 200)
+	admin := peers[0].chat
+	if err := admin.CreatePrivateRoom(ctx, "payroll"); err != nil {
+		b.Fatal(err)
+	}
+	for i, p := range peers[1:] {
+		link, _, err := admin.CreateInvite(ctx, "payroll", 1, time.Hour)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := p.chat.JoinInvite(ctx, link); err != nil {
+			b.Fatalf("p%d joining by invite: %v", i+1, err)
+		}
+	}
+	for i, p := range peers {
+		nodetest.WaitFor(b, 30*time.Second, fmt.Sprintf("p%d to list every member and see two online", i), func() bool {
+			ms, err := p.chat.RoomMembers("payroll")
+			if err != nil {
+				b.Fatal(err)
+			}
+			online := 0
+			for _, m := range ms {
+				if m.Online {
+					online++
+				}
+			}
+			return len(ms) == n && online >= 3
+		})
+	}
+	subs := make([]<-chan chat.Event, n)
+	for i, p := range peers {
+		ch, cancel := p.chat.Subscribe()
+		defer cancel()
+		subs[i] = ch
+	}
+	send := func(room string) {
+		m, err := admin.SendRoom(ctx, room, body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		waitStoredBy(b, subs[1:], m.ID)
+	}
+	// Warm up: the meshes form, the members get the epochs' keys.
+	for range 20 {
+		send("bench")
+		send("payroll")
+	}
+	public := make([]time.Duration, 0, b.N)
+	private := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		send("bench")
+		public = append(public, time.Since(t0))
+		t0 = time.Now()
+		send("payroll")
+		private = append(private, time.Since(t0))
+	}
+	b.StopTimer()
+	reportLatencies(b, "public", public)
+	reportLatencies(b, "private", private)
+	b.ReportMetric(float64(private[len(private)/2])/float64(public[len(public)/2]), "private/public-p50")
+	b.ReportMetric(float64(private[len(private)*99/100])/float64(public[len(public)*99/100]), "private/public-p99")
 }
 
 // BenchmarkRoomSync measures one sync session of a 10,000-message room
