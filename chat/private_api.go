@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -408,9 +407,6 @@ func (s *Service) admitted(inv *Invite, resp *wire.InviteResponse) error {
 	return nil
 }
 
-// admitMu serialises admissions, so an invite's uses are counted right.
-var admitMu sync.Mutex
-
 // handleInvite serves InviteProtocol: a joiner shows an invite.
 func (s *Service) handleInvite(p PeerID, st Stream) {
 	s.serveInbound(st, "invite", p, func() error {
@@ -448,8 +444,8 @@ func (s *Service) admit(p PeerID, req *wire.InviteRequest) *wire.InviteResponse 
 	if pv == nil || pv.isRemoved() {
 		return fail(wire.InviteResponse_ERROR_UNKNOWN)
 	}
-	admitMu.Lock()
-	defer admitMu.Unlock()
+	pv.admitMu.Lock()
+	defer pv.admitMu.Unlock()
 	st := pv.state()
 	inv := st.invites[[16]byte(req.InviteId)]
 	switch {

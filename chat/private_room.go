@@ -46,6 +46,10 @@ type private struct {
 	// ops never installs its state after one that read more.
 	reloadMu sync.Mutex
 
+	// admitMu serialises this room's admissions, so an invite's uses are
+	// counted right.
+	admitMu sync.Mutex
+
 	mu         sync.Mutex
 	st         *roomState
 	keys       map[MessageID]crypto.Key // epoch secrets that match their op's check

@@ -2,16 +2,13 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
-	"github.com/skip2/go-qrcode"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/parley-chat/parley/chat"
 	"github.com/parley-chat/parley/internal/api"
+	"github.com/parley-chat/parley/internal/qrtext"
 )
 
 // createCmd creates a room: a private one with --private (this node its
@@ -83,8 +80,8 @@ func (c *cli) inviteCmd() *cobra.Command {
 				_, _ = fmt.Fprintf(c.stdout, "revoked the invite into #%s\n", res.Room)
 				return nil
 			}
-			if f, ok := c.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-				printQR(c.stderr, res.Link)
+			if isTerminal(c.stderr) {
+				_, _ = fmt.Fprintf(c.stderr, "%s\n\n", qrtext.Draw(res.Link))
 			}
 			_, _ = fmt.Fprintf(c.stderr, "invite into #%s: %d use(s), until %s\n", res.Room, res.Uses, res.ExpiresAt.Local().Format("2006-01-02 15:04"))
 			_, _ = fmt.Fprintln(c.stdout, res.Link)
@@ -95,15 +92,6 @@ func (c *cli) inviteCmd() *cobra.Command {
 	cmd.Flags().StringVar(&expires, "expires", "7d", "how long the link works (10m, 36h, 7d)")
 	cmd.Flags().StringVar(&revoke, "revoke", "", "revoke an invite (its link or ID) instead")
 	return cmd
-}
-
-// printQR draws text as a QR code for a terminal.
-func printQR(w io.Writer, text string) {
-	q, err := qrcode.New(text, qrcode.Low)
-	if err != nil {
-		return
-	}
-	_, _ = io.WriteString(w, q.ToSmallString(false))
 }
 
 // isInviteLink reports whether a join argument is an invite link.
