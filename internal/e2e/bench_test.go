@@ -30,15 +30,23 @@ func BenchmarkRoomThroughputAPI(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("PARLEY_BENCH_SENDERS")); err == nil && v > 0 {
 		senders = v
 	}
-	benchRoomAPI(b, senders)
+	benchRoomKinds(b, senders)
 }
 
 // BenchmarkRoomLatencyAPI is the same path one message at a time: the
 // latency from one daemon's API to the other daemons' event streams
 // (what a person's screen shows) with nothing else going on.
-func BenchmarkRoomLatencyAPI(b *testing.B) { benchRoomAPI(b, 1) }
+func BenchmarkRoomLatencyAPI(b *testing.B) { benchRoomKinds(b, 1) }
 
-func benchRoomAPI(b *testing.B, senders int) {
+// benchRoomKinds runs benchRoomAPI in a public room and in a private one
+// (sealed under room keys, topic derived from the room secret), so the
+// cost of privacy reads off one run.
+func benchRoomKinds(b *testing.B, senders int) {
+	b.Run("public", func(b *testing.B) { benchRoomAPI(b, senders, false) })
+	b.Run("private", func(b *testing.B) { benchRoomAPI(b, senders, true) })
+}
+
+func benchRoomAPI(b *testing.B, senders int, private bool) {
 	ds := make([]*testnet.Daemon, 3)
 	for i := range ds {
 		ds[i] = testnet.NewDaemon(b, fmt.Sprintf("b%d", i))
@@ -57,8 +65,20 @@ func benchRoomAPI(b *testing.B, senders int) {
 		ds[0].MustRun("connect", ds[i].Identity().Addrs[0])
 	}
 	ds[1].MustRun("connect", ds[2].Identity().Addrs[0])
-	for _, d := range ds {
-		d.MustRun("join", "#bench")
+	if private {
+		ds[0].MustRun("create", "#bench", "--private")
+		for _, d := range ds[1:] {
+			r := ds[0].Run("invite", "#bench")
+			lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+			if r.Code != 0 {
+				b.Fatalf("invite: exit %d: %s", r.Code, r.Stderr)
+			}
+			d.MustRun("join", lines[len(lines)-1])
+		}
+	} else {
+		for _, d := range ds {
+			d.MustRun("join", "#bench")
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
