@@ -386,12 +386,22 @@ func TestPrivateRoomOldEpochAfterRemoval(t *testing.T) {
 	deliveredTo(t, ann, "after bob's", dave)
 	deliveredTo(t, dave, "dave after bob's", ann)
 
+	// Cat dates a message just after "before", when it was still a
+	// member, and publishes it live after its removal.
+	backdated := chattest.Env{Author: cat.ID, Room: payroll, HLC: before.HLC + 1, Body: "I said this earlier"}.Message(t)
+	publishRaw(t, catTopic, seal(t, backdated, oldKey, oldEpoch))
+	deliveredTo(t, ann, "after cat's backdated one", dave)
+
 	for _, n := range []*chattest.Node{ann, dave} {
-		for who, id := range map[string]chat.MessageID{"cat's": byCat.ID, "bob's": byBob.ID} {
+		for who, id := range map[string]chat.MessageID{"cat's": byCat.ID, "bob's": byBob.ID, "cat's backdated": backdated.ID} {
 			if holds(t, n, id) {
 				t.Errorf("%s stored %s message sealed with the key from before the removal", n.Config.Nick, who)
 			}
 		}
+	}
+	// Nor is the room's history pulled from cat.
+	if _, err := dave.Svc.SyncRoomWith(t.Context(), payroll, cat.ID); !errors.Is(err, chat.ErrNotMember) {
+		t.Errorf("dave syncing #%s with removed cat: %v, want ErrNotMember", payroll, err)
 	}
 }
 

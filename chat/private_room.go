@@ -201,6 +201,13 @@ func (pv *private) state() *roomState {
 	return pv.st
 }
 
+// isMember says whether p is a member now, by the ops this node holds.
+func (pv *private) isMember(p PeerID) bool {
+	pv.mu.Lock()
+	defer pv.mu.Unlock()
+	return pv.st.members[p] != nil
+}
+
 func (pv *private) isRemoved() bool {
 	pv.mu.Lock()
 	defer pv.mu.Unlock()

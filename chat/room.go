@@ -553,6 +553,9 @@ func (r *room) syncLoop() {
 // one among those never synced), so news spreads to everyone in turn.
 func (r *room) syncRandom() {
 	peers := r.topicPeers()
+	if r.priv != nil {
+		peers = slices.DeleteFunc(peers, func(p PeerID) bool { return !r.priv.isMember(p) })
+	}
 	if len(peers) == 0 {
 		return
 	}

@@ -51,6 +51,14 @@ func (r *room) validatePrivate(from PeerID, data []byte) (Verdict, *Message) {
 	case err != nil:
 		r.s.log.Debug("ignored a sealed message", "room", r.name, "peer", from, "err", err)
 		return Ignore, nil
+	case m.Kind != KindOp && !r.priv.isMember(from):
+		// What a node publishes live once it is no longer a member is
+		// refused whatever time it claims: a removed member cannot slip
+		// in a message dated before its removal. A message that was in
+		// flight at the removal still arrives by sync from a member that
+		// took it in time (sync judges by place).
+		r.s.log.Debug("ignored a sealed message from a former member", "room", r.name, "peer", from)
+		return Ignore, nil
 	}
 	return r.judge(from, m)
 }

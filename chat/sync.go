@@ -277,6 +277,12 @@ func (s *Service) SyncRoomWith(ctx context.Context, name string, p PeerID) (Sync
 
 func (s *Service) syncRoom(ctx context.Context, r *room, p PeerID) (SyncStats, error) {
 	var stats SyncStats
+	if r.priv != nil && !r.priv.isMember(p) {
+		// A private room's history is pulled from members only: a former
+		// member still on the topic could feed it messages dated before
+		// its removal.
+		return stats, fmt.Errorf("%w: %s is not a member of #%s", ErrNotMember, p.Short(), r.name)
+	}
 	start := time.Now()
 	st, err := s.cfg.Transport.OpenStream(ctx, p, SyncProtocol)
 	if err != nil {
