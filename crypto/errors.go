@@ -9,4 +9,9 @@ var (
 	ErrNoIdentity = errors.New("no identity")
 	// ErrBadPeerID is returned for text or bytes that are not a peer ID.
 	ErrBadPeerID = errors.New("invalid peer ID")
+	// ErrBadHash is returned for text that is not a hash.
+	ErrBadHash = errors.New("invalid hash")
+	// ErrBadChunkList is returned for a file's chunk list that does not
+	// match its root, size and chunk size.
+	ErrBadChunkList = errors.New("chunk list does not match the file")
 )
