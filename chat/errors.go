@@ -39,4 +39,17 @@ var (
 	ErrInvalid = errors.New("invalid argument")
 )
 
+// ErrFileTooLarge is returned for a file over the size limit (when it is
+// shared, or when a manifest claims it). It wraps ErrTooLarge.
+var ErrFileTooLarge error = &wrappedSentinel{"file too large", ErrTooLarge}
+
+// wrappedSentinel is a sentinel error that is also another.
+type wrappedSentinel struct {
+	msg    string
+	parent error
+}
+
+func (e *wrappedSentinel) Error() string { return e.msg }
+func (e *wrappedSentinel) Unwrap() error { return e.parent }
+
 func errNotJoined(room string) error { return fmt.Errorf("%w: #%s", ErrNotJoined, room) }
