@@ -430,6 +430,157 @@ func (x *StoredPeer) GetVerified() bool {
 	return false
 }
 
+// StoredFile is the value under a file record's key: a shared file's
+// manifest and what this node keeps of it. Its chunk list and the bitset
+// of chunks held have keys of their own (store/doc.go).
+type StoredFile struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Size          int64                  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	Mime          string                 `protobuf:"bytes,3,opt,name=mime,proto3" json:"mime,omitempty"`
+	Hash          []byte                 `protobuf:"bytes,4,opt,name=hash,proto3" json:"hash,omitempty"` // the file's root (32 bytes)
+	ChunkSize     uint32                 `protobuf:"varint,5,opt,name=chunk_size,json=chunkSize,proto3" json:"chunk_size,omitempty"`
+	Width         uint32                 `protobuf:"varint,6,opt,name=width,proto3" json:"width,omitempty"`
+	Height        uint32                 `protobuf:"varint,7,opt,name=height,proto3" json:"height,omitempty"`
+	Thumb         []byte                 `protobuf:"bytes,8,opt,name=thumb,proto3" json:"thumb,omitempty"`
+	Key           []byte                 `protobuf:"bytes,9,opt,name=key,proto3" json:"key,omitempty"`         // private conversations: the file key (32 bytes); empty in public ones
+	Pinned        bool                   `protobuf:"varint,10,opt,name=pinned,proto3" json:"pinned,omitempty"` // shared by this node or saved by the user: never evicted
+	State         string                 `protobuf:"bytes,11,opt,name=state,proto3" json:"state,omitempty"`    // chat.FileState
+	Path          string                 `protobuf:"bytes,12,opt,name=path,proto3" json:"path,omitempty"`      // the saved copy
+	Convs         []string               `protobuf:"bytes,13,rep,name=convs,proto3" json:"convs,omitempty"`    // conversations it was shared in
+	LastUsedMs    int64                  `protobuf:"varint,14,opt,name=last_used_ms,json=lastUsedMs,proto3" json:"last_used_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StoredFile) Reset() {
+	*x = StoredFile{}
+	mi := &file_parley_v1_store_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StoredFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StoredFile) ProtoMessage() {}
+
+func (x *StoredFile) ProtoReflect() protoreflect.Message {
+	mi := &file_parley_v1_store_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StoredFile.ProtoReflect.Descriptor instead.
+func (*StoredFile) Descriptor() ([]byte, []int) {
+	return file_parley_v1_store_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *StoredFile) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *StoredFile) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *StoredFile) GetMime() string {
+	if x != nil {
+		return x.Mime
+	}
+	return ""
+}
+
+func (x *StoredFile) GetHash() []byte {
+	if x != nil {
+		return x.Hash
+	}
+	return nil
+}
+
+func (x *StoredFile) GetChunkSize() uint32 {
+	if x != nil {
+		return x.ChunkSize
+	}
+	return 0
+}
+
+func (x *StoredFile) GetWidth() uint32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *StoredFile) GetHeight() uint32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *StoredFile) GetThumb() []byte {
+	if x != nil {
+		return x.Thumb
+	}
+	return nil
+}
+
+func (x *StoredFile) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *StoredFile) GetPinned() bool {
+	if x != nil {
+		return x.Pinned
+	}
+	return false
+}
+
+func (x *StoredFile) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *StoredFile) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *StoredFile) GetConvs() []string {
+	if x != nil {
+		return x.Convs
+	}
+	return nil
+}
+
+func (x *StoredFile) GetLastUsedMs() int64 {
+	if x != nil {
+		return x.LastUsedMs
+	}
+	return 0
+}
+
 var File_parley_v1_store_proto protoreflect.FileDescriptor
 
 const file_parley_v1_store_proto_rawDesc = "" +
@@ -468,7 +619,26 @@ const file_parley_v1_store_proto_rawDesc = "" +
 	"\rfirst_seen_ms\x18\x03 \x01(\x03R\vfirstSeenMs\x12 \n" +
 	"\flast_seen_ms\x18\x04 \x01(\x03R\n" +
 	"lastSeenMs\x12\x1a\n" +
-	"\bverified\x18\x05 \x01(\bR\bverifiedB-Z+github.com/parley-chat/parley/internal/wireb\x06proto3"
+	"\bverified\x18\x05 \x01(\bR\bverified\"\xcb\x02\n" +
+	"\n" +
+	"StoredFile\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x12\n" +
+	"\x04mime\x18\x03 \x01(\tR\x04mime\x12\x12\n" +
+	"\x04hash\x18\x04 \x01(\fR\x04hash\x12\x1d\n" +
+	"\n" +
+	"chunk_size\x18\x05 \x01(\rR\tchunkSize\x12\x14\n" +
+	"\x05width\x18\x06 \x01(\rR\x05width\x12\x16\n" +
+	"\x06height\x18\a \x01(\rR\x06height\x12\x14\n" +
+	"\x05thumb\x18\b \x01(\fR\x05thumb\x12\x10\n" +
+	"\x03key\x18\t \x01(\fR\x03key\x12\x16\n" +
+	"\x06pinned\x18\n" +
+	" \x01(\bR\x06pinned\x12\x14\n" +
+	"\x05state\x18\v \x01(\tR\x05state\x12\x12\n" +
+	"\x04path\x18\f \x01(\tR\x04path\x12\x14\n" +
+	"\x05convs\x18\r \x03(\tR\x05convs\x12 \n" +
+	"\flast_used_ms\x18\x0e \x01(\x03R\n" +
+	"lastUsedMsB-Z+github.com/parley-chat/parley/internal/wireb\x06proto3"
 
 var (
 	file_parley_v1_store_proto_rawDescOnce sync.Once
@@ -482,7 +652,7 @@ func file_parley_v1_store_proto_rawDescGZIP() []byte {
 	return file_parley_v1_store_proto_rawDescData
 }
 
-var file_parley_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_parley_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_parley_v1_store_proto_goTypes = []any{
 	(*StoredMessage)(nil), // 0: parley.v1.StoredMessage
 	(*StoredRoom)(nil),    // 1: parley.v1.StoredRoom
@@ -490,6 +660,7 @@ var file_parley_v1_store_proto_goTypes = []any{
 	(*StoredMember)(nil),  // 3: parley.v1.StoredMember
 	(*StoredMarker)(nil),  // 4: parley.v1.StoredMarker
 	(*StoredPeer)(nil),    // 5: parley.v1.StoredPeer
+	(*StoredFile)(nil),    // 6: parley.v1.StoredFile
 }
 var file_parley_v1_store_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -510,7 +681,7 @@ func file_parley_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_parley_v1_store_proto_rawDesc), len(file_parley_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
