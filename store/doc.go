@@ -16,6 +16,10 @@
 //	'f' name                                 -> empty              (one-time flags)
 //	'O' conv 0x00 hlc(8) id(32)              -> empty              (a private room's ops; retention keeps them)
 //	'e' room ID(16) epoch(32)                -> wire.StoredKey     (a private room's epoch secrets)
+//	'F' root(32)                             -> wire.StoredFile    (a shared file's manifest and state)
+//	'L' root(32)                             -> chunk hashes(32 each, in order) (its verified chunk list)
+//	'H' root(32)                             -> bitset of chunks held (absent: none)
+//	'R' chunk(32)                            -> uint64 big-endian  (references to a chunk file)
 //	'v'                                      -> schema version (1 byte)
 //
 // Message keys sort by conversation, then (HLC, ID): the order every node
@@ -24,6 +28,23 @@
 // contains no 0x00 byte; room is a room name without '#'; peer is the
 // binary peer ID. The member index is kept in step with a room's messages
 // as they are written; DeleteBefore leaves it as it is.
+//
+// # Files
+//
+// A shared file is named by its root (crypto.FileRoot). Its chunks are
+// files on disk, addressed by their SHA-256: <chunk dir>/ab/<64 hex>,
+// where ab are the hash's first two hex digits and the chunk directory
+// is <store dir>/chunks unless Options.ChunkDir says otherwise. A chunk
+// is written to a temp file beside it (.<hex>.tmp-*) and renamed, so no
+// partial chunk ever has a chunk's name; the same bytes in two files, or
+// twice in one, are one chunk file. 'R' counts the references to each
+// chunk: one per (file, index) whose bit is set in the file's 'H'
+// bitset. A chunk file is written before the transaction that counts it,
+// and removed after the one that drops its last reference, so a crash
+// leaves at worst an unreferenced chunk (Open removes those, and temp
+// files) or a count too high (space, never data). 'L' and 'H' are apart
+// from 'F' so that storing one chunk rewrites a bitset of n/8 bytes, not
+// a record with a thumbnail or a chunk list of 32n bytes.
 //
 // Options are lean (4 MiB memtables, 16 MiB value-log files, small caches,
 // warnings only) so an idle node stays small. Writes are not fsynced one by

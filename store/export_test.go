@@ -17,6 +17,11 @@ const (
 	TagIndex       = tagIndex
 	TagOutbox      = tagOutbox
 	TagUnpublished = tagUnpublished
+	TagFile        = tagFile
+	TagChunkList   = tagChunkList
+	TagHave        = tagHave
+	TagChunkRef    = tagChunkRef
+	RefBatch       = refBatch
 )
 
 // SetSchemaVersion overwrites the schema version record.

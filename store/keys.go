@@ -20,6 +20,10 @@ const (
 	tagFlag        = 'f'
 	tagOp          = 'O'
 	tagRoomKey     = 'e'
+	tagFile        = 'F'
+	tagChunkList   = 'L'
+	tagHave        = 'H'
+	tagChunkRef    = 'R'
 )
 
 const idLen = len(chat.MessageID{})
@@ -109,3 +113,15 @@ func roomKeyKey(room chat.RoomID, epoch chat.MessageID) []byte {
 	k := append([]byte{tagRoomKey}, room[:]...)
 	return append(k, epoch[:]...)
 }
+
+// fileKey holds a file's record: 'F' root(32).
+func fileKey(h chat.FileHash) []byte { return append([]byte{tagFile}, h[:]...) }
+
+// chunkListKey holds a file's verified chunk list: 'L' root(32).
+func chunkListKey(h chat.FileHash) []byte { return append([]byte{tagChunkList}, h[:]...) }
+
+// haveKey holds the bitset of a file's chunks held: 'H' root(32).
+func haveKey(h chat.FileHash) []byte { return append([]byte{tagHave}, h[:]...) }
+
+// chunkRefKey holds a chunk's reference count: 'R' chunk hash(32).
+func chunkRefKey(c chat.FileHash) []byte { return append([]byte{tagChunkRef}, c[:]...) }

@@ -26,6 +26,15 @@ type Options struct {
 	SyncWrites bool
 	// GCInterval is how often value-log garbage is collected; 10m if 0.
 	GCInterval time.Duration
+	// ChunkDir holds the chunks of shared files. Empty: <dir>/chunks for
+	// a store on disk; an in-memory store then keeps no files (its file
+	// methods return ErrNoChunkDir).
+	ChunkDir string
+	// FileChunkSize is the chunk size ImportFile cuts files into;
+	// crypto.FileChunkSize if 0 (tests use small chunks).
+	FileChunkSize int
+	// Now is the clock of files' LastUsed; time.Now if nil.
+	Now func() time.Time
 }
 
 // Store is the Badger-backed history. Open opens it; Run collects
@@ -38,6 +47,7 @@ type Store struct {
 	life       *lifecycle.Lifetime
 	closeOnce  sync.Once
 	closeErr   error
+	files      *fileStore
 }
 
 // ErrLocked is returned when another process holds the directory.
@@ -92,6 +102,8 @@ func Open(dir string, o Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	s.files = newFileStore(dir, o)
+	s.sweepChunks()
 	return s, nil
 }
 
