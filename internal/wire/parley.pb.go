@@ -204,7 +204,7 @@ func (x RoomOp_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RoomOp_Type.Descriptor instead.
 func (RoomOp_Type) EnumDescriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{1, 0}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{2, 0}
 }
 
 type InviteResponse_Error int32
@@ -265,7 +265,59 @@ func (x InviteResponse_Error) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use InviteResponse_Error.Descriptor instead.
 func (InviteResponse_Error) EnumDescriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{6, 0}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{7, 0}
+}
+
+type FileRequest_Type int32
+
+const (
+	FileRequest_TYPE_UNSPECIFIED FileRequest_Type = 0
+	FileRequest_TYPE_HAVE        FileRequest_Type = 1 // which chunks do you hold? → one FileResponse with have
+	FileRequest_TYPE_LIST        FileRequest_Type = 2 // the chunk hashes → one FileResponse with chunk_hashes
+	FileRequest_TYPE_CHUNKS      FileRequest_Type = 3 // these chunks → one FileResponse per index, in order
+)
+
+// Enum value maps for FileRequest_Type.
+var (
+	FileRequest_Type_name = map[int32]string{
+		0: "TYPE_UNSPECIFIED",
+		1: "TYPE_HAVE",
+		2: "TYPE_LIST",
+		3: "TYPE_CHUNKS",
+	}
+	FileRequest_Type_value = map[string]int32{
+		"TYPE_UNSPECIFIED": 0,
+		"TYPE_HAVE":        1,
+		"TYPE_LIST":        2,
+		"TYPE_CHUNKS":      3,
+	}
+)
+
+func (x FileRequest_Type) Enum() *FileRequest_Type {
+	p := new(FileRequest_Type)
+	*p = x
+	return p
+}
+
+func (x FileRequest_Type) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FileRequest_Type) Descriptor() protoreflect.EnumDescriptor {
+	return file_parley_v1_parley_proto_enumTypes[4].Descriptor()
+}
+
+func (FileRequest_Type) Type() protoreflect.EnumType {
+	return &file_parley_v1_parley_proto_enumTypes[4]
+}
+
+func (x FileRequest_Type) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FileRequest_Type.Descriptor instead.
+func (FileRequest_Type) EnumDescriptor() ([]byte, []int) {
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{19, 0}
 }
 
 // Envelope is the unit of content. Its exact bytes, as the author produced
@@ -283,6 +335,7 @@ type Envelope struct {
 	ReplyTo       []byte                 `protobuf:"bytes,8,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"` // optional: ID of the message this one answers (32 bytes)
 	Op            *RoomOp                `protobuf:"bytes,9,opt,name=op,proto3" json:"op,omitempty"`                          // KIND_OP: the operation
 	Grant         *KeyGrant              `protobuf:"bytes,10,opt,name=grant,proto3" json:"grant,omitempty"`                   // KIND_KEY: the key
+	Files         []*FileManifest        `protobuf:"bytes,11,rep,name=files,proto3" json:"files,omitempty"`                   // KIND_TEXT: files shared with the message (body: the caption, may be empty)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -387,6 +440,123 @@ func (x *Envelope) GetGrant() *KeyGrant {
 	return nil
 }
 
+func (x *Envelope) GetFiles() []*FileManifest {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
+// FileManifest describes one shared file. Its chunks are fetched over
+// /parley/file/1.0.0 from any member of the conversation that holds them.
+type FileManifest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`                             // display name only: never a path on anyone's disk
+	Size          uint64                 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`                            // bytes
+	Mime          string                 `protobuf:"bytes,3,opt,name=mime,proto3" json:"mime,omitempty"`                             // detected media type
+	Hash          []byte                 `protobuf:"bytes,4,opt,name=hash,proto3" json:"hash,omitempty"`                             // 32 bytes: FileRoot(size, chunk_size, chunk hashes)
+	ChunkSize     uint32                 `protobuf:"varint,5,opt,name=chunk_size,json=chunkSize,proto3" json:"chunk_size,omitempty"` // bytes per chunk (the last may be shorter)
+	Width         uint32                 `protobuf:"varint,6,opt,name=width,proto3" json:"width,omitempty"`                          // images: pixels
+	Height        uint32                 `protobuf:"varint,7,opt,name=height,proto3" json:"height,omitempty"`
+	Thumb         []byte                 `protobuf:"bytes,8,opt,name=thumb,proto3" json:"thumb,omitempty"` // images: a small JPEG preview (at most 16 KiB)
+	Key           []byte                 `protobuf:"bytes,9,opt,name=key,proto3" json:"key,omitempty"`     // private rooms: the file's 32-byte key (chunks travel sealed under it)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileManifest) Reset() {
+	*x = FileManifest{}
+	mi := &file_parley_v1_parley_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileManifest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileManifest) ProtoMessage() {}
+
+func (x *FileManifest) ProtoReflect() protoreflect.Message {
+	mi := &file_parley_v1_parley_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileManifest.ProtoReflect.Descriptor instead.
+func (*FileManifest) Descriptor() ([]byte, []int) {
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *FileManifest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FileManifest) GetSize() uint64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *FileManifest) GetMime() string {
+	if x != nil {
+		return x.Mime
+	}
+	return ""
+}
+
+func (x *FileManifest) GetHash() []byte {
+	if x != nil {
+		return x.Hash
+	}
+	return nil
+}
+
+func (x *FileManifest) GetChunkSize() uint32 {
+	if x != nil {
+		return x.ChunkSize
+	}
+	return 0
+}
+
+func (x *FileManifest) GetWidth() uint32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *FileManifest) GetHeight() uint32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *FileManifest) GetThumb() []byte {
+	if x != nil {
+		return x.Thumb
+	}
+	return nil
+}
+
+func (x *FileManifest) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
 // RoomOp is a private room's membership operation. Ops are room messages,
 // applied by every member in room order (hlc, id); docs/PROTOCOL.md gives
 // who may do what. The ops that start an epoch (create, add, remove,
@@ -409,7 +579,7 @@ type RoomOp struct {
 
 func (x *RoomOp) Reset() {
 	*x = RoomOp{}
-	mi := &file_parley_v1_parley_proto_msgTypes[1]
+	mi := &file_parley_v1_parley_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -421,7 +591,7 @@ func (x *RoomOp) String() string {
 func (*RoomOp) ProtoMessage() {}
 
 func (x *RoomOp) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[1]
+	mi := &file_parley_v1_parley_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -434,7 +604,7 @@ func (x *RoomOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomOp.ProtoReflect.Descriptor instead.
 func (*RoomOp) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{1}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *RoomOp) GetType() RoomOp_Type {
@@ -521,7 +691,7 @@ type KeyGrant struct {
 
 func (x *KeyGrant) Reset() {
 	*x = KeyGrant{}
-	mi := &file_parley_v1_parley_proto_msgTypes[2]
+	mi := &file_parley_v1_parley_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -533,7 +703,7 @@ func (x *KeyGrant) String() string {
 func (*KeyGrant) ProtoMessage() {}
 
 func (x *KeyGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[2]
+	mi := &file_parley_v1_parley_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -546,7 +716,7 @@ func (x *KeyGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyGrant.ProtoReflect.Descriptor instead.
 func (*KeyGrant) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{2}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *KeyGrant) GetRoomId() []byte {
@@ -584,7 +754,7 @@ type Sealed struct {
 
 func (x *Sealed) Reset() {
 	*x = Sealed{}
-	mi := &file_parley_v1_parley_proto_msgTypes[3]
+	mi := &file_parley_v1_parley_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -596,7 +766,7 @@ func (x *Sealed) String() string {
 func (*Sealed) ProtoMessage() {}
 
 func (x *Sealed) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[3]
+	mi := &file_parley_v1_parley_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -609,7 +779,7 @@ func (x *Sealed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sealed.ProtoReflect.Descriptor instead.
 func (*Sealed) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{3}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Sealed) GetEpoch() []byte {
@@ -645,7 +815,7 @@ type Invite struct {
 
 func (x *Invite) Reset() {
 	*x = Invite{}
-	mi := &file_parley_v1_parley_proto_msgTypes[4]
+	mi := &file_parley_v1_parley_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -657,7 +827,7 @@ func (x *Invite) String() string {
 func (*Invite) ProtoMessage() {}
 
 func (x *Invite) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[4]
+	mi := &file_parley_v1_parley_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -670,7 +840,7 @@ func (x *Invite) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Invite.ProtoReflect.Descriptor instead.
 func (*Invite) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{4}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Invite) GetRoomId() []byte {
@@ -741,7 +911,7 @@ type InviteRequest struct {
 
 func (x *InviteRequest) Reset() {
 	*x = InviteRequest{}
-	mi := &file_parley_v1_parley_proto_msgTypes[5]
+	mi := &file_parley_v1_parley_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -753,7 +923,7 @@ func (x *InviteRequest) String() string {
 func (*InviteRequest) ProtoMessage() {}
 
 func (x *InviteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[5]
+	mi := &file_parley_v1_parley_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -766,7 +936,7 @@ func (x *InviteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InviteRequest.ProtoReflect.Descriptor instead.
 func (*InviteRequest) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{5}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *InviteRequest) GetRoomId() []byte {
@@ -804,7 +974,7 @@ type InviteResponse struct {
 
 func (x *InviteResponse) Reset() {
 	*x = InviteResponse{}
-	mi := &file_parley_v1_parley_proto_msgTypes[6]
+	mi := &file_parley_v1_parley_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -816,7 +986,7 @@ func (x *InviteResponse) String() string {
 func (*InviteResponse) ProtoMessage() {}
 
 func (x *InviteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[6]
+	mi := &file_parley_v1_parley_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -829,7 +999,7 @@ func (x *InviteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InviteResponse.ProtoReflect.Descriptor instead.
 func (*InviteResponse) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{6}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *InviteResponse) GetError() InviteResponse_Error {
@@ -878,7 +1048,7 @@ type DMMessage struct {
 
 func (x *DMMessage) Reset() {
 	*x = DMMessage{}
-	mi := &file_parley_v1_parley_proto_msgTypes[7]
+	mi := &file_parley_v1_parley_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -890,7 +1060,7 @@ func (x *DMMessage) String() string {
 func (*DMMessage) ProtoMessage() {}
 
 func (x *DMMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[7]
+	mi := &file_parley_v1_parley_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -903,7 +1073,7 @@ func (x *DMMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DMMessage.ProtoReflect.Descriptor instead.
 func (*DMMessage) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{7}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DMMessage) GetEnvelope() []byte {
@@ -928,7 +1098,7 @@ type DMFrame struct {
 
 func (x *DMFrame) Reset() {
 	*x = DMFrame{}
-	mi := &file_parley_v1_parley_proto_msgTypes[8]
+	mi := &file_parley_v1_parley_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -940,7 +1110,7 @@ func (x *DMFrame) String() string {
 func (*DMFrame) ProtoMessage() {}
 
 func (x *DMFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[8]
+	mi := &file_parley_v1_parley_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -953,7 +1123,7 @@ func (x *DMFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DMFrame.ProtoReflect.Descriptor instead.
 func (*DMFrame) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{8}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DMFrame) GetFrame() isDMFrame_Frame {
@@ -1008,7 +1178,7 @@ type AckEntry struct {
 
 func (x *AckEntry) Reset() {
 	*x = AckEntry{}
-	mi := &file_parley_v1_parley_proto_msgTypes[9]
+	mi := &file_parley_v1_parley_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1020,7 +1190,7 @@ func (x *AckEntry) String() string {
 func (*AckEntry) ProtoMessage() {}
 
 func (x *AckEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[9]
+	mi := &file_parley_v1_parley_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1033,7 +1203,7 @@ func (x *AckEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckEntry.ProtoReflect.Descriptor instead.
 func (*AckEntry) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{9}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *AckEntry) GetId() []byte {
@@ -1067,7 +1237,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_parley_v1_parley_proto_msgTypes[10]
+	mi := &file_parley_v1_parley_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1079,7 +1249,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[10]
+	mi := &file_parley_v1_parley_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1092,7 +1262,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{10}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Ack) GetEntries() []*AckEntry {
@@ -1119,7 +1289,7 @@ type RoomMessage struct {
 
 func (x *RoomMessage) Reset() {
 	*x = RoomMessage{}
-	mi := &file_parley_v1_parley_proto_msgTypes[11]
+	mi := &file_parley_v1_parley_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1131,7 +1301,7 @@ func (x *RoomMessage) String() string {
 func (*RoomMessage) ProtoMessage() {}
 
 func (x *RoomMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[11]
+	mi := &file_parley_v1_parley_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1144,7 +1314,7 @@ func (x *RoomMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomMessage.ProtoReflect.Descriptor instead.
 func (*RoomMessage) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{11}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RoomMessage) GetEnvelope() []byte {
@@ -1202,7 +1372,7 @@ type SyncFrame struct {
 
 func (x *SyncFrame) Reset() {
 	*x = SyncFrame{}
-	mi := &file_parley_v1_parley_proto_msgTypes[12]
+	mi := &file_parley_v1_parley_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1214,7 +1384,7 @@ func (x *SyncFrame) String() string {
 func (*SyncFrame) ProtoMessage() {}
 
 func (x *SyncFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[12]
+	mi := &file_parley_v1_parley_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1227,7 +1397,7 @@ func (x *SyncFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncFrame.ProtoReflect.Descriptor instead.
 func (*SyncFrame) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{12}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SyncFrame) GetRoom() string {
@@ -1317,7 +1487,7 @@ type SyncStage struct {
 
 func (x *SyncStage) Reset() {
 	*x = SyncStage{}
-	mi := &file_parley_v1_parley_proto_msgTypes[13]
+	mi := &file_parley_v1_parley_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1329,7 +1499,7 @@ func (x *SyncStage) String() string {
 func (*SyncStage) ProtoMessage() {}
 
 func (x *SyncStage) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[13]
+	mi := &file_parley_v1_parley_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1342,7 +1512,7 @@ func (x *SyncStage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncStage.ProtoReflect.Descriptor instead.
 func (*SyncStage) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{13}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SyncStage) GetUpper() *SyncPosition {
@@ -1384,7 +1554,7 @@ type SyncPosition struct {
 
 func (x *SyncPosition) Reset() {
 	*x = SyncPosition{}
-	mi := &file_parley_v1_parley_proto_msgTypes[14]
+	mi := &file_parley_v1_parley_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1396,7 +1566,7 @@ func (x *SyncPosition) String() string {
 func (*SyncPosition) ProtoMessage() {}
 
 func (x *SyncPosition) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[14]
+	mi := &file_parley_v1_parley_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1409,7 +1579,7 @@ func (x *SyncPosition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncPosition.ProtoReflect.Descriptor instead.
 func (*SyncPosition) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{14}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SyncPosition) GetHlc() uint64 {
@@ -1443,7 +1613,7 @@ type SyncRange struct {
 
 func (x *SyncRange) Reset() {
 	*x = SyncRange{}
-	mi := &file_parley_v1_parley_proto_msgTypes[15]
+	mi := &file_parley_v1_parley_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1455,7 +1625,7 @@ func (x *SyncRange) String() string {
 func (*SyncRange) ProtoMessage() {}
 
 func (x *SyncRange) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[15]
+	mi := &file_parley_v1_parley_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1468,7 +1638,7 @@ func (x *SyncRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncRange.ProtoReflect.Descriptor instead.
 func (*SyncRange) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{15}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SyncRange) GetUpperHlc() uint64 {
@@ -1535,7 +1705,7 @@ type IdList struct {
 
 func (x *IdList) Reset() {
 	*x = IdList{}
-	mi := &file_parley_v1_parley_proto_msgTypes[16]
+	mi := &file_parley_v1_parley_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1547,7 +1717,7 @@ func (x *IdList) String() string {
 func (*IdList) ProtoMessage() {}
 
 func (x *IdList) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[16]
+	mi := &file_parley_v1_parley_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1560,7 +1730,7 @@ func (x *IdList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IdList.ProtoReflect.Descriptor instead.
 func (*IdList) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{16}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *IdList) GetIds() [][]byte {
@@ -1582,7 +1752,7 @@ type Profile struct {
 
 func (x *Profile) Reset() {
 	*x = Profile{}
-	mi := &file_parley_v1_parley_proto_msgTypes[17]
+	mi := &file_parley_v1_parley_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1594,7 +1764,7 @@ func (x *Profile) String() string {
 func (*Profile) ProtoMessage() {}
 
 func (x *Profile) ProtoReflect() protoreflect.Message {
-	mi := &file_parley_v1_parley_proto_msgTypes[17]
+	mi := &file_parley_v1_parley_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1607,7 +1777,7 @@ func (x *Profile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Profile.ProtoReflect.Descriptor instead.
 func (*Profile) Descriptor() ([]byte, []int) {
-	return file_parley_v1_parley_proto_rawDescGZIP(), []int{17}
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Profile) GetNick() string {
@@ -1624,11 +1794,158 @@ func (x *Profile) GetAgent() string {
 	return ""
 }
 
+// FileRequest is one request on /parley/file/1.0.0. A stream carries any
+// number of requests; the server answers each in order.
+type FileRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Type          FileRequest_Type       `protobuf:"varint,1,opt,name=type,proto3,enum=parley.v1.FileRequest_Type" json:"type,omitempty"`
+	Hash          []byte                 `protobuf:"bytes,2,opt,name=hash,proto3" json:"hash,omitempty"`                 // the file (32 bytes)
+	Conversation  string                 `protobuf:"bytes,3,opt,name=conversation,proto3" json:"conversation,omitempty"` // where the requester saw it: "room:<name>", "private:<room ID hex>" or "dm"
+	Indices       []uint32               `protobuf:"varint,4,rep,packed,name=indices,proto3" json:"indices,omitempty"`   // TYPE_CHUNKS: at most 64
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileRequest) Reset() {
+	*x = FileRequest{}
+	mi := &file_parley_v1_parley_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileRequest) ProtoMessage() {}
+
+func (x *FileRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_parley_v1_parley_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileRequest.ProtoReflect.Descriptor instead.
+func (*FileRequest) Descriptor() ([]byte, []int) {
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *FileRequest) GetType() FileRequest_Type {
+	if x != nil {
+		return x.Type
+	}
+	return FileRequest_TYPE_UNSPECIFIED
+}
+
+func (x *FileRequest) GetHash() []byte {
+	if x != nil {
+		return x.Hash
+	}
+	return nil
+}
+
+func (x *FileRequest) GetConversation() string {
+	if x != nil {
+		return x.Conversation
+	}
+	return ""
+}
+
+func (x *FileRequest) GetIndices() []uint32 {
+	if x != nil {
+		return x.Indices
+	}
+	return nil
+}
+
+// FileResponse answers a FileRequest.
+type FileResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         string                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`                                // set: the request failed ("not found", "not allowed", ...)
+	Have          []byte                 `protobuf:"bytes,2,opt,name=have,proto3" json:"have,omitempty"`                                  // TYPE_HAVE: bitset, chunk i is bit i%8 of byte i/8
+	ChunkHashes   [][]byte               `protobuf:"bytes,3,rep,name=chunk_hashes,json=chunkHashes,proto3" json:"chunk_hashes,omitempty"` // TYPE_LIST: 32 bytes each, in order
+	Index         uint32                 `protobuf:"varint,4,opt,name=index,proto3" json:"index,omitempty"`                               // TYPE_CHUNKS: the chunk
+	Data          []byte                 `protobuf:"bytes,5,opt,name=data,proto3" json:"data,omitempty"`                                  // TYPE_CHUNKS: its bytes (sealed under the file key in a private room); empty with error "missing" when not held
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileResponse) Reset() {
+	*x = FileResponse{}
+	mi := &file_parley_v1_parley_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileResponse) ProtoMessage() {}
+
+func (x *FileResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_parley_v1_parley_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileResponse.ProtoReflect.Descriptor instead.
+func (*FileResponse) Descriptor() ([]byte, []int) {
+	return file_parley_v1_parley_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *FileResponse) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *FileResponse) GetHave() []byte {
+	if x != nil {
+		return x.Have
+	}
+	return nil
+}
+
+func (x *FileResponse) GetChunkHashes() [][]byte {
+	if x != nil {
+		return x.ChunkHashes
+	}
+	return nil
+}
+
+func (x *FileResponse) GetIndex() uint32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *FileResponse) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
 var File_parley_v1_parley_proto protoreflect.FileDescriptor
 
 const file_parley_v1_parley_proto_rawDesc = "" +
 	"\n" +
-	"\x16parley/v1/parley.proto\x12\tparley.v1\"\x9d\x02\n" +
+	"\x16parley/v1/parley.proto\x12\tparley.v1\"\xcc\x02\n" +
 	"\bEnvelope\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x16\n" +
 	"\x06author\x18\x02 \x01(\fR\x06author\x12\x17\n" +
@@ -1640,7 +1957,19 @@ const file_parley_v1_parley_proto_rawDesc = "" +
 	"\breply_to\x18\b \x01(\fR\areplyTo\x12!\n" +
 	"\x02op\x18\t \x01(\v2\x11.parley.v1.RoomOpR\x02op\x12)\n" +
 	"\x05grant\x18\n" +
-	" \x01(\v2\x13.parley.v1.KeyGrantR\x05grant\"\xd9\x03\n" +
+	" \x01(\v2\x13.parley.v1.KeyGrantR\x05grant\x12-\n" +
+	"\x05files\x18\v \x03(\v2\x17.parley.v1.FileManifestR\x05files\"\xd3\x01\n" +
+	"\fFileManifest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x04R\x04size\x12\x12\n" +
+	"\x04mime\x18\x03 \x01(\tR\x04mime\x12\x12\n" +
+	"\x04hash\x18\x04 \x01(\fR\x04hash\x12\x1d\n" +
+	"\n" +
+	"chunk_size\x18\x05 \x01(\rR\tchunkSize\x12\x14\n" +
+	"\x05width\x18\x06 \x01(\rR\x05width\x12\x16\n" +
+	"\x06height\x18\a \x01(\rR\x06height\x12\x14\n" +
+	"\x05thumb\x18\b \x01(\fR\x05thumb\x12\x10\n" +
+	"\x03key\x18\t \x01(\fR\x03key\"\xd9\x03\n" +
 	"\x06RoomOp\x12*\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x16.parley.v1.RoomOp.TypeR\x04type\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\fR\x06target\x12\x1b\n" +
@@ -1751,7 +2080,23 @@ const file_parley_v1_parley_proto_rawDesc = "" +
 	"\x03ids\x18\x01 \x03(\fR\x03ids\"3\n" +
 	"\aProfile\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x14\n" +
-	"\x05agent\x18\x02 \x01(\tR\x05agent*v\n" +
+	"\x05agent\x18\x02 \x01(\tR\x05agent\"\xdd\x01\n" +
+	"\vFileRequest\x12/\n" +
+	"\x04type\x18\x01 \x01(\x0e2\x1b.parley.v1.FileRequest.TypeR\x04type\x12\x12\n" +
+	"\x04hash\x18\x02 \x01(\fR\x04hash\x12\"\n" +
+	"\fconversation\x18\x03 \x01(\tR\fconversation\x12\x18\n" +
+	"\aindices\x18\x04 \x03(\rR\aindices\"K\n" +
+	"\x04Type\x12\x14\n" +
+	"\x10TYPE_UNSPECIFIED\x10\x00\x12\r\n" +
+	"\tTYPE_HAVE\x10\x01\x12\r\n" +
+	"\tTYPE_LIST\x10\x02\x12\x0f\n" +
+	"\vTYPE_CHUNKS\x10\x03\"\x85\x01\n" +
+	"\fFileResponse\x12\x14\n" +
+	"\x05error\x18\x01 \x01(\tR\x05error\x12\x12\n" +
+	"\x04have\x18\x02 \x01(\fR\x04have\x12!\n" +
+	"\fchunk_hashes\x18\x03 \x03(\fR\vchunkHashes\x12\x14\n" +
+	"\x05index\x18\x04 \x01(\rR\x05index\x12\x12\n" +
+	"\x04data\x18\x05 \x01(\fR\x04data*v\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tKIND_TEXT\x10\x01\x12\r\n" +
@@ -1778,55 +2123,61 @@ func file_parley_v1_parley_proto_rawDescGZIP() []byte {
 	return file_parley_v1_parley_proto_rawDescData
 }
 
-var file_parley_v1_parley_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_parley_v1_parley_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_parley_v1_parley_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_parley_v1_parley_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_parley_v1_parley_proto_goTypes = []any{
 	(Kind)(0),                 // 0: parley.v1.Kind
 	(AckStatus)(0),            // 1: parley.v1.AckStatus
 	(RoomOp_Type)(0),          // 2: parley.v1.RoomOp.Type
 	(InviteResponse_Error)(0), // 3: parley.v1.InviteResponse.Error
-	(*Envelope)(nil),          // 4: parley.v1.Envelope
-	(*RoomOp)(nil),            // 5: parley.v1.RoomOp
-	(*KeyGrant)(nil),          // 6: parley.v1.KeyGrant
-	(*Sealed)(nil),            // 7: parley.v1.Sealed
-	(*Invite)(nil),            // 8: parley.v1.Invite
-	(*InviteRequest)(nil),     // 9: parley.v1.InviteRequest
-	(*InviteResponse)(nil),    // 10: parley.v1.InviteResponse
-	(*DMMessage)(nil),         // 11: parley.v1.DMMessage
-	(*DMFrame)(nil),           // 12: parley.v1.DMFrame
-	(*AckEntry)(nil),          // 13: parley.v1.AckEntry
-	(*Ack)(nil),               // 14: parley.v1.Ack
-	(*RoomMessage)(nil),       // 15: parley.v1.RoomMessage
-	(*SyncFrame)(nil),         // 16: parley.v1.SyncFrame
-	(*SyncStage)(nil),         // 17: parley.v1.SyncStage
-	(*SyncPosition)(nil),      // 18: parley.v1.SyncPosition
-	(*SyncRange)(nil),         // 19: parley.v1.SyncRange
-	(*IdList)(nil),            // 20: parley.v1.IdList
-	(*Profile)(nil),           // 21: parley.v1.Profile
+	(FileRequest_Type)(0),     // 4: parley.v1.FileRequest.Type
+	(*Envelope)(nil),          // 5: parley.v1.Envelope
+	(*FileManifest)(nil),      // 6: parley.v1.FileManifest
+	(*RoomOp)(nil),            // 7: parley.v1.RoomOp
+	(*KeyGrant)(nil),          // 8: parley.v1.KeyGrant
+	(*Sealed)(nil),            // 9: parley.v1.Sealed
+	(*Invite)(nil),            // 10: parley.v1.Invite
+	(*InviteRequest)(nil),     // 11: parley.v1.InviteRequest
+	(*InviteResponse)(nil),    // 12: parley.v1.InviteResponse
+	(*DMMessage)(nil),         // 13: parley.v1.DMMessage
+	(*DMFrame)(nil),           // 14: parley.v1.DMFrame
+	(*AckEntry)(nil),          // 15: parley.v1.AckEntry
+	(*Ack)(nil),               // 16: parley.v1.Ack
+	(*RoomMessage)(nil),       // 17: parley.v1.RoomMessage
+	(*SyncFrame)(nil),         // 18: parley.v1.SyncFrame
+	(*SyncStage)(nil),         // 19: parley.v1.SyncStage
+	(*SyncPosition)(nil),      // 20: parley.v1.SyncPosition
+	(*SyncRange)(nil),         // 21: parley.v1.SyncRange
+	(*IdList)(nil),            // 22: parley.v1.IdList
+	(*Profile)(nil),           // 23: parley.v1.Profile
+	(*FileRequest)(nil),       // 24: parley.v1.FileRequest
+	(*FileResponse)(nil),      // 25: parley.v1.FileResponse
 }
 var file_parley_v1_parley_proto_depIdxs = []int32{
 	0,  // 0: parley.v1.Envelope.kind:type_name -> parley.v1.Kind
-	5,  // 1: parley.v1.Envelope.op:type_name -> parley.v1.RoomOp
-	6,  // 2: parley.v1.Envelope.grant:type_name -> parley.v1.KeyGrant
-	2,  // 3: parley.v1.RoomOp.type:type_name -> parley.v1.RoomOp.Type
-	3,  // 4: parley.v1.InviteResponse.error:type_name -> parley.v1.InviteResponse.Error
-	15, // 5: parley.v1.InviteResponse.ops:type_name -> parley.v1.RoomMessage
-	6,  // 6: parley.v1.InviteResponse.keys:type_name -> parley.v1.KeyGrant
-	11, // 7: parley.v1.DMFrame.message:type_name -> parley.v1.DMMessage
-	14, // 8: parley.v1.DMFrame.ack:type_name -> parley.v1.Ack
-	1,  // 9: parley.v1.AckEntry.status:type_name -> parley.v1.AckStatus
-	13, // 10: parley.v1.Ack.entries:type_name -> parley.v1.AckEntry
-	17, // 11: parley.v1.SyncFrame.stage:type_name -> parley.v1.SyncStage
-	19, // 12: parley.v1.SyncFrame.ranges:type_name -> parley.v1.SyncRange
-	15, // 13: parley.v1.SyncFrame.messages:type_name -> parley.v1.RoomMessage
-	18, // 14: parley.v1.SyncStage.upper:type_name -> parley.v1.SyncPosition
-	18, // 15: parley.v1.SyncStage.lower:type_name -> parley.v1.SyncPosition
-	20, // 16: parley.v1.SyncRange.ids:type_name -> parley.v1.IdList
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	7,  // 1: parley.v1.Envelope.op:type_name -> parley.v1.RoomOp
+	8,  // 2: parley.v1.Envelope.grant:type_name -> parley.v1.KeyGrant
+	6,  // 3: parley.v1.Envelope.files:type_name -> parley.v1.FileManifest
+	2,  // 4: parley.v1.RoomOp.type:type_name -> parley.v1.RoomOp.Type
+	3,  // 5: parley.v1.InviteResponse.error:type_name -> parley.v1.InviteResponse.Error
+	17, // 6: parley.v1.InviteResponse.ops:type_name -> parley.v1.RoomMessage
+	8,  // 7: parley.v1.InviteResponse.keys:type_name -> parley.v1.KeyGrant
+	13, // 8: parley.v1.DMFrame.message:type_name -> parley.v1.DMMessage
+	16, // 9: parley.v1.DMFrame.ack:type_name -> parley.v1.Ack
+	1,  // 10: parley.v1.AckEntry.status:type_name -> parley.v1.AckStatus
+	15, // 11: parley.v1.Ack.entries:type_name -> parley.v1.AckEntry
+	19, // 12: parley.v1.SyncFrame.stage:type_name -> parley.v1.SyncStage
+	21, // 13: parley.v1.SyncFrame.ranges:type_name -> parley.v1.SyncRange
+	17, // 14: parley.v1.SyncFrame.messages:type_name -> parley.v1.RoomMessage
+	20, // 15: parley.v1.SyncStage.upper:type_name -> parley.v1.SyncPosition
+	20, // 16: parley.v1.SyncStage.lower:type_name -> parley.v1.SyncPosition
+	22, // 17: parley.v1.SyncRange.ids:type_name -> parley.v1.IdList
+	4,  // 18: parley.v1.FileRequest.type:type_name -> parley.v1.FileRequest.Type
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_parley_v1_parley_proto_init() }
@@ -1834,11 +2185,11 @@ func file_parley_v1_parley_proto_init() {
 	if File_parley_v1_parley_proto != nil {
 		return
 	}
-	file_parley_v1_parley_proto_msgTypes[8].OneofWrappers = []any{
+	file_parley_v1_parley_proto_msgTypes[9].OneofWrappers = []any{
 		(*DMFrame_Message)(nil),
 		(*DMFrame_Ack)(nil),
 	}
-	file_parley_v1_parley_proto_msgTypes[15].OneofWrappers = []any{
+	file_parley_v1_parley_proto_msgTypes[16].OneofWrappers = []any{
 		(*SyncRange_Fingerprint)(nil),
 		(*SyncRange_Ids)(nil),
 	}
@@ -1847,8 +2198,8 @@ func file_parley_v1_parley_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_parley_v1_parley_proto_rawDesc), len(file_parley_v1_parley_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   18,
+			NumEnums:      5,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
