@@ -28,6 +28,7 @@ func encodeEnvelope(m *Message) error {
 		Body:    m.Body,
 		Op:      m.op,
 		Grant:   m.grant,
+		Files:   fileManifestsToWire(m.Files),
 	}
 	if !m.ReplyTo.IsZero() {
 		env.ReplyTo = m.ReplyTo[:]
@@ -66,6 +67,7 @@ func UnmarshalEnvelope(envelope []byte) (*Message, error) {
 	if m.Room != "" {
 		m.Conversation = RoomConversation(m.Room)
 	}
+	m.Files, _ = fileManifestsFromWire(env.Files, false)
 	if len(env.ReplyTo) == len(m.ReplyTo) {
 		copy(m.ReplyTo[:], env.ReplyTo)
 	}
@@ -122,8 +124,11 @@ func DecodeEnvelope(envelope []byte) (*Message, error) {
 	default:
 		return nil, fmt.Errorf("%w: unknown kind %d", ErrBadEnvelope, env.Kind)
 	}
-	if m.Kind != KindText && m.Body != "" {
-		return nil, fmt.Errorf("%w: a %v message has no body", ErrBadEnvelope, m.Kind)
+	if m.Kind != KindText && (m.Body != "" || len(env.Files) > 0) {
+		return nil, fmt.Errorf("%w: a %v message has no body and no files", ErrBadEnvelope, m.Kind)
+	}
+	if m.Files, err = fileManifestsFromWire(env.Files, true); err != nil {
+		return nil, err
 	}
 	if (m.op != nil) != (m.Kind == KindOp) || (m.grant != nil) != (m.Kind == KindKey) {
 		return nil, fmt.Errorf("%w: an op goes with kind op, a key grant with kind key, and only there", ErrBadEnvelope)

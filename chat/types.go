@@ -184,6 +184,7 @@ type Message struct {
 	Kind         Kind
 	Body         string
 	ReplyTo      MessageID
+	Files        []FileManifest // files shared with the message (KindText; Body is then the caption)
 
 	// Envelope is the exact encoded envelope the ID was computed from.
 	Envelope []byte
