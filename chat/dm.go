@@ -88,11 +88,16 @@ func uvarintLen(n int) int {
 // SendDM stores a direct message to peer `to` in the outbox and returns it
 // once it is persisted; delivery continues in the background.
 func (s *Service) SendDM(ctx context.Context, to PeerID, body string) (*Message, error) {
-	if to == s.self {
-		return nil, ErrSelf
-	}
 	if strings.TrimSpace(body) == "" {
 		return nil, ErrEmptyMessage
+	}
+	return s.sendDM(ctx, to, body, nil)
+}
+
+// sendDM is SendDM for a text and files (either may be empty, not both).
+func (s *Service) sendDM(ctx context.Context, to PeerID, body string, files []FileManifest) (*Message, error) {
+	if to == s.self {
+		return nil, ErrSelf
 	}
 	if !utf8.ValidString(body) {
 		return nil, fmt.Errorf("%w: text is not UTF-8", ErrBadEnvelope)
@@ -110,6 +115,7 @@ func (s *Service) SendDM(ctx context.Context, to PeerID, body string) (*Message,
 		HLC:          s.clock.Now(),
 		Kind:         KindText,
 		Body:         body,
+		Files:        files,
 		Status:       StatusQueued,
 		ReceivedAt:   s.cfg.Now(),
 	}
@@ -150,6 +156,9 @@ func (s *Service) storeArrived(ms []*Message) (int, error) {
 		if added[i] {
 			n++
 			s.publish(Event{Type: EventMessage, Message: m})
+			if len(m.Files) > 0 {
+				s.filesArrived(m)
+			}
 		}
 	}
 	return n, nil

@@ -28,6 +28,7 @@ type Event struct {
 	Room         string       // EventTyping, EventPresence, EventRoom
 	Joined       bool         // EventRoom
 	Conversation Conversation // EventRead
+	File         *FileEvent   // EventFile
 }
 
 // subscriberBuffer is how many events a subscriber may lag behind before it

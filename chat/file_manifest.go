@@ -10,7 +10,7 @@ import (
 )
 
 // FileHash names a file by its content: crypto.FileRoot of its chunks.
-type FileHash [32]byte
+type FileHash = crypto.Hash
 
 // FileManifest is one file a message carries: what it is and how to check
 // every chunk of it. Name is a display name only (SafeFileName makes it a

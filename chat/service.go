@@ -53,6 +53,14 @@ type Config struct {
 	Retention time.Duration
 	// PruneEvery is how often history past its retention is deleted; 1h if 0.
 	PruneEvery time.Duration
+
+	// Files keeps shared files; nil: no file sharing.
+	Files FileStore
+	// AutoDownload is the largest file fetched when its message arrives
+	// (larger ones on demand); MaxFileSize the largest shared or fetched
+	// at all. 16 MiB and 4 GiB if 0.
+	AutoDownload int64
+	MaxFileSize  int64
 }
 
 func (c *Config) setDefaults() {
@@ -75,6 +83,8 @@ func (c *Config) setDefaults() {
 	setDefault(&c.AntiEntropy, 30*time.Second)
 	setDefault(&c.SyncSettle, 2*time.Second)
 	setDefault(&c.PruneEvery, time.Hour)
+	setDefault(&c.AutoDownload, 16<<20)
+	setDefault(&c.MaxFileSize, 4<<30)
 }
 
 func setDefault[T comparable](v *T, def T) {
@@ -102,6 +112,7 @@ type Service struct {
 	syncs   *syncServer
 	markers *markers
 	inbound *streamSet
+	fetches fetches
 }
 
 // New builds a Service; Run starts it.
@@ -164,6 +175,9 @@ func (s *Service) start() error {
 	tr := s.cfg.Transport
 	tr.SetStreamHandler(DMProtocol, s.dms.handle)
 	tr.SetStreamHandler(ProfileProtocol, s.peers.handleProfile)
+	if s.cfg.Files != nil {
+		tr.SetStreamHandler(FileProtocol, s.handleFile)
+	}
 	if s.cfg.PubSub != nil {
 		tr.SetStreamHandler(SyncProtocol, s.syncs.handle(s))
 		tr.SetStreamHandler(InviteProtocol, s.handleInvite)
@@ -174,6 +188,7 @@ func (s *Service) start() error {
 	if err := s.dms.start(); err != nil {
 		return fmt.Errorf("load outbox: %w", err)
 	}
+	s.resumeFetches()
 	return nil
 }
 
@@ -183,6 +198,7 @@ func (s *Service) stop() {
 	tr.RemoveStreamHandler(ProfileProtocol)
 	tr.RemoveStreamHandler(SyncProtocol)
 	tr.RemoveStreamHandler(InviteProtocol)
+	tr.RemoveStreamHandler(FileProtocol)
 	s.rooms.stop()
 	s.inbound.resetAll()
 	s.life.Wait()

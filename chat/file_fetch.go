@@ -1,0 +1,554 @@
+package chat
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/parley-chat/parley/crypto"
+	"github.com/parley-chat/parley/internal/wire"
+)
+
+// Fetching. A fetch gathers a file's missing chunks from every online
+// member of its conversation that holds them: it asks each which chunks it
+// has (HAVE), gets the chunk list once and checks it against the
+// manifest's root (LIST), then each source takes batches of missing
+// chunks no other source is fetching (CHUNKS), so fast sources take more.
+// Every chunk is checked against its hash before it is stored; a source
+// that sends a bad chunk is dropped for the rest of the fetch. What is
+// stored stays (the store records which chunks it holds), so a fetch
+// resumes after a disconnect or a restart where it stopped. When no
+// source has what is missing, the fetch asks again every few seconds
+// until its context ends.
+
+// chunkBatch is how many chunks a source is asked for at once: 8 MiB in
+// flight per source at the default chunk size.
+const chunkBatch = 8
+
+// FileEvent reports a file's progress (EventFile).
+type FileEvent struct {
+	Hash    FileHash
+	Have    int64 // bytes held
+	Size    int64
+	Sources int       // sources being fetched from now
+	State   FileState // downloading, complete or failed
+	Path    string    // complete: the file on disk
+	Reason  string    // failed: why
+}
+
+// EventFile reports a file's progress while it is fetched, and its end.
+const EventFile EventType = "file"
+
+// ErrNoSource is returned when no member online has a file's chunks.
+var ErrNoSource = errors.New("no member online has the file")
+
+type fileFetch struct {
+	s    *Service
+	man  FileManifest
+	conv Conversation
+	done chan struct{} // closed when the fetch ends; err then says how
+	err  error
+
+	mu       sync.Mutex
+	chunks   []FileHash // the verified chunk list (nil until a source sends it)
+	need     []bool     // chunk i is not held yet
+	left     int        // chunks not held
+	inflight map[int]bool
+	sources  map[PeerID]bool // fetching from now
+	bad      map[PeerID]bool // sent a bad chunk: never again in this fetch
+	have     int64
+	lastNote time.Time
+	changed  chan struct{}
+}
+
+// fetches tracks the fetches under way, one per file.
+type fetches struct {
+	mu sync.Mutex
+	m  map[FileHash]*fileFetch
+}
+
+// FetchFile fetches the file h of message id until it is complete (nil),
+// ctx ends, or it fails for good. Calls for a file already being fetched
+// wait for the same fetch.
+func (s *Service) FetchFile(ctx context.Context, id MessageID, h FileHash) error {
+	fs := s.cfg.Files
+	if fs == nil {
+		return errors.New("file sharing is off")
+	}
+	m, err := s.cfg.Store.Message(id)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(m.Files, func(f FileManifest) bool { return f.Hash == h })
+	if i < 0 {
+		return fmt.Errorf("%w: message %x has no file %x", ErrNotFound, id[:4], h[:4])
+	}
+	return s.fetch(ctx, m.Files[i], m.Conversation)
+}
+
+// fetch runs or joins the fetch of man, shared in conv.
+func (s *Service) fetch(ctx context.Context, man FileManifest, conv Conversation) error {
+	if man.Size > s.cfg.MaxFileSize {
+		return fmt.Errorf("%w: %s is %d bytes, the limit (max_file_size) is %d", ErrTooLarge, man.Name, man.Size, s.cfg.MaxFileSize)
+	}
+	if crypto.NumChunks(man.Size, man.ChunkSize) > maxFileChunks {
+		return fmt.Errorf("%w: %s has more than %d chunks", ErrTooLarge, man.Name, maxFileChunks)
+	}
+	f, err := s.startFetch(man, conv)
+	if err != nil || f == nil {
+		return err
+	}
+	select {
+	case <-f.done:
+		return f.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// startFetch returns the fetch of man, starting it if none runs; nil when
+// the file is complete already.
+func (s *Service) startFetch(man FileManifest, conv Conversation) (*fileFetch, error) {
+	fs := s.cfg.Files
+	rec, err := fs.FileRecord(man.Hash)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		rec = FileRecord{Manifest: man, State: FileRemote, Convs: []Conversation{conv}}
+		if err := fs.PutFileRecord(rec); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, err
+	}
+	if rec.State == FileComplete {
+		return nil, nil
+	}
+	s.fetches.mu.Lock()
+	defer s.fetches.mu.Unlock()
+	if f := s.fetches.m[man.Hash]; f != nil {
+		return f, nil
+	}
+	n := crypto.NumChunks(man.Size, man.ChunkSize)
+	f := &fileFetch{
+		s: s, man: man, conv: conv, done: make(chan struct{}),
+		chunks: rec.Chunks, need: make([]bool, n),
+		inflight: map[int]bool{}, sources: map[PeerID]bool{}, bad: map[PeerID]bool{},
+		changed: make(chan struct{}, 1),
+	}
+	for i := range n {
+		if hasBit(rec.Have, i) {
+			f.have += f.chunkLen(i)
+		} else {
+			f.need[i] = true
+			f.left++
+		}
+	}
+	if s.fetches.m == nil {
+		s.fetches.m = map[FileHash]*fileFetch{}
+	}
+	s.fetches.m[man.Hash] = f
+	if !s.goTracked(f.run) {
+		delete(s.fetches.m, man.Hash)
+		return nil, ErrClosed
+	}
+	return f, nil
+}
+
+func (f *fileFetch) chunkLen(i int) int64 {
+	return min(int64(f.man.ChunkSize), f.man.Size-int64(i)*int64(f.man.ChunkSize))
+}
+
+// run drives the fetch until the file is complete or the service stops.
+func (f *fileFetch) run() {
+	s := f.s
+	ctx := s.ctx()
+	err := f.loop(ctx)
+	s.fetches.mu.Lock()
+	delete(s.fetches.m, f.man.Hash)
+	s.fetches.mu.Unlock()
+	f.err = err
+	close(f.done)
+}
+
+func (f *fileFetch) loop(ctx context.Context) error {
+	s := f.s
+	f.note(true)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wait := 500 * time.Millisecond
+	for {
+		f.mu.Lock()
+		left := f.left
+		f.mu.Unlock()
+		if left == 0 {
+			return f.complete()
+		}
+		for _, p := range f.candidates() {
+			f.mu.Lock()
+			busy := f.sources[p] || f.bad[p]
+			if !busy {
+				f.sources[p] = true
+			}
+			f.mu.Unlock()
+			if busy {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := f.fetchFrom(ctx, p)
+				if err != nil && ctx.Err() == nil {
+					s.log.Debug("file source ended", "file", fmt.Sprintf("%x", f.man.Hash[:4]), "peer", p, "err", err)
+				}
+				f.mu.Lock()
+				delete(f.sources, p)
+				f.mu.Unlock()
+				f.note(true)
+				poke(f.changed)
+			}()
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-f.changed:
+			wait = 500 * time.Millisecond
+		case <-t.C:
+			wait = min(2*wait, 5*time.Second)
+		}
+		t.Stop()
+	}
+}
+
+// candidates are the online peers of the conversation that may have the file.
+func (f *fileFetch) candidates() []PeerID {
+	s := f.s
+	if p, ok := f.conv.Peer(); ok {
+		return []PeerID{p}
+	}
+	name, ok := f.conv.Room()
+	if !ok {
+		return nil
+	}
+	r := s.rooms.get(name)
+	if r == nil {
+		return nil
+	}
+	ps := r.topicPeers()
+	if r.priv != nil {
+		ps = slices.DeleteFunc(ps, func(p PeerID) bool { return !r.priv.isMember(p) })
+	}
+	return ps
+}
+
+// errBadChunk marks a source that sent a chunk that does not verify.
+var errBadChunk = errors.New("sent a chunk that does not match its hash")
+
+// fetchFrom fetches what p has of the missing chunks, batch after batch.
+func (f *fileFetch) fetchFrom(ctx context.Context, p PeerID) error {
+	s := f.s
+	st, err := s.cfg.Transport.OpenStream(ctx, p, FileProtocol)
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
+	defer stop()
+	defer func() { _ = st.Reset() }()
+	c := &fileClient{st: st, fr: newFrameReader(st, maxFileResponseFrame), bw: bufio.NewWriterSize(st, 4<<10),
+		hash: f.man.Hash[:], conv: s.fileConvLabel(f.conv)}
+	have, err := c.have()
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	known := f.chunks != nil
+	f.mu.Unlock()
+	if !known {
+		list, err := c.list()
+		if err != nil {
+			return err
+		}
+		if err := crypto.VerifyChunkList(f.man.Hash, f.man.Size, f.man.ChunkSize, list); err != nil {
+			f.penalize(p, err)
+			return err
+		}
+		if err := s.cfg.Files.SetChunkList(f.man.Hash, list); err != nil {
+			return err
+		}
+		f.mu.Lock()
+		if f.chunks == nil {
+			f.chunks = list
+		}
+		f.mu.Unlock()
+	}
+	var plain []byte
+	for {
+		batch := f.take(have)
+		if len(batch) == 0 {
+			return nil
+		}
+		err := c.chunks(batch, func(i int, data []byte) error {
+			if f.man.Key != (crypto.Key{}) {
+				var err error
+				if plain, err = crypto.OpenChunk(plain[:0], f.man.Key, f.man.Hash, i, data); err != nil {
+					return errBadChunk
+				}
+				data = plain
+			}
+			if int64(len(data)) != f.chunkLen(i) || crypto.HashChunk(data) != f.chunks[i] {
+				return errBadChunk
+			}
+			if err := s.cfg.Files.PutChunk(f.man.Hash, i, data); err != nil {
+				return err
+			}
+			f.got(i)
+			return nil
+		})
+		f.release(batch)
+		switch {
+		case errors.Is(err, errBadChunk):
+			f.penalize(p, err)
+			return err
+		case errors.Is(err, errMissing):
+			// It had it a moment ago (evicted meanwhile): ask again.
+			if have, err = c.have(); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		}
+	}
+}
+
+// take reserves up to chunkBatch missing chunks that have holds and no
+// other source is fetching.
+func (f *fileFetch) take(have []byte) []int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []int
+	for i, need := range f.need {
+		if need && !f.inflight[i] && hasBit(have, i) {
+			f.inflight[i] = true
+			out = append(out, i)
+			if len(out) == chunkBatch {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// release ends the reservation of batch (what was not stored is missing
+// again).
+func (f *fileFetch) release(batch []int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, i := range batch {
+		delete(f.inflight, i)
+	}
+}
+
+// got records chunk i as stored.
+func (f *fileFetch) got(i int) {
+	f.mu.Lock()
+	if f.need[i] {
+		f.need[i] = false
+		f.left--
+		f.have += f.chunkLen(i)
+	}
+	f.mu.Unlock()
+	f.note(false)
+}
+
+// penalize drops p for the rest of the fetch.
+func (f *fileFetch) penalize(p PeerID, err error) {
+	f.s.log.Warn("dropped a file source", "peer", p, "file", fmt.Sprintf("%x", f.man.Hash[:4]), "err", err)
+	f.mu.Lock()
+	f.bad[p] = true
+	f.mu.Unlock()
+}
+
+// note publishes progress, at most every 100 ms unless now.
+func (f *fileFetch) note(now bool) {
+	f.mu.Lock()
+	t := time.Now()
+	if !now && t.Sub(f.lastNote) < 100*time.Millisecond {
+		f.mu.Unlock()
+		return
+	}
+	f.lastNote = t
+	e := FileEvent{Hash: f.man.Hash, Have: f.have, Size: f.man.Size, Sources: len(f.sources), State: FileDownloading}
+	f.mu.Unlock()
+	f.s.publish(Event{Type: EventFile, File: &e})
+}
+
+// complete ends a fetch whose every chunk is stored.
+func (f *fileFetch) complete() error {
+	rec, err := f.s.cfg.Files.FileRecord(f.man.Hash)
+	if err != nil {
+		return err
+	}
+	f.s.publish(Event{Type: EventFile, File: &FileEvent{Hash: f.man.Hash, Have: f.man.Size, Size: f.man.Size, State: FileComplete, Path: rec.Path}})
+	return nil
+}
+
+// errMissing is a source's answer for a chunk it does not hold.
+var errMissing = errors.New("the source does not hold the chunk")
+
+// fileClient is the requesting side of a /parley/file/1.0.0 stream.
+type fileClient struct {
+	st   Stream
+	fr   *frameReader
+	bw   *bufio.Writer
+	hash []byte
+	conv string
+}
+
+func (c *fileClient) ask(typ wire.FileRequest_Type, indices []uint32) error {
+	b, err := proto.Marshal(&wire.FileRequest{Type: typ, Hash: c.hash, Conversation: c.conv, Indices: indices})
+	if err != nil {
+		return err
+	}
+	_ = c.st.SetWriteDeadline(time.Now().Add(fileIdleTimeout))
+	if err := writeFrame(c.bw, b); err != nil {
+		return err
+	}
+	return c.bw.Flush()
+}
+
+func (c *fileClient) answer() (*wire.FileResponse, error) {
+	_ = c.st.SetReadDeadline(time.Now().Add(fileIdleTimeout))
+	b, err := c.fr.Next()
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		return nil, err
+	}
+	var r wire.FileResponse
+	if err := proto.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("bad file response: %w", err)
+	}
+	return &r, nil
+}
+
+func (c *fileClient) have() ([]byte, error) {
+	if err := c.ask(wire.FileRequest_TYPE_HAVE, nil); err != nil {
+		return nil, err
+	}
+	r, err := c.answer()
+	if err != nil {
+		return nil, err
+	}
+	if r.Error != "" {
+		return nil, fmt.Errorf("source: %s", r.Error)
+	}
+	return r.Have, nil
+}
+
+func (c *fileClient) list() ([]FileHash, error) {
+	if err := c.ask(wire.FileRequest_TYPE_LIST, nil); err != nil {
+		return nil, err
+	}
+	r, err := c.answer()
+	if err != nil {
+		return nil, err
+	}
+	if r.Error != "" {
+		return nil, fmt.Errorf("source: %s", r.Error)
+	}
+	out := make([]FileHash, len(r.ChunkHashes))
+	for i, h := range r.ChunkHashes {
+		if len(h) != crypto.HashSize {
+			return nil, fmt.Errorf("%w: a %d-byte chunk hash", crypto.ErrChunkList, len(h))
+		}
+		out[i] = FileHash(h)
+	}
+	return out, nil
+}
+
+// chunks asks for batch and hands each chunk to each, in order.
+func (c *fileClient) chunks(batch []int, each func(i int, data []byte) error) error {
+	idx := make([]uint32, len(batch))
+	for k, i := range batch {
+		idx[k] = uint32(i)
+	}
+	if err := c.ask(wire.FileRequest_TYPE_CHUNKS, idx); err != nil {
+		return err
+	}
+	var missing bool
+	for _, i := range batch {
+		r, err := c.answer()
+		if err != nil {
+			return err
+		}
+		switch {
+		case r.Index != uint32(i):
+			return fmt.Errorf("%w: chunk %d where %d was due", errBadChunk, r.Index, i)
+		case r.Error == "missing":
+			missing = true
+			continue
+		case r.Error != "":
+			return fmt.Errorf("source: %s", r.Error)
+		}
+		if err := each(i, r.Data); err != nil {
+			return err
+		}
+	}
+	if missing {
+		return errMissing
+	}
+	return nil
+}
+
+// filesArrived records the files of a message that arrived and fetches
+// those up to AutoDownload (and MaxFileSize) in the background.
+func (s *Service) filesArrived(m *Message) {
+	fs := s.cfg.Files
+	if fs == nil || m.Author == s.self {
+		return
+	}
+	for _, man := range m.Files {
+		if err := fs.AddFileConv(man, m.Conversation); err != nil {
+			s.log.Warn("could not record a shared file", "err", err)
+			continue
+		}
+		if man.Size > s.cfg.AutoDownload || man.Size > s.cfg.MaxFileSize {
+			continue
+		}
+		if _, err := s.startFetch(man, m.Conversation); err != nil {
+			s.log.Debug("could not start fetching a file", "err", err)
+		}
+	}
+}
+
+// resumeFetches restarts, at start, the fetches a stop interrupted.
+func (s *Service) resumeFetches() {
+	fs := s.cfg.Files
+	if fs == nil {
+		return
+	}
+	recs, err := fs.FileRecords()
+	if err != nil {
+		s.log.Warn("could not list files", "err", err)
+		return
+	}
+	for _, rec := range recs {
+		if rec.State != FileDownloading || len(rec.Convs) == 0 {
+			continue
+		}
+		if _, err := s.startFetch(rec.Manifest, rec.Convs[0]); err != nil {
+			s.log.Debug("could not resume fetching a file", "err", err)
+		}
+	}
+}

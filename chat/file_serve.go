@@ -1,0 +1,192 @@
+package chat
+
+import (
+	"bufio"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/parley-chat/parley/crypto"
+	"github.com/parley-chat/parley/internal/wire"
+)
+
+// FileProtocol fetches the chunks of shared files; docs/PROTOCOL.md
+// describes it.
+const FileProtocol = "/parley/file/1.0.0"
+
+const (
+	// maxFileChunks bounds a file's chunk count (a 4 GiB file in 1 MiB
+	// chunks has 4,096): it bounds the chunk list a peer may send.
+	maxFileChunks = 1 << 16
+	// maxChunksPerRequest bounds one CHUNKS request.
+	maxChunksPerRequest = 64
+	// maxFileRequestFrame and maxFileResponseFrame cap the frames of
+	// /parley/file/1.0.0: a response carries a chunk or a chunk list.
+	maxFileRequestFrame  = 1 << 10
+	maxFileResponseFrame = max(MaxChunkSize+crypto.SealChunkOverhead, maxFileChunks*(crypto.HashSize+3)) + 64
+	// fileIdleTimeout ends a file stream with no request for this long.
+	fileIdleTimeout = 2 * time.Minute
+)
+
+// fileConvLabel is how a request names the conversation its file was
+// shared in, as the server knows it: a public room by name, a private one
+// by ID (names are local), a direct conversation as "dm".
+func (s *Service) fileConvLabel(conv Conversation) string {
+	if _, ok := conv.Peer(); ok {
+		return "dm"
+	}
+	if name, ok := conv.Room(); ok {
+		if r := s.rooms.get(name); r != nil && r.priv != nil {
+			return "private:" + hex.EncodeToString(r.priv.id[:])
+		}
+	}
+	return string(conv)
+}
+
+// mayServe says whether p may fetch the file rec, which it saw in the
+// conversation label names: the file was shared there, and p is a member
+// of it (the other party of a direct conversation, a peer of a public
+// room's topic, a member of a private room by its ops).
+func (s *Service) mayServe(p PeerID, rec *FileRecord, label string) bool {
+	var conv Conversation
+	switch {
+	case label == "dm":
+		conv = DMConversation(p)
+	case strings.HasPrefix(label, "private:"):
+		id, err := hex.DecodeString(strings.TrimPrefix(label, "private:"))
+		if err != nil || len(id) != len(RoomID{}) {
+			return false
+		}
+		pv := s.rooms.private(RoomID(id))
+		if pv == nil || pv.isRemoved() || !pv.isMember(p) {
+			return false
+		}
+		conv = pv.r.conv
+	default:
+		name, ok := Conversation(label).Room()
+		if !ok {
+			return false
+		}
+		r := s.rooms.get(name)
+		if r == nil || r.priv != nil || !slices.Contains(r.topicPeers(), p) {
+			return false
+		}
+		conv = r.conv
+	}
+	return slices.Contains(rec.Convs, conv)
+}
+
+// handleFile serves /parley/file/1.0.0: requests one after another, each
+// answered in order.
+func (s *Service) handleFile(p PeerID, st Stream) {
+	s.serveInbound(st, "file stream", p, func() error {
+		fr := newFrameReader(st, maxFileRequestFrame)
+		bw := bufio.NewWriterSize(st, 64<<10)
+		for {
+			_ = st.SetReadDeadline(time.Now().Add(fileIdleTimeout))
+			b, err := fr.Next()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			var req wire.FileRequest
+			if err := proto.Unmarshal(b, &req); err != nil {
+				return fmt.Errorf("bad file request: %w", err)
+			}
+			_ = st.SetWriteDeadline(time.Now().Add(fileIdleTimeout))
+			if err := s.answerFile(p, &req, bw); err != nil {
+				return err
+			}
+			if err := bw.Flush(); err != nil {
+				return err
+			}
+		}
+	})
+}
+
+// answerFile writes the answer to one request.
+func (s *Service) answerFile(p PeerID, req *wire.FileRequest, w io.Writer) error {
+	send := func(r *wire.FileResponse) error {
+		b, err := proto.Marshal(r)
+		if err != nil {
+			return err
+		}
+		return writeFrame(w, b)
+	}
+	fail := func(msg string) error { return send(&wire.FileResponse{Error: msg}) }
+	fs := s.cfg.Files
+	if fs == nil || len(req.Hash) != crypto.HashSize {
+		return fail("not found")
+	}
+	rec, err := fs.FileRecord(FileHash(req.Hash))
+	if err != nil {
+		return fail("not found")
+	}
+	if !s.mayServe(p, &rec, req.Conversation) {
+		s.log.Debug("refused a file request", "peer", p, "conversation", req.Conversation)
+		return fail("not allowed")
+	}
+	switch req.Type {
+	case wire.FileRequest_TYPE_HAVE:
+		return send(&wire.FileResponse{Have: rec.haveBits()})
+	case wire.FileRequest_TYPE_LIST:
+		if rec.Chunks == nil {
+			return fail("missing")
+		}
+		hs := make([][]byte, len(rec.Chunks))
+		for i := range rec.Chunks {
+			hs[i] = rec.Chunks[i][:]
+		}
+		return send(&wire.FileResponse{ChunkHashes: hs})
+	case wire.FileRequest_TYPE_CHUNKS:
+		if len(req.Indices) > maxChunksPerRequest {
+			return fail(fmt.Sprintf("at most %d chunks a request", maxChunksPerRequest))
+		}
+		key := rec.Manifest.Key
+		var sealed []byte
+		for _, i := range req.Indices {
+			data, err := fs.Chunk(rec.Manifest.Hash, int(i))
+			if err != nil {
+				if err := send(&wire.FileResponse{Index: i, Error: "missing"}); err != nil {
+					return err
+				}
+				continue
+			}
+			if key != (crypto.Key{}) {
+				sealed = crypto.SealChunk(sealed[:0], key, rec.Manifest.Hash, int(i), data)
+				data = sealed
+			}
+			if err := send(&wire.FileResponse{Index: i, Data: data}); err != nil {
+				return err
+			}
+		}
+		_ = fs.TouchFile(rec.Manifest.Hash)
+		return nil
+	}
+	return fail("unknown request")
+}
+
+// haveBits is the record's bitset of held chunks, every bit set once
+// complete.
+func (rec *FileRecord) haveBits() []byte {
+	n := crypto.NumChunks(rec.Manifest.Size, rec.Manifest.ChunkSize)
+	if rec.State == FileComplete {
+		b := make([]byte, (n+7)/8)
+		for i := range n {
+			b[i/8] |= 1 << (i % 8)
+		}
+		return b
+	}
+	return slices.Clone(rec.Have)
+}
+
+// hasBit reports whether bit i of a bitset is set.
+func hasBit(b []byte, i int) bool { return i/8 < len(b) && b[i/8]&(1<<(i%8)) != 0 }
