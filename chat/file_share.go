@@ -12,6 +12,7 @@ import (
 	"image/jpeg"
 	_ "image/png" // thumbnails of PNG images
 	"io"
+	"iter"
 	"mime"
 	"net/http"
 	"path/filepath"
@@ -31,20 +32,15 @@ const (
 	maxThumbSource = 64 << 20 // images larger than this get no thumbnail
 )
 
-// ShareFiles copies files into this node's store and posts one message
+// ShareFiles copies files (read one after another, so an upload can be
+// streamed) into this node's store and posts one message
 // carrying their manifests (and caption, which may be empty) into conv: a
 // room this node joined, or a direct conversation. In a private room each
 // file gets a key of its own, which travels inside the sealed message;
 // its chunks travel sealed under it.
-func (s *Service) ShareFiles(ctx context.Context, conv Conversation, files []SharedFile, caption string) (*Message, error) {
-	fs := s.cfg.Files
-	switch {
-	case fs == nil:
+func (s *Service) ShareFiles(ctx context.Context, conv Conversation, files iter.Seq2[SharedFile, error], caption string) (*Message, error) {
+	if s.cfg.Files == nil {
 		return nil, errors.New("file sharing is off on this node")
-	case len(files) == 0:
-		return nil, fmt.Errorf("%w: no files", ErrEmptyMessage)
-	case len(files) > MaxFilesPerMessage:
-		return nil, fmt.Errorf("%w: %d files, at most %d a message", ErrTooLarge, len(files), MaxFilesPerMessage)
 	}
 	var r *room
 	peer, isDM := conv.Peer()
@@ -61,14 +57,20 @@ func (s *Service) ShareFiles(ctx context.Context, conv Conversation, files []Sha
 			return nil, fmt.Errorf("%w of #%s any more", ErrNotMember, r.name)
 		}
 	}
-	mans := make([]FileManifest, 0, len(files))
+	var mans []FileManifest
 	room := 0 // thumbnail bytes the message can still take
 	if isDM {
 		room = s.cfg.MaxFrame - 4<<10
 	} else {
 		room = maxEnvelope(r.priv != nil) - 4<<10
 	}
-	for _, f := range files {
+	for f, err := range files {
+		if err != nil {
+			return nil, err
+		}
+		if len(mans) == MaxFilesPerMessage {
+			return nil, fmt.Errorf("%w: more than %d files in a message", ErrTooLarge, MaxFilesPerMessage)
+		}
 		man, err := s.importFile(f, conv, r != nil && r.priv != nil)
 		if err != nil {
 			return nil, err
@@ -79,6 +81,9 @@ func (s *Service) ShareFiles(ctx context.Context, conv Conversation, files []Sha
 		}
 		room -= len(man.Thumb)
 		mans = append(mans, man)
+	}
+	if len(mans) == 0 {
+		return nil, fmt.Errorf("%w: no files", ErrEmptyMessage)
 	}
 	if isDM {
 		return s.sendDM(ctx, peer, caption, mans)
@@ -198,6 +203,87 @@ func fileReader(fs FileStore, rec FileRecord) io.Reader {
 	})
 }
 
+// OpenFile opens a complete file held here for reading.
+func (s *Service) OpenFile(h FileHash) (io.ReadSeeker, FileRecord, error) {
+	fs := s.cfg.Files
+	if fs == nil {
+		return nil, FileRecord{}, ErrNotFound
+	}
+	rec, err := fs.FileRecord(h)
+	if err != nil {
+		return nil, rec, err
+	}
+	if rec.State != FileComplete {
+		return nil, rec, fmt.Errorf("%w: %s is not here yet (%s)", ErrNotFound, rec.Manifest.Name, rec.State)
+	}
+	_ = fs.TouchFile(h)
+	return &chunkReader{fs: fs, man: rec.Manifest}, rec, nil
+}
+
+// chunkReader reads a complete file from its chunks, seeking as asked.
+type chunkReader struct {
+	fs    FileStore
+	man   FileManifest
+	off   int64
+	chunk []byte // the chunk at index at
+	at    int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if c.off >= c.man.Size {
+		return 0, io.EOF
+	}
+	i := int(c.off / int64(c.man.ChunkSize))
+	if c.chunk == nil || c.at != i {
+		b, err := c.fs.Chunk(c.man.Hash, i)
+		if err != nil {
+			return 0, err
+		}
+		c.chunk, c.at = b, i
+	}
+	n := copy(p, c.chunk[c.off-int64(i)*int64(c.man.ChunkSize):])
+	c.off += int64(n)
+	return n, nil
+}
+
+func (c *chunkReader) Seek(off int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekCurrent:
+		off += c.off
+	case io.SeekEnd:
+		off += c.man.Size
+	}
+	if off < 0 {
+		return 0, errors.New("seek before the start")
+	}
+	c.off = off
+	return off, nil
+}
+
 type readerFunc func(p []byte) (int, error)
 
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// FileRecord is what this node knows of file h.
+func (s *Service) FileRecord(h FileHash) (FileRecord, error) {
+	if s.cfg.Files == nil {
+		return FileRecord{}, ErrNotFound
+	}
+	return s.cfg.Files.FileRecord(h)
+}
+
+// SaveFile saves the complete file h into dir (the node's download
+// directory when empty) under its safe name, never over another file,
+// and returns the path.
+func (s *Service) SaveFile(h FileHash, dir string) (string, error) {
+	if s.cfg.Files == nil {
+		return "", ErrNotFound
+	}
+	if dir == "" {
+		dir = s.cfg.DownloadDir
+	}
+	if dir == "" {
+		return "", fmt.Errorf("%w: no directory to save into", ErrInvalid)
+	}
+	return s.cfg.Files.SaveFile(h, dir)
+}

@@ -61,6 +61,9 @@ type Config struct {
 	// at all. 16 MiB and 4 GiB if 0.
 	AutoDownload int64
 	MaxFileSize  int64
+	// DownloadDir is where fetched files are saved when no directory is
+	// asked for.
+	DownloadDir string
 }
 
 func (c *Config) setDefaults() {

@@ -41,7 +41,11 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			if sse {
 				_, _ = fmt.Fprintf(w, "event: %s\ndata: ", e.Type)
 			}
-			if err := enc.Encode(EventOf(e, s.backend.DisplayName)); err != nil {
+			ev := EventOf(e, s.backend.DisplayName)
+			if ev.Message != nil && e.Message != nil {
+				ev.Message.Files = s.filesOf(e.Message)
+			}
+			if err := enc.Encode(ev); err != nil {
 				return
 			}
 			if sse {

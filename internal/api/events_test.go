@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -100,7 +101,7 @@ func TestEventsNDJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *e.Message != MessageOf(stored, "bob") || e.Status != nil || e.Peer != nil || e.Time.Location() != time.UTC {
+	if !reflect.DeepEqual(*e.Message, MessageOf(stored, "bob")) || e.Status != nil || e.Peer != nil || e.Time.Location() != time.UTC {
 		t.Errorf("message event: got %+v (message %+v), want %+v", e, e.Message, MessageOf(stored, "bob"))
 	}
 
@@ -332,7 +333,7 @@ func TestEventsSSE(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Type != "message" || e.Message == nil || *e.Message != MessageOf(stored, "bob") {
+	if e.Type != "message" || e.Message == nil || !reflect.DeepEqual(*e.Message, MessageOf(stored, "bob")) {
 		t.Errorf("SSE event: got %+v, want message %+v", e, MessageOf(stored, "bob"))
 	}
 

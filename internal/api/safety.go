@@ -16,7 +16,9 @@ const qrPixels = 256
 // messageOf converts a message for the API, its author named as chat
 // names them.
 func (s *Server) messageOf(m *chat.Message) Message {
-	return MessageOf(m, s.backend.DisplayName(m.Author))
+	out := MessageOf(m, s.backend.DisplayName(m.Author))
+	out.Files = s.filesOf(m)
+	return out
 }
 
 // safetyOf answers for the peer the path names ({peer}: a peer ID or

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"iter"
 	"log/slog"
 	"net"
 	"net/http"
@@ -50,6 +52,11 @@ type Backend interface {
 	RoomMembers(room string) ([]chat.RoomMember, error)
 	Typing(ctx context.Context, room string) error
 	Subscribe() (<-chan chat.Event, func())
+	ShareFiles(ctx context.Context, conv chat.Conversation, files iter.Seq2[chat.SharedFile, error], caption string) (*chat.Message, error)
+	FetchFile(ctx context.Context, id chat.MessageID, h chat.FileHash) error
+	FileRecord(h chat.FileHash) (chat.FileRecord, error)
+	SaveFile(h chat.FileHash, dir string) (string, error)
+	OpenFile(h chat.FileHash) (io.ReadSeeker, chat.FileRecord, error)
 }
 
 var _ Backend = (*chat.Service)(nil)
@@ -193,6 +200,10 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /api/v1/invites/revoke", s.handleRevokeInvite)
 	mux.HandleFunc("POST /api/v1/invites/accept", s.handleAcceptInvite)
 	mux.HandleFunc("POST /api/v1/typing", s.handleTyping)
+	mux.HandleFunc("POST /api/v1/files", s.handleShare)
+	mux.HandleFunc("GET /api/v1/files/{hash}", s.handleFileContent)
+	mux.HandleFunc("GET /api/v1/files/{hash}/thumb", s.handleFileThumb)
+	mux.HandleFunc("POST /api/v1/messages/{id}/fetch", s.handleFetch)
 	mux.HandleFunc("GET /api/v1/events", s.handleEvents)
 	mux.HandleFunc("POST /api/v1/login-link", s.handleLoginLink)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

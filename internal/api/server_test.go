@@ -360,7 +360,7 @@ func TestSend(t *testing.T) {
 		SentAt:       stored.SentAt().Format(time.RFC3339Nano),
 		Status:       "queued",
 	}
-	if m != want {
+	if !reflect.DeepEqual(m, want) {
 		t.Errorf("Send: got %+v, want %+v", m, want)
 	}
 	if _, err := time.Parse(time.RFC3339, m.SentAt); err != nil {
@@ -776,7 +776,7 @@ func TestGetMessage(t *testing.T) {
 			if err := json.Unmarshal(body, &got); err != nil {
 				t.Fatal(err)
 			}
-			if want := MessageOf(m, "bob"); got != want || got.Status != "received" || got.From != bob.ID.String() {
+			if want := MessageOf(m, "bob"); !reflect.DeepEqual(got, want) || got.Status != "received" || got.From != bob.ID.String() {
 				t.Errorf("message: got %+v, want %+v", got, want)
 			}
 		})

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/hex"
 	"time"
 
 	"github.com/parley-chat/parley/chat"
@@ -43,6 +44,7 @@ type Message struct {
 	Status       string `json:"status"`
 	Reason       string `json:"reason,omitempty"`
 	ReplyTo      string `json:"reply_to,omitempty"`
+	Files        []File `json:"files,omitempty"` // files shared with the message, with their state here
 }
 
 // StatusChange is the payload of a "status" event.
@@ -63,6 +65,14 @@ type Event struct {
 	Room         string        `json:"room,omitempty"`         // typing, presence, room
 	Joined       *bool         `json:"joined,omitempty"`       // room
 	Conversation string        `json:"conversation,omitempty"` // read
+
+	// file.progress and file.complete (and file.failed): a file being fetched.
+	Hash    string `json:"hash,omitempty"`
+	Have    *int64 `json:"have,omitempty"`
+	Size    *int64 `json:"size,omitempty"`
+	Sources *int   `json:"sources,omitempty"`
+	Path    string `json:"path,omitempty"`
+	Reason  string `json:"reason,omitempty"`
 }
 
 // Room is one entry of GET /api/v1/rooms.
@@ -286,6 +296,20 @@ func EventOf(e chat.Event, display func(chat.PeerID) string) Event {
 		out.Joined = &joined
 	case chat.EventRead:
 		out.Conversation = string(e.Conversation)
+	case chat.EventFile:
+		f := e.File
+		out.Type = "file.progress"
+		switch f.State {
+		case chat.FileComplete:
+			out.Type = "file.complete"
+			out.Path = f.Path
+		case chat.FileFailed:
+			out.Type = "file.failed"
+			out.Reason = f.Reason
+		}
+		out.Hash = hex.EncodeToString(f.Hash[:])
+		have, size, sources := f.Have, f.Size, f.Sources
+		out.Have, out.Size, out.Sources = &have, &size, &sources
 	}
 	return out
 }
