@@ -240,6 +240,15 @@ type NodeInfo struct {
 	Addrs       []string // listen addresses ending in /p2p/<peer ID>
 	MDNS        bool
 	DHT         string // "server", "client" or "off"
+	MaxFileSize int64  // the largest file shared or fetched; 0: file sharing is off
+}
+
+// maxFileSize is NodeInfo.MaxFileSize.
+func (s *Service) maxFileSize() int64 {
+	if s.cfg.Files == nil {
+		return 0
+	}
+	return s.cfg.MaxFileSize
 }
 
 // Info describes this node.
@@ -249,6 +258,7 @@ func (s *Service) Info() NodeInfo {
 		Nick:        s.Nick(),
 		Fingerprint: crypto.Fingerprint(s.cfg.Identity.PublicKey()),
 		DHT:         "off",
+		MaxFileSize: s.maxFileSize(),
 		Addrs:       []string{},
 	}
 	if n := s.cfg.Network; n != nil {

@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -309,4 +311,67 @@ func (c *Client) SetNick(ctx context.Context, nick string) error {
 func (c *Client) LoginLink(ctx context.Context) (string, error) {
 	var out LoginLink
 	return out.URL, c.do(ctx, http.MethodPost, "/api/v1/login-link", nil, &out)
+}
+
+// Share calls POST /api/v1/files: it streams the files at paths (each
+// under its base name) into one message to `to` with caption text.
+func (c *Client) Share(ctx context.Context, to string, paths []string, text string) (Message, error) {
+	var out Message
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		err := func() error {
+			for _, p := range paths {
+				f, err := os.Open(p)
+				if err != nil {
+					return err
+				}
+				w, err := mw.CreateFormFile("file", filepath.Base(p))
+				if err == nil {
+					_, err = io.Copy(w, f)
+				}
+				_ = f.Close()
+				if err != nil {
+					return err
+				}
+			}
+			return mw.Close()
+		}()
+		_ = pw.CloseWithError(err)
+	}()
+	q := url.Values{"to": {to}}
+	if text != "" {
+		q.Set("text", text)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://parley/api/v1/files?"+q.Encode(), pr)
+	if err != nil {
+		return out, err
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := c.http.Do(req)
+	if err != nil {
+		_ = pr.CloseWithError(err)
+		return out, c.dialError(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode >= 300 {
+		return out, readError(resp)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return out, fmt.Errorf("bad answer from the daemon: %w", err)
+	}
+	return out, nil
+}
+
+// Fetch calls POST /api/v1/messages/{id}/fetch: every file of the message,
+// saved into out (the daemon's download directory if empty).
+func (c *Client) Fetch(ctx context.Context, id, out, timeout string) (FetchResponse, error) {
+	var resp FetchResponse
+	return resp, c.do(ctx, http.MethodPost, "/api/v1/messages/"+url.PathEscape(id)+"/fetch", FetchRequest{Out: out, Timeout: timeout}, &resp)
+}
+
+// Message calls GET /api/v1/messages/{id}.
+func (c *Client) Message(ctx context.Context, id string) (Message, error) {
+	var out Message
+	return out, c.do(ctx, http.MethodGet, "/api/v1/messages/"+url.PathEscape(id), nil, &out)
 }

@@ -16,6 +16,7 @@ type Identity struct {
 	MDNS        bool     `json:"mdns"`
 	DHT         string   `json:"dht"` // "server", "client" or "off"
 	Version     string   `json:"version"`
+	MaxFileSize int64    `json:"max_file_size"` // the largest file this node shares or fetches (0: file sharing is off)
 }
 
 // Peer is one entry of GET /api/v1/peers.
@@ -208,6 +209,7 @@ func IdentityOf(info chat.NodeInfo, version string) Identity {
 		MDNS:        info.MDNS,
 		DHT:         info.DHT,
 		Version:     version,
+		MaxFileSize: info.MaxFileSize,
 	}
 }
 
