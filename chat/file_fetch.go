@@ -3,6 +3,7 @@ package chat
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -300,12 +301,12 @@ func (f *fileFetch) fetchFrom(ctx context.Context, p PeerID) error {
 		err := c.chunks(batch, func(i int, data []byte) error {
 			if f.man.Key != (crypto.Key{}) {
 				var err error
-				if plain, err = crypto.OpenChunk(plain[:0], f.man.Key, f.man.Hash, i, data); err != nil {
+				if plain, err = crypto.OpenChunk(f.man.Key, f.man.Hash, i, data); err != nil {
 					return errBadChunk
 				}
 				data = plain
 			}
-			if int64(len(data)) != f.chunkLen(i) || crypto.HashChunk(data) != f.chunks[i] {
+			if int64(len(data)) != f.chunkLen(i) || crypto.ChunkHash(data) != f.chunks[i] {
 				return errBadChunk
 			}
 			if err := s.cfg.Files.PutChunk(f.man.Hash, i, data); err != nil {
@@ -469,8 +470,8 @@ func (c *fileClient) list() ([]FileHash, error) {
 	}
 	out := make([]FileHash, len(r.ChunkHashes))
 	for i, h := range r.ChunkHashes {
-		if len(h) != crypto.HashSize {
-			return nil, fmt.Errorf("%w: a %d-byte chunk hash", crypto.ErrChunkList, len(h))
+		if len(h) != sha256.Size {
+			return nil, fmt.Errorf("%w: a %d-byte chunk hash", crypto.ErrBadChunkList, len(h))
 		}
 		out[i] = FileHash(h)
 	}

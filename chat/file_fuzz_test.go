@@ -3,6 +3,7 @@ package chat
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"io"
 	"testing"
 	"time"
@@ -37,7 +38,7 @@ func responseFrames(rs ...*wire.FileResponse) []byte {
 // then a batch of two chunks. Whatever the bytes, it must not panic, and a
 // chunk it accepts must be one the list names.
 func FuzzFileResponses(f *testing.F) {
-	h0, h1 := crypto.HashChunk([]byte("a")), crypto.HashChunk([]byte("b"))
+	h0, h1 := crypto.ChunkHash([]byte("a")), crypto.ChunkHash([]byte("b"))
 	f.Add(responseFrames(
 		&wire.FileResponse{Have: []byte{3}},
 		&wire.FileResponse{ChunkHashes: [][]byte{h0[:], h1[:]}},
@@ -58,7 +59,7 @@ func FuzzFileResponses(f *testing.F) {
 			return
 		}
 		for _, h := range list {
-			if len(h) != crypto.HashSize {
+			if len(h) != sha256.Size {
 				t.Fatal("a chunk hash of the wrong size got through")
 			}
 		}

@@ -9,23 +9,6 @@ import (
 	"github.com/parley-chat/parley/internal/wire"
 )
 
-// FileHash names a file by its content: crypto.FileRoot of its chunks.
-type FileHash = crypto.Hash
-
-// FileManifest is one file a message carries: what it is and how to check
-// every chunk of it. Name is a display name only (SafeFileName makes it a
-// file name).
-type FileManifest struct {
-	Name          string
-	Size          int64
-	MIME          string
-	Hash          FileHash
-	ChunkSize     int
-	Width, Height int        // images: pixels
-	Thumb         []byte     // images: a small JPEG preview
-	Key           crypto.Key // private rooms: chunks travel sealed under it; zero elsewhere
-}
-
 // Limits on the files a message carries.
 const (
 	MaxFilesPerMessage = 16

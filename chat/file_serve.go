@@ -2,6 +2,7 @@ package chat
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -29,7 +30,7 @@ const (
 	// maxFileRequestFrame and maxFileResponseFrame cap the frames of
 	// /parley/file/1.0.0: a response carries a chunk or a chunk list.
 	maxFileRequestFrame  = 1 << 10
-	maxFileResponseFrame = max(MaxChunkSize+crypto.SealChunkOverhead, maxFileChunks*(crypto.HashSize+3)) + 64
+	maxFileResponseFrame = max(MaxChunkSize+crypto.ChunkOverhead, maxFileChunks*(sha256.Size+3)) + 64
 	// fileIdleTimeout ends a file stream with no request for this long.
 	fileIdleTimeout = 2 * time.Minute
 )
@@ -123,7 +124,7 @@ func (s *Service) answerFile(p PeerID, req *wire.FileRequest, w io.Writer) error
 	}
 	fail := func(msg string) error { return send(&wire.FileResponse{Error: msg}) }
 	fs := s.cfg.Files
-	if fs == nil || len(req.Hash) != crypto.HashSize {
+	if fs == nil || len(req.Hash) != sha256.Size {
 		return fail("not found")
 	}
 	rec, err := fs.FileRecord(FileHash(req.Hash))
@@ -151,7 +152,6 @@ func (s *Service) answerFile(p PeerID, req *wire.FileRequest, w io.Writer) error
 			return fail(fmt.Sprintf("at most %d chunks a request", maxChunksPerRequest))
 		}
 		key := rec.Manifest.Key
-		var sealed []byte
 		for _, i := range req.Indices {
 			data, err := fs.Chunk(rec.Manifest.Hash, int(i))
 			if err != nil {
@@ -161,8 +161,7 @@ func (s *Service) answerFile(p PeerID, req *wire.FileRequest, w io.Writer) error
 				continue
 			}
 			if key != (crypto.Key{}) {
-				sealed = crypto.SealChunk(sealed[:0], key, rec.Manifest.Hash, int(i), data)
-				data = sealed
+				data = crypto.SealChunk(key, rec.Manifest.Hash, int(i), data)
 			}
 			if err := send(&wire.FileResponse{Index: i, Data: data}); err != nil {
 				return err

@@ -198,6 +198,10 @@ type FileStore interface {
 	EvictFiles(limit int64) (freed int64, err error)
 	// TouchFile marks the file used now (for EvictFiles' order).
 	TouchFile(h FileHash) error
+	// AddFileConv records that a file was shared in conv: a remote record
+	// of man if the file is unknown, else conv added to its Convs (in one
+	// transaction, so it never undoes a chunk stored meanwhile).
+	AddFileConv(man FileManifest, conv Conversation) error
 }
 
 // SafeFileName turns a display name into one safe path element, the same
