@@ -96,11 +96,8 @@ func (s *Service) FetchFile(ctx context.Context, id MessageID, h FileHash) error
 
 // fetch runs or joins the fetch of man, shared in conv.
 func (s *Service) fetch(ctx context.Context, man FileManifest, conv Conversation) error {
-	if man.Size > s.cfg.MaxFileSize {
-		return fmt.Errorf("%w: %s is %d bytes, the limit (max_file_size) is %d", ErrTooLarge, man.Name, man.Size, s.cfg.MaxFileSize)
-	}
-	if crypto.NumChunks(man.Size, man.ChunkSize) > maxFileChunks {
-		return fmt.Errorf("%w: %s has more than %d chunks", ErrTooLarge, man.Name, maxFileChunks)
+	if err := man.Validate(s.cfg.MaxFileSize); err != nil {
+		return fmt.Errorf("%s: %w (max_file_size)", man.Name, err)
 	}
 	f, err := s.startFetch(man, conv)
 	if err != nil || f == nil {

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"errors"
 	"fmt"
 	"mime"
 	"unicode/utf8"
@@ -9,17 +10,12 @@ import (
 	"github.com/parley-chat/parley/internal/wire"
 )
 
-// Limits on the files a message carries.
-const (
-	MaxFilesPerMessage = 16
-	MaxFileNameBytes   = 255
-	MaxThumbBytes      = 16 << 10
-	// MinChunkSize and MaxChunkSize bound a manifest's chunk size: small
-	// chunks make long chunk lists, large ones large frames.
-	MinChunkSize = 16 << 10
-	MaxChunkSize = 4 << 20
-	maxMIMEBytes = 127
-)
+// MaxFilesPerMessage bounds the files one message carries.
+const MaxFilesPerMessage = 16
+
+// maxManifestSize is the largest size a manifest may claim at all (what a
+// node fetches is bounded by its own max_file_size on top).
+const maxManifestSize = 1 << 50
 
 // fileManifestsToWire is ms as an envelope carries them.
 func fileManifestsToWire(ms []FileManifest) []*wire.FileManifest {
@@ -78,31 +74,26 @@ func fileManifestsFromWire(ws []*wire.FileManifest, strict bool) ([]FileManifest
 	return out, nil
 }
 
-// checkManifest checks what every node judges alike about a manifest;
-// the size limit, which is a node's own setting, is checked on fetching.
+// checkManifest checks what every node judges alike about a manifest
+// from a peer; the size limit, a node's own setting, is checked when it
+// is fetched.
 func checkManifest(w *wire.FileManifest) error {
 	switch {
-	case w.Name == "" || len(w.Name) > MaxFileNameBytes || !utf8.ValidString(w.Name):
-		return fmt.Errorf("a name of %d bytes (want 1 to %d bytes of UTF-8)", len(w.Name), MaxFileNameBytes)
-	case len(w.Hash) != 32:
+	case len(w.Hash) != len(FileHash{}):
 		return fmt.Errorf("a %d-byte hash", len(w.Hash))
-	case w.ChunkSize < MinChunkSize || w.ChunkSize > MaxChunkSize:
-		return fmt.Errorf("chunk size %d (want %d to %d)", w.ChunkSize, MinChunkSize, MaxChunkSize)
-	case w.Size > 1<<50:
-		return fmt.Errorf("size %d", w.Size)
-	case len(w.Thumb) > MaxThumbBytes:
-		return fmt.Errorf("a %d-byte thumbnail (at most %d)", len(w.Thumb), MaxThumbBytes)
 	case len(w.Key) != 0 && len(w.Key) != crypto.KeySize:
 		return fmt.Errorf("a %d-byte key", len(w.Key))
-	case w.Width > 1<<16 || w.Height > 1<<16:
-		return fmt.Errorf("dimensions %dx%d", w.Width, w.Height)
-	case len(w.Mime) > maxMIMEBytes:
-		return fmt.Errorf("a %d-byte media type", len(w.Mime))
+	case w.Size > maxManifestSize:
+		return fmt.Errorf("size %d", w.Size)
+	case !utf8.ValidString(w.Name):
+		return errors.New("a name that is not UTF-8")
 	}
 	if w.Mime != "" {
 		if _, _, err := mime.ParseMediaType(w.Mime); err != nil {
 			return fmt.Errorf("media type: %v", err)
 		}
 	}
-	return nil
+	m := FileManifest{Name: w.Name, Size: int64(w.Size), MIME: w.Mime, ChunkSize: int(w.ChunkSize), Width: int(w.Width), Height: int(w.Height), Thumb: w.Thumb}
+	copy(m.Hash[:], w.Hash)
+	return m.Validate(maxManifestSize)
 }

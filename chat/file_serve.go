@@ -22,15 +22,12 @@ import (
 const FileProtocol = "/parley/file/1.0.0"
 
 const (
-	// maxFileChunks bounds a file's chunk count (a 4 GiB file in 1 MiB
-	// chunks has 4,096): it bounds the chunk list a peer may send.
-	maxFileChunks = 1 << 16
 	// maxChunksPerRequest bounds one CHUNKS request.
 	maxChunksPerRequest = 64
 	// maxFileRequestFrame and maxFileResponseFrame cap the frames of
 	// /parley/file/1.0.0: a response carries a chunk or a chunk list.
 	maxFileRequestFrame  = 1 << 10
-	maxFileResponseFrame = max(MaxChunkSize+crypto.ChunkOverhead, maxFileChunks*(sha256.Size+3)) + 64
+	maxFileResponseFrame = max(MaxFileChunkSize+crypto.ChunkOverhead, MaxFileChunks*(sha256.Size+3)) + 64
 	// fileIdleTimeout ends a file stream with no request for this long.
 	fileIdleTimeout = 2 * time.Minute
 )

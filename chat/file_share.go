@@ -29,6 +29,7 @@ type SharedFile struct {
 
 const (
 	thumbSide      = 160      // a thumbnail's longer side, pixels
+	maxThumbBytes  = 16 << 10 // what a thumbnail may take of a message
 	maxThumbSource = 64 << 20 // images larger than this get no thumbnail
 )
 
@@ -98,7 +99,7 @@ func (s *Service) importFile(f SharedFile, conv Conversation, private bool) (Fil
 	if name == "" {
 		name = "file"
 	}
-	if len(name) > MaxFileNameBytes {
+	if len(name) > MaxFileNameLen {
 		name = SafeFileName(name)
 	}
 	rec, err := fs.ImportFile(f.Data, name, conv, s.cfg.MaxFileSize)
@@ -174,7 +175,7 @@ func thumbnail(r io.Reader) (w, h int, thumb []byte) {
 		if err := jpeg.Encode(&out, opaque, &jpeg.Options{Quality: q}); err != nil {
 			return w, h, nil
 		}
-		if out.Len() <= MaxThumbBytes {
+		if out.Len() <= maxThumbBytes {
 			return w, h, out.Bytes()
 		}
 	}
