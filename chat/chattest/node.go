@@ -2,6 +2,7 @@ package chattest
 
 import (
 	"crypto/rand"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -37,8 +38,10 @@ type Node struct {
 	Svc      *chat.Service
 	Events   *EventLog
 
-	wrap    func(chat.Store) chat.Store
-	stopped chan struct{} // closed when Run returned
+	wrap      func(chat.Store) chat.Store
+	files     bool
+	wrapFiles func(chat.FileStore) chat.FileStore
+	stopped   chan struct{} // closed when Run returned
 }
 
 // Option changes a Node before it starts.
@@ -55,6 +58,17 @@ func WithRooms() Option { return func(n *Node) { n.PS = n.Tr.PubSub(n.Identity) 
 
 // WithStore wraps the node's store (to watch or break what chat asks of it).
 func WithStore(wrap func(chat.Store) chat.Store) Option { return func(n *Node) { n.wrap = wrap } }
+
+// WithFiles gives the node file sharing over its store (on disk: chunks
+// are files), saving into <dir>/downloads; wrap, if not nil, stands
+// between the service and the store's file methods.
+func WithFiles(wrap func(chat.FileStore) chat.FileStore) Option {
+	return func(n *Node) {
+		n.Dir = n.T.TempDir()
+		n.files = true
+		n.wrapFiles = wrap
+	}
+}
 
 // OnDisk keeps the node's store in a directory, so it survives a restart.
 func OnDisk() Option { return func(n *Node) { n.Dir = n.T.TempDir() } }
@@ -112,6 +126,13 @@ func (n *Node) Start() {
 	if n.PS != nil {
 		cfg.PubSub = n.PS
 	}
+	if n.files {
+		cfg.Files = st
+		if n.wrapFiles != nil {
+			cfg.Files = n.wrapFiles(st)
+		}
+		cfg.DownloadDir = filepath.Join(n.Dir, "downloads")
+	}
 	svc, err := chat.New(cfg)
 	if err != nil {
 		_ = st.Close()
@@ -129,6 +150,9 @@ func (n *Node) Start() {
 	protocols := []string{chat.DMProtocol, chat.ProfileProtocol}
 	if n.PS != nil {
 		protocols = append(protocols, chat.SyncProtocol)
+	}
+	if n.files {
+		protocols = append(protocols, chat.FileProtocol)
 	}
 	n.Tr.WaitServing(n.T, protocols...)
 }
