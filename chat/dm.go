@@ -155,10 +155,10 @@ func (s *Service) storeArrived(ms []*Message) (int, error) {
 	for i, m := range ms {
 		if added[i] {
 			n++
-			s.publish(Event{Type: EventMessage, Message: m})
 			if len(m.Files) > 0 {
-				s.filesArrived(m)
+				s.filesArrived(m) // recorded before anyone hears of the message
 			}
+			s.publish(Event{Type: EventMessage, Message: m})
 		}
 	}
 	return n, nil

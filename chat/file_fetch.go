@@ -65,6 +65,7 @@ type fileFetch struct {
 	sources  map[PeerID]bool // fetching from now
 	bad      map[PeerID]bool // sent a bad chunk: never again in this fetch
 	have     int64
+	fatal    error // a failure that ends the fetch (errStore)
 	lastNote time.Time
 	changed  chan struct{}
 }
@@ -126,7 +127,7 @@ func (s *Service) startFetch(man FileManifest, conv Conversation) (*fileFetch, e
 		return nil, err
 	}
 	if rec.State == FileComplete {
-		return nil, nil
+		return nil, s.finishFile(rec)
 	}
 	s.fetches.mu.Lock()
 	defer s.fetches.mu.Unlock()
@@ -168,6 +169,10 @@ func (f *fileFetch) run() {
 	s := f.s
 	ctx := s.ctx()
 	err := f.loop(ctx)
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("a file fetch failed", "file", fmt.Sprintf("%x", f.man.Hash[:4]), "err", err)
+		s.publish(Event{Type: EventFile, File: &FileEvent{Hash: f.man.Hash, Have: f.have, Size: f.man.Size, State: FileFailed, Reason: err.Error()}})
+	}
 	s.fetches.mu.Lock()
 	delete(s.fetches.m, f.man.Hash)
 	s.fetches.mu.Unlock()
@@ -185,8 +190,11 @@ func (f *fileFetch) loop(ctx context.Context) error {
 	wait := 500 * time.Millisecond
 	for {
 		f.mu.Lock()
-		left := f.left
+		left, fatal := f.left, f.fatal
 		f.mu.Unlock()
+		if fatal != nil {
+			return fatal
+		}
 		if left == 0 {
 			return f.complete()
 		}
@@ -204,6 +212,11 @@ func (f *fileFetch) loop(ctx context.Context) error {
 			go func() {
 				defer wg.Done()
 				err := f.fetchFrom(ctx, p)
+				if errors.Is(err, errStore) {
+					f.mu.Lock()
+					f.fatal = err
+					f.mu.Unlock()
+				}
 				if err != nil && ctx.Err() == nil {
 					s.log.Debug("file source ended", "file", fmt.Sprintf("%x", f.man.Hash[:4]), "peer", p, "err", err)
 				}
@@ -307,7 +320,7 @@ func (f *fileFetch) fetchFrom(ctx context.Context, p PeerID) error {
 				return errBadChunk
 			}
 			if err := s.cfg.Files.PutChunk(f.man.Hash, i, data); err != nil {
-				return err
+				return fmt.Errorf("%w: %w", errStore, err)
 			}
 			f.got(i)
 			return nil
@@ -396,9 +409,28 @@ func (f *fileFetch) complete() error {
 	if err != nil {
 		return err
 	}
-	f.s.publish(Event{Type: EventFile, File: &FileEvent{Hash: f.man.Hash, Have: f.man.Size, Size: f.man.Size, State: FileComplete, Path: rec.Path}})
+	return f.s.finishFile(rec)
+}
+
+// finishFile saves a complete file into the download directory (once)
+// and announces it.
+func (s *Service) finishFile(rec FileRecord) error {
+	h := rec.Manifest.Hash
+	if rec.Path == "" && s.cfg.DownloadDir != "" {
+		path, err := s.cfg.Files.SaveFile(h, s.cfg.DownloadDir)
+		if err != nil {
+			s.publish(Event{Type: EventFile, File: &FileEvent{Hash: h, Size: rec.Manifest.Size, State: FileFailed, Reason: err.Error()}})
+			return err
+		}
+		rec.Path = path
+	}
+	s.publish(Event{Type: EventFile, File: &FileEvent{Hash: h, Have: rec.Manifest.Size, Size: rec.Manifest.Size, State: FileComplete, Path: rec.Path}})
 	return nil
 }
+
+// errStore marks a failure to store a chunk (a full disk): it ends the
+// fetch, whatever the sources.
+var errStore = errors.New("cannot store the file")
 
 // errMissing is a source's answer for a chunk it does not hold.
 var errMissing = errors.New("the source does not hold the chunk")

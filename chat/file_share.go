@@ -122,6 +122,13 @@ func (s *Service) importFile(f SharedFile, conv Conversation, private bool) (Fil
 	if err := fs.PutFileRecord(rec); err != nil {
 		return FileManifest{}, err
 	}
+	if s.cfg.DownloadDir != "" {
+		// The sharer keeps a copy of its own among the conversation's
+		// files, as every member that fetches it does.
+		if _, err := fs.SaveFile(man.Hash, s.cfg.DownloadDir); err != nil {
+			return FileManifest{}, err
+		}
+	}
 	return man, nil
 }
 

@@ -575,6 +575,32 @@ func (s *Store) SetChunkList(h chat.FileHash, chunks []chat.FileHash) error {
 	return nil
 }
 
+// AddFileConv implements chat.FileStore.
+func (s *Store) AddFileConv(man chat.FileManifest, conv chat.Conversation) error {
+	known := false
+	s.files.mu.Lock()
+	err := s.update(func(txn *badger.Txn) error {
+		rec, found, err := loadFile(txn, man.Hash)
+		if err != nil || !found {
+			return err
+		}
+		known = true
+		if rec.SharedIn(conv) {
+			return nil
+		}
+		rec.Convs = append(rec.Convs, conv)
+		return putFileMeta(txn, rec)
+	})
+	s.files.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("record file %s: %w", man.Hash, err)
+	}
+	if known {
+		return nil
+	}
+	return s.PutFileRecord(chat.FileRecord{Manifest: man, State: chat.FileRemote, Convs: []chat.Conversation{conv}})
+}
+
 // TouchFile implements chat.FileStore.
 func (s *Store) TouchFile(h chat.FileHash) error {
 	s.files.mu.Lock()
