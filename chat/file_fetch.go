@@ -169,6 +169,11 @@ func (f *fileFetch) run() {
 	s := f.s
 	ctx := s.ctx()
 	err := f.loop(ctx)
+	if err == nil {
+		if _, err := s.cfg.Files.EvictFiles(s.cfg.FileCache); err != nil {
+			s.log.Warn("could not trim the file cache", "err", err)
+		}
+	}
 	if err != nil && ctx.Err() == nil {
 		s.log.Warn("a file fetch failed", "file", fmt.Sprintf("%x", f.man.Hash[:4]), "err", err)
 		s.publish(Event{Type: EventFile, File: &FileEvent{Hash: f.man.Hash, Have: f.have, Size: f.man.Size, State: FileFailed, Reason: err.Error()}})
@@ -417,7 +422,7 @@ func (f *fileFetch) complete() error {
 func (s *Service) finishFile(rec FileRecord) error {
 	h := rec.Manifest.Hash
 	if rec.Path == "" && s.cfg.DownloadDir != "" {
-		path, err := s.cfg.Files.SaveFile(h, s.cfg.DownloadDir)
+		path, err := s.cfg.Files.SaveFile(h, s.cfg.DownloadDir, false)
 		if err != nil {
 			s.publish(Event{Type: EventFile, File: &FileEvent{Hash: h, Size: rec.Manifest.Size, State: FileFailed, Reason: err.Error()}})
 			return err

@@ -125,7 +125,7 @@ func (s *Service) importFile(f SharedFile, conv Conversation, private bool) (Fil
 	if s.cfg.DownloadDir != "" {
 		// The sharer keeps a copy of its own among the conversation's
 		// files, as every member that fetches it does.
-		if _, err := fs.SaveFile(man.Hash, s.cfg.DownloadDir); err != nil {
+		if _, err := fs.SaveFile(man.Hash, s.cfg.DownloadDir, true); err != nil {
 			return FileManifest{}, err
 		}
 	}
@@ -282,7 +282,8 @@ func (s *Service) FileRecord(h FileHash) (FileRecord, error) {
 
 // SaveFile saves the complete file h into dir (the node's download
 // directory when empty) under its safe name, never over another file,
-// and returns the path.
+// and returns the path. A file the user saves is kept out of the cache's
+// eviction.
 func (s *Service) SaveFile(h FileHash, dir string) (string, error) {
 	if s.cfg.Files == nil {
 		return "", ErrNotFound
@@ -293,5 +294,5 @@ func (s *Service) SaveFile(h FileHash, dir string) (string, error) {
 	if dir == "" {
 		return "", fmt.Errorf("%w: no directory to save into", ErrInvalid)
 	}
-	return s.cfg.Files.SaveFile(h, dir)
+	return s.cfg.Files.SaveFile(h, dir, true)
 }

@@ -187,9 +187,10 @@ type FileStore interface {
 	// SaveFile assembles a complete file into dir under SafeFileName of its
 	// name, never overwriting: "report.pdf", then "report (1).pdf"... It
 	// writes a temporary file in dir and links it to the final name, so a
-	// full disk leaves no half file under that name. It pins the file,
-	// records Path and returns it.
-	SaveFile(h FileHash, dir string) (path string, err error)
+	// full disk leaves no half file under that name. It records Path and
+	// returns it; pin keeps the file out of EvictFiles (a file the user
+	// saved), as a file this node shared is.
+	SaveFile(h FileHash, dir string, pin bool) (path string, err error)
 	// EvictFiles drops the chunks of unpinned files, least recently used
 	// first, until the bytes held of unpinned files are at most limit, and
 	// returns how many bytes of them it dropped. A chunk another file

@@ -57,10 +57,13 @@ type Config struct {
 	// Files keeps shared files; nil: no file sharing.
 	Files FileStore
 	// AutoDownload is the largest file fetched when its message arrives
-	// (larger ones on demand); MaxFileSize the largest shared or fetched
-	// at all. 16 MiB and 4 GiB if 0.
+	// (larger ones on demand; negative: none); MaxFileSize the largest
+	// shared or fetched at all; FileCache the room for others' files,
+	// least recently used dropped first (never a file this node shared
+	// or saved). 16 MiB, 4 GiB and 10 GiB if 0.
 	AutoDownload int64
 	MaxFileSize  int64
+	FileCache    int64
 	// DownloadDir is where fetched files are saved when no directory is
 	// asked for.
 	DownloadDir string
@@ -88,6 +91,7 @@ func (c *Config) setDefaults() {
 	setDefault(&c.PruneEvery, time.Hour)
 	setDefault(&c.AutoDownload, 16<<20)
 	setDefault(&c.MaxFileSize, 4<<30)
+	setDefault(&c.FileCache, 10<<30)
 }
 
 func setDefault[T comparable](v *T, def T) {

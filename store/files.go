@@ -816,7 +816,7 @@ func (s *Store) ImportFile(r io.Reader, name string, conv chat.Conversation, max
 }
 
 // SaveFile implements chat.FileStore.
-func (s *Store) SaveFile(h chat.FileHash, dir string) (string, error) {
+func (s *Store) SaveFile(h chat.FileHash, dir string, pin bool) (string, error) {
 	if err := s.filesReady(); err != nil {
 		return "", err
 	}
@@ -857,7 +857,7 @@ func (s *Store) SaveFile(h chat.FileHash, dir string) (string, error) {
 		if !found {
 			return fmt.Errorf("%w: file %s", chat.ErrNotFound, h)
 		}
-		rec.Pinned, rec.Path, rec.LastUsed = true, path, s.files.now()
+		rec.Pinned, rec.Path, rec.LastUsed = rec.Pinned || pin, path, s.files.now()
 		return putFileMeta(txn, rec)
 	})
 	if err != nil {

@@ -205,7 +205,7 @@ func TestImportFile(t *testing.T) {
 				t.Errorf("after reopening: got %+v", back)
 			}
 			checkChunks(t, r.s, m.Hash, data)
-			path, err := r.s.SaveFile(m.Hash, t.TempDir())
+			path, err := r.s.SaveFile(m.Hash, t.TempDir(), true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -366,7 +366,7 @@ func TestPutChunkOutOfOrderAndResume(t *testing.T) {
 	if !got.LastUsed.Equal(baseTime.Add(time.Minute)) {
 		t.Errorf("LastUsed: got %v, want when the download started", got.LastUsed)
 	}
-	if _, err := r.s.SaveFile(h, t.TempDir()); !errors.Is(err, chat.ErrInvalid) {
+	if _, err := r.s.SaveFile(h, t.TempDir(), true); !errors.Is(err, chat.ErrInvalid) {
 		t.Errorf("SaveFile of an incomplete file: got %v, want ErrInvalid", err)
 	}
 	for i := 7; i >= 0; i-- {
@@ -461,7 +461,7 @@ func TestSaveFileNames(t *testing.T) {
 	rec := r.importBytes(data, "report.pdf", roomConv)
 	var paths []string
 	for range 3 {
-		p, err := r.s.SaveFile(rec.Manifest.Hash, out)
+		p, err := r.s.SaveFile(rec.Manifest.Hash, out, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -477,7 +477,7 @@ func TestSaveFileNames(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(out, "report (3).pdf"), []byte("mine"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p, err := r.s.SaveFile(rec.Manifest.Hash, out)
+	p, err := r.s.SaveFile(rec.Manifest.Hash, out, true)
 	if err != nil || filepath.Base(p) != "report (4).pdf" {
 		t.Errorf("next to a file of the user's: got %q, %v; want report (4).pdf", p, err)
 	}
@@ -512,7 +512,7 @@ func TestSaveFileNames(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		p, err := r.s.SaveFile(remote.Manifest.Hash, out)
+		p, err := r.s.SaveFile(remote.Manifest.Hash, out, true)
 		if err != nil {
 			t.Fatalf("%q: %v", tc.name, err)
 		}
@@ -629,7 +629,7 @@ func TestChunkDamagedOnDisk(t *testing.T) {
 		t.Errorf("a damaged chunk: got %v, want ErrNotFound (damaged)", err)
 	}
 	out := t.TempDir()
-	if _, err := r.s.SaveFile(rec.Manifest.Hash, out); err == nil {
+	if _, err := r.s.SaveFile(rec.Manifest.Hash, out, true); err == nil {
 		t.Error("SaveFile of a damaged file: got no error")
 	}
 	if entries, _ := os.ReadDir(out); len(entries) != 0 {
@@ -779,11 +779,11 @@ func TestFullDisk(t *testing.T) {
 			t.Fatal(err)
 		}
 		out := filepath.Join(disk, "out")
-		first, err := s.SaveFile(rec.Manifest.Hash, out)
+		first, err := s.SaveFile(rec.Manifest.Hash, out, true)
 		if err != nil {
 			t.Fatalf("the first copy fits: %v", err)
 		}
-		_, err = s.SaveFile(rec.Manifest.Hash, out)
+		_, err = s.SaveFile(rec.Manifest.Hash, out, true)
 		if !errors.Is(err, syscall.ENOSPC) {
 			t.Fatalf("SaveFile onto a full disk: got %v, want ENOSPC", err)
 		}
@@ -837,7 +837,7 @@ func BenchmarkSaveFile(b *testing.B) {
 	out := b.TempDir()
 	b.SetBytes(size)
 	for b.Loop() {
-		p, err := s.SaveFile(rec.Manifest.Hash, out)
+		p, err := s.SaveFile(rec.Manifest.Hash, out, true)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -183,6 +184,25 @@ func Open(p Paths, o Options) (_ *App, err error) {
 			return nil, fmt.Errorf("config auto_join: %w", err)
 		}
 	}
+	autoDownload, err := sizeOr(cfg.AutoDownload, 16<<20, "auto_download")
+	if err != nil {
+		return nil, err
+	}
+	maxFile, err := sizeOr(cfg.MaxFileSize, 4<<30, "max_file_size")
+	if err != nil {
+		return nil, err
+	}
+	if autoDownload == 0 {
+		autoDownload = -1 // none (0 would mean the default)
+	}
+	fileCache, err := sizeOr(cfg.FileCache, 10<<30, "file_cache")
+	if err != nil {
+		return nil, err
+	}
+	downloads := cfg.DownloadDir
+	if downloads == "" {
+		downloads = filepath.Join(p.Data, "downloads")
+	}
 	a.Chat, err = chat.New(chat.Config{
 		Identity:  id,
 		Nick:      cfg.Nick,
@@ -197,6 +217,12 @@ func Open(p Paths, o Options) (_ *App, err error) {
 		Retention: retention,
 		SaveNick:  a.saveNick,
 		Logger:    log.With("part", "chat"),
+
+		Files:        a.Store,
+		AutoDownload: autoDownload,
+		FileCache:    fileCache,
+		MaxFileSize:  maxFile,
+		DownloadDir:  downloads,
 	})
 	if err != nil {
 		return nil, err

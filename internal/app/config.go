@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/pelletier/go-toml/v2"
 )
@@ -28,6 +31,45 @@ type Config struct {
 	Retention string   `toml:"retention,omitempty"`  // how long room history is kept: "90d", "2w", "36h"; default forever
 	APIListen string   `toml:"api_listen,omitempty"`
 	LogLevel  string   `toml:"log_level,omitempty"` // debug, info, warn, error
+
+	// Files.
+	AutoDownload string `toml:"auto_download,omitempty"` // files up to this size are fetched on arrival: "16MiB" by default, "0" for none
+	MaxFileSize  string `toml:"max_file_size,omitempty"` // the largest file shared or fetched: "4GiB" by default
+	FileCache    string `toml:"file_cache,omitempty"`    // room for others' files, least recently used dropped first: "10GiB" by default
+	DownloadDir  string `toml:"download_dir,omitempty"`  // where fetched files are saved: <data dir>/downloads by default
+}
+
+// ParseSize reads a size such as "16MiB", "4GiB", "500MB", "1024" (bytes).
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("size %q: want a number of bytes with an optional unit (KiB, MiB, GiB, TiB, KB, MB, GB, TB)", s)
+	}
+	return n * mult, nil
+}
+
+// sizeOr is ParseSize of s, or def when s is empty.
+func sizeOr(s string, def int64, key string) (int64, error) {
+	if s == "" {
+		return def, nil
+	}
+	n, err := ParseSize(s)
+	if err != nil {
+		return 0, fmt.Errorf("config %s: %w", key, err)
+	}
+	return n, nil
 }
 
 // LoadConfig reads config.toml; a missing file is an empty config.
