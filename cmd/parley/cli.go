@@ -121,7 +121,11 @@ func (c *cli) fail(err error) error {
 		return nil
 	}
 	var ae *api.Error
+	var ue usageError
+	var re runtimeError
 	switch {
+	case errors.As(err, &ue), errors.As(err, &re):
+		return err // already says which
 	case errors.Is(err, api.ErrNoDaemon):
 		p, _ := c.paths()
 		return runtimeError{fmt.Errorf("no daemon running for %s: start one with 'parley%s daemon'", p.Data, c.homeFlag())}

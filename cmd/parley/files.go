@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,7 +92,13 @@ func (c *cli) getCmd() *cobra.Command {
 					c.progress(ctx, cl, args[0])
 				}()
 			}
-			return cl.Fetch(c.ctx, args[0], out, timeout)
+			r, err := cl.Fetch(c.ctx, args[0], out, timeout)
+			var ae *api.Error
+			if errors.As(err, &ae) && ae.Status == http.StatusRequestEntityTooLarge {
+				// A file over this node's limit is a refusal, not a usage error.
+				return r, runtimeError{err}
+			}
+			return r, err
 		},
 		print: func(_ *api.Client, r api.FetchResponse) error {
 			for _, f := range r.Files {

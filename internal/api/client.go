@@ -11,6 +11,7 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -326,7 +327,7 @@ func (c *Client) Share(ctx context.Context, to string, paths []string, text stri
 				if err != nil {
 					return err
 				}
-				w, err := mw.CreateFormFile("file", filepath.Base(p))
+				w, err := mw.CreatePart(filePartHeader(filepath.Base(p)))
 				if err == nil {
 					_, err = io.Copy(w, f)
 				}
@@ -374,4 +375,24 @@ func (c *Client) Fetch(ctx context.Context, id, out, timeout string) (FetchRespo
 func (c *Client) Message(ctx context.Context, id string) (Message, error) {
 	var out Message
 	return out, c.do(ctx, http.MethodGet, "/api/v1/messages/"+url.PathEscape(id), nil, &out)
+}
+
+// filePartHeader is the header of a multipart part carrying a file named
+// name. The name goes in RFC 2231 form (filename*=UTF-8”...), every byte
+// outside [A-Za-z0-9._-] percent-encoded, so any name a file system
+// allows (quotes, control characters, non-ASCII) arrives as it is.
+func filePartHeader(name string) textproto.MIMEHeader {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="file"; filename*=UTF-8''`+b.String())
+	h.Set("Content-Type", "application/octet-stream")
+	return h
 }

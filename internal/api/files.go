@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/chat"
+	"github.com/parley-chat/parley/crypto"
 )
 
 // File is one file of a message (Message.Files).
@@ -24,6 +25,7 @@ type File struct {
 	MIME   string `json:"mime"`
 	Hash   string `json:"hash"`
 	State  string `json:"state"`          // "remote", "downloading", "complete" or "failed"
+	Have   int64  `json:"have"`           // bytes held here
 	Path   string `json:"path,omitempty"` // the file on disk, once complete
 	Width  int    `json:"width,omitempty"`
 	Height int    `json:"height,omitempty"`
@@ -55,12 +57,28 @@ func (s *Server) filesOf(m *chat.Message) []File {
 			Width: f.Width, Height: f.Height, Thumb: len(f.Thumb) > 0}
 		if rec, err := s.backend.FileRecord(f.Hash); err == nil {
 			out[i].State = string(rec.State)
+			out[i].Have = heldBytes(rec)
 			if rec.State == chat.FileComplete {
 				out[i].Path = rec.Path
 			}
 		}
 	}
 	return out
+}
+
+// heldBytes is how many bytes of a file a record holds.
+func heldBytes(rec chat.FileRecord) int64 {
+	m := rec.Manifest
+	if rec.State == chat.FileComplete {
+		return m.Size
+	}
+	var n int64
+	for i := range m.NumChunks() {
+		if rec.Has(i) {
+			n += int64(crypto.ChunkLen(m.Size, m.ChunkSize, i))
+		}
+	}
+	return n
 }
 
 // handleShare is POST /api/v1/files?to=CONV[&text=CAPTION]: the body is
