@@ -64,10 +64,17 @@ type fileFetch struct {
 	inflight map[int]bool
 	sources  map[PeerID]bool // fetching from now
 	bad      map[PeerID]bool // sent a bad chunk: never again in this fetch
+	retry    map[PeerID]retryAt
 	have     int64
 	fatal    error // a failure that ends the fetch (errStore)
 	lastNote time.Time
 	changed  chan struct{}
+}
+
+// retryAt is when a source that failed may be asked again.
+type retryAt struct {
+	at   time.Time
+	wait time.Duration
 }
 
 // fetches tracks the fetches under way, one per file.
@@ -138,7 +145,7 @@ func (s *Service) startFetch(man FileManifest, conv Conversation) (*fileFetch, e
 	f := &fileFetch{
 		s: s, man: man, conv: conv, done: make(chan struct{}),
 		chunks: rec.Chunks, need: make([]bool, n),
-		inflight: map[int]bool{}, sources: map[PeerID]bool{}, bad: map[PeerID]bool{},
+		inflight: map[int]bool{}, sources: map[PeerID]bool{}, bad: map[PeerID]bool{}, retry: map[PeerID]retryAt{},
 		changed: make(chan struct{}, 1),
 	}
 	for i := range n {
@@ -205,7 +212,7 @@ func (f *fileFetch) loop(ctx context.Context) error {
 		}
 		for _, p := range f.candidates() {
 			f.mu.Lock()
-			busy := f.sources[p] || f.bad[p]
+			busy := f.sources[p] || f.bad[p] || time.Now().Before(f.retry[p].at)
 			if !busy {
 				f.sources[p] = true
 			}
@@ -227,6 +234,15 @@ func (f *fileFetch) loop(ctx context.Context) error {
 				}
 				f.mu.Lock()
 				delete(f.sources, p)
+				if err != nil {
+					// Not again before a pause, growing while it keeps failing.
+					r := f.retry[p]
+					r.wait = min(max(2*r.wait, 500*time.Millisecond), 30*time.Second)
+					r.at = time.Now().Add(r.wait)
+					f.retry[p] = r
+				} else {
+					delete(f.retry, p)
+				}
 				f.mu.Unlock()
 				f.note(true)
 				poke(f.changed)

@@ -49,8 +49,9 @@ func (s *Service) fileConvLabel(conv Conversation) string {
 
 // mayServe says whether p may fetch the file rec, which it saw in the
 // conversation label names: the file was shared there, and p is a member
-// of it (the other party of a direct conversation, a peer of a public
-// room's topic, a member of a private room by its ops).
+// of it (the other party of a direct conversation, a member of a private
+// room by its ops; a public room is open to anyone who joins it, so
+// anyone who names it).
 func (s *Service) mayServe(p PeerID, rec *FileRecord, label string) bool {
 	var conv Conversation
 	switch {
@@ -71,8 +72,10 @@ func (s *Service) mayServe(p PeerID, rec *FileRecord, label string) bool {
 		if !ok {
 			return false
 		}
+		// A public room is open to anyone who joins it: a file shared
+		// there goes to whoever asks for it by the room it was shared in.
 		r := s.rooms.get(name)
-		if r == nil || r.priv != nil || !slices.Contains(r.topicPeers(), p) {
+		if r == nil || r.priv != nil {
 			return false
 		}
 		conv = r.conv

@@ -272,12 +272,23 @@ type readerFunc func(p []byte) (int, error)
 
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 
-// FileRecord is what this node knows of file h.
+// FileRecord is what this node knows of file h. A file whose chunks are
+// all stored but whose fetch is still saving it is downloading until it
+// is saved (then it has its Path).
 func (s *Service) FileRecord(h FileHash) (FileRecord, error) {
 	if s.cfg.Files == nil {
 		return FileRecord{}, ErrNotFound
 	}
-	return s.cfg.Files.FileRecord(h)
+	rec, err := s.cfg.Files.FileRecord(h)
+	if err == nil && rec.State == FileComplete {
+		s.fetches.mu.Lock()
+		busy := s.fetches.m[h] != nil
+		s.fetches.mu.Unlock()
+		if busy {
+			rec.State = FileDownloading
+		}
+	}
+	return rec, err
 }
 
 // SaveFile saves the complete file h into dir (the node's download

@@ -85,6 +85,17 @@ func (l *LAN) Cut(k int) { l.ip("-n", l.bridgeNS(), "link", "set", fmt.Sprintf("
 // Restore plugs node k's cable back in.
 func (l *LAN) Restore(k int) { l.ip("-n", l.bridgeNS(), "link", "set", fmt.Sprintf("v%d", k), "up") }
 
+// Shape limits what node k sends to rate (tc's units, e.g. "100mbit"):
+// a token bucket on its eth0, as a slower link would.
+func (l *LAN) Shape(k int, rate string) {
+	l.t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", l.NS(k), "tc", "qdisc", "replace", "dev", "eth0", "root",
+		"tbf", "rate", rate, "burst", "256kb", "latency", "100ms").CombinedOutput()
+	if err != nil {
+		l.t.Fatalf("tc on node %d: %v: %s", k, err, out)
+	}
+}
+
 func (l *LAN) ip(args ...string) {
 	l.t.Helper()
 	out, err := exec.Command("ip", args...).CombinedOutput()
