@@ -192,6 +192,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /api/v1/rooms/{name}/invites", s.handleInvite)
 	mux.HandleFunc("POST /api/v1/invites/revoke", s.handleRevokeInvite)
 	mux.HandleFunc("POST /api/v1/invites/accept", s.handleAcceptInvite)
+	mux.HandleFunc("GET /api/v1/qr", s.handleQR)
 	mux.HandleFunc("POST /api/v1/typing", s.handleTyping)
 	mux.HandleFunc("GET /api/v1/events", s.handleEvents)
 	mux.HandleFunc("POST /api/v1/login-link", s.handleLoginLink)
