@@ -65,6 +65,13 @@ func (m *Model) gotEvent(e api.Event) tea.Cmd {
 		if "room:"+e.Room == m.cur {
 			return m.loadMembers(e.Room)
 		}
+	case "members":
+		// A private room's members, roles or settings changed: its role
+		// and removed marks, and its member pane if it is open.
+		if "room:"+e.Room == m.cur {
+			return tea.Batch(m.refreshConvs(), m.loadMembers(e.Room))
+		}
+		return m.refreshConvs()
 	case "room", "read":
 		return m.refreshConvs()
 	}

@@ -6,7 +6,7 @@
   const PAGE = 100; // messages per history page
   const TYPING_SHOW_MS = 6000;
   const TYPING_SEND_MS = 3000;
-  const EVENT_TYPES = ['message', 'status', 'peer', 'typing', 'presence', 'room', 'read'];
+  const EVENT_TYPES = ['message', 'status', 'peer', 'typing', 'presence', 'room', 'read', 'members'];
   // The message kinds a timeline shows; others (a private room's "op"
   // and "key" messages, kinds this client does not know) are hidden.
   const SHOWN_KINDS = new Set(['text', 'join', 'leave']);
@@ -537,6 +537,12 @@
       renderTyping();
     },
     presence(ev) {
+      refreshConvsSoon();
+      if (state.cur && state.cur.room === ev.room) loadMembersSoon();
+    },
+    // A private room's members, roles or settings changed: its marks,
+    // its Invite button and, if open, its member list.
+    members(ev) {
       refreshConvsSoon();
       if (state.cur && state.cur.room === ev.room) loadMembersSoon();
     },
