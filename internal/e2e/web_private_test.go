@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/parley-chat/parley/internal/api"
 	"github.com/parley-chat/parley/internal/testnet"
 )
 
@@ -185,7 +187,13 @@ func TestWebPrivateRoom(t *testing.T) {
 		t.Errorf("bob's #%s: %+v (found %v), want removed", room, r, ok)
 	}
 
-	// Timelines show text, join and leave lines only (no membership ops).
+	// Timelines show text, join and leave lines only (no membership ops),
+	// though the history the page reads holds ops.
+	var all []api.Message
+	alice.RunJSON(&all, "history", "#"+room, "--json", "--all", "--limit", "10000")
+	if !slices.ContainsFunc(all, func(m api.Message) bool { return m.Kind == "op" }) {
+		t.Errorf("alice's history of #%s with --all has no op message: the timeline check below checks nothing", room)
+	}
 	for name, ctx := range map[string]context.Context{"alice": a, "bob": b} {
 		kinds := eval[[]string](t, ctx, `[...document.querySelectorAll('#messages .message')].map(m => m.dataset.kind)`)
 		for _, k := range kinds {
