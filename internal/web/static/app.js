@@ -11,6 +11,7 @@
   // and "key" messages, kinds this client does not know) are hidden.
   const SHOWN_KINDS = new Set(['text', 'join', 'leave']);
   const INVITE_PREFIX = 'parley://invite/';
+  const MAX_INVITE_USES = 10000; // what the daemon allows an invite
 
   const $ = (id) => document.getElementById(id);
   const state = {
@@ -885,8 +886,8 @@
     const expires = $('invite-expires').value.trim();
     if (uses) {
       const n = Number(uses);
-      if (!Number.isInteger(n) || n < 1) {
-        $('invite-state').textContent = 'Uses: a whole number, 1 or more';
+      if (!Number.isInteger(n) || n < 1 || n > MAX_INVITE_USES) {
+        $('invite-state').textContent = `Uses: a whole number from 1 to ${MAX_INVITE_USES}`;
         return;
       }
       body.uses = n;
