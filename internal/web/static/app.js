@@ -998,6 +998,17 @@
     }
   }
 
+  // onClose runs fn when a dialog closes. A dialog's close event comes a
+  // task after close(): by then the dialog may be open again (a quick
+  // second click), and the event belongs to the closing before, so it is
+  // let go.
+  function onClose(id, fn) {
+    const d = $(id);
+    d.addEventListener('close', () => {
+      if (!d.open) fn();
+    });
+  }
+
   function wire() {
     const ta = $('composer-input');
     ta.addEventListener('keydown', (e) => {
@@ -1063,7 +1074,7 @@
     $('invite-copy').addEventListener('click', copyInvite);
     $('invite-revoke').addEventListener('click', revokeInvite);
     $('invite-close').addEventListener('click', () => $('invite-dialog').close());
-    $('invite-dialog').addEventListener('close', () => { inviteRoom = null; invite = null; });
+    onClose('invite-dialog', () => { inviteRoom = null; invite = null; });
     $('settings-button').addEventListener('click', openSettings);
     $('settings-save').addEventListener('click', saveSettings);
     $('settings-form').addEventListener('submit', (e) => {
@@ -1071,16 +1082,16 @@
       saveSettings();
     });
     $('settings-close').addEventListener('click', () => $('settings-dialog').close());
-    $('settings-dialog').addEventListener('close', () => { settingsRoom = null; });
+    onClose('settings-dialog', () => { settingsRoom = null; });
     $('confirm-ok').addEventListener('click', () => answerConfirm(true));
     $('confirm-cancel').addEventListener('click', () => answerConfirm(false));
-    $('confirm-dialog').addEventListener('close', () => answerConfirm(false));
+    onClose('confirm-dialog', () => answerConfirm(false)); // Escape: no
     $('safety-button').addEventListener('click', () => {
       if (state.cur && state.cur.peer) openSafety(state.cur.peer);
     });
     $('safety-verify').addEventListener('click', verifySafety);
     $('safety-close').addEventListener('click', () => $('safety-dialog').close());
-    $('safety-dialog').addEventListener('close', () => { safetyPeer = null; });
+    onClose('safety-dialog', () => { safetyPeer = null; });
     $('load-older').addEventListener('click', loadOlder);
     $('timeline').addEventListener('scroll', (e) => {
       if (e.target.scrollTop < 60) loadOlder();
