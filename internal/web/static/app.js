@@ -140,8 +140,23 @@
 
   // ---- conversations (sidebar) ----
 
+  // Reads sent close together may be answered out of order. Each read
+  // takes a ticket as it is sent and keeps its answer only if no answer
+  // to a later ticket was kept first: a stale answer never overwrites a
+  // fresher one, and whoever awaits a read finds the state at least as
+  // new as its own request.
+  const tickets = { sent: {}, kept: {} };
+  const ticket = (what) => (tickets.sent[what] = (tickets.sent[what] || 0) + 1);
+  function keep(what, n) {
+    if (n < (tickets.kept[what] || 0)) return false;
+    tickets.kept[what] = n;
+    return true;
+  }
+
   async function refreshConvs() {
+    const n = ticket('convs');
     const [convs, rooms] = await Promise.all([api('GET', 'conversations'), api('GET', 'rooms')]);
+    if (!keep('convs', n)) return;
     state.convs = convs;
     state.rooms = new Map(rooms.map((r) => [r.name, r]));
     renderConvs();
@@ -196,7 +211,9 @@
   // ---- peers ----
 
   async function loadPeers() {
+    const n = ticket('peers');
     const peers = await api('GET', 'peers');
+    if (!keep('peers', n)) return;
     state.peers = new Map(peers.map((p) => [p.peer_id, p]));
     renderPeers();
   }
@@ -694,6 +711,7 @@
     const c = state.cur;
     if (!c || !c.room) return;
     const seq = state.seq;
+    const n = ticket('members');
     let ms;
     try {
       ms = await api('GET', 'rooms/' + encodeURIComponent(c.room) + '/members');
@@ -701,7 +719,7 @@
       if (seq === state.seq && e.status !== 404) showNotice(e.message);
       return;
     }
-    if (seq !== state.seq) return;
+    if (seq !== state.seq || !keep('members', n)) return;
     state.members = ms;
     renderMembers();
   }
