@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/parley-chat/parley/internal/api"
 	"github.com/parley-chat/parley/internal/testnet"
 )
 
@@ -58,8 +60,10 @@ func pageErrors(b *browserLog, expected ...string) []string {
 // invite in the dialog (its link read off the field, its QR code
 // loaded), revokes it and makes another; bob's browser is refused a
 // forged and the revoked link with the API's reasons, and joins with the
-// good one; bob posts, alice reads it; alice removes bob with the member
-// list's button; bob's page shows the room removed and stops his posting.
+// good one; bob posts, alice reads it; alice changes who may invite,
+// promotes bob (once cancelled) and removes him with the member list's
+// buttons; bob's page gets an admin's buttons, then shows the room
+// removed and stops his posting.
 func TestWebPrivateRoom(t *testing.T) {
 	chrome := chromiumPath()
 	if chrome == "" {
@@ -162,16 +166,35 @@ func TestWebPrivateRoom(t *testing.T) {
 		t.Errorf("alice's #%s after saving the settings: %+v, want invite members, history join", room, r)
 	}
 
-	// The member list: bob, a member, with Promote and Remove for alice;
-	// Remove asks first, then bob is out.
+	// The member list: bob, a member, with Promote and Remove for alice.
 	bobRow := fmt.Sprintf(`#members-list .member[data-peer=%q]`, bobID.PeerID)
 	waitJS(t, a, 15*time.Second, "bob in alice's member list, with the admin's buttons", fmt.Sprintf(
 		`(() => { const m = document.querySelector(%q); return !!m && m.dataset.role === 'member' && !m.querySelector('.role-badge') && !!m.querySelector('button.promote') && !!m.querySelector('button.remove'); })()`, bobRow))
 	if n := eval[int](t, b, `document.querySelectorAll('#members-list button').length`); n != 0 {
 		t.Errorf("bob, a member, sees %d member buttons, want none", n)
 	}
+
+	// Promote asks first: cancelled, nothing changes; confirmed, bob is an
+	// admin in alice's list, and his own page gives him the admin's
+	// buttons.
+	clickJS(t, a, 10*time.Second, "promote bob", bobRow+` button.promote`)
+	waitJS(t, a, 10*time.Second, "the promote confirmation", `document.getElementById('confirm-dialog').open && document.getElementById('confirm-text').textContent.startsWith('Make bob an admin')`)
+	clickJS(t, a, 10*time.Second, "cancel", `#confirm-cancel`)
+	waitJS(t, a, 10*time.Second, "the confirmation closed", `!document.getElementById('confirm-dialog').open`)
+	if requests, _ := logA.snapshot(); slices.ContainsFunc(requests, func(r string) bool { return strings.HasSuffix(r, "/promote") }) {
+		t.Fatal("a cancelled promotion was sent to alice's daemon")
+	}
+	clickJS(t, a, 10*time.Second, "promote bob", bobRow+` button.promote`)
+	waitJS(t, a, 10*time.Second, "the promote confirmation", `document.getElementById('confirm-dialog').open`)
+	clickJS(t, a, 10*time.Second, "confirm", `#confirm-ok`)
+	waitJS(t, a, 20*time.Second, "bob an admin in alice's member list", fmt.Sprintf(
+		`(() => { const m = document.querySelector(%q); return !document.getElementById('confirm-dialog').open && !!m && m.dataset.role === 'admin' && !!m.querySelector('.role-badge') && !m.querySelector('button.promote') && !!m.querySelector('button.remove'); })()`, bobRow))
+	waitJS(t, b, 30*time.Second, "bob's page: an admin's invite and settings buttons", fmt.Sprintf(
+		`!document.getElementById('invite-button').hidden && !document.getElementById('settings-button').hidden && document.querySelector('#members-list .member[data-peer=%q]').dataset.role === 'admin'`, bobID.PeerID))
+
 	screenshot(t, a, "parley-web-private.png")
 	clickJS(t, a, 10*time.Second, "remove bob", bobRow+` button.remove`)
+	// Remove asks first, then bob (an admin now) is out.
 	waitJS(t, a, 10*time.Second, "the confirmation", `document.getElementById('confirm-dialog').open && document.getElementById('confirm-text').textContent.startsWith('Remove bob')`)
 	clickJS(t, a, 10*time.Second, "confirm", `#confirm-ok`)
 	waitJS(t, a, 20*time.Second, "bob gone from alice's member list", fmt.Sprintf(`!document.getElementById('confirm-dialog').open && !document.querySelector(%q) && !!document.querySelector('#members-list .member')`, bobRow))
@@ -185,7 +208,13 @@ func TestWebPrivateRoom(t *testing.T) {
 		t.Errorf("bob's #%s: %+v (found %v), want removed", room, r, ok)
 	}
 
-	// Timelines show text, join and leave lines only (no membership ops).
+	// Timelines show text, join and leave lines only (no membership ops),
+	// though the history the page reads holds ops.
+	var all []api.Message
+	alice.RunJSON(&all, "history", "#"+room, "--json", "--all", "--limit", "10000")
+	if !slices.ContainsFunc(all, func(m api.Message) bool { return m.Kind == "op" }) {
+		t.Errorf("alice's history of #%s with --all has no op message: the timeline check below checks nothing", room)
+	}
 	for name, ctx := range map[string]context.Context{"alice": a, "bob": b} {
 		kinds := eval[[]string](t, ctx, `[...document.querySelectorAll('#messages .message')].map(m => m.dataset.kind)`)
 		for _, k := range kinds {

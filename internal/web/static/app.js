@@ -11,6 +11,7 @@
   // and "key" messages, kinds this client does not know) are hidden.
   const SHOWN_KINDS = new Set(['text', 'join', 'leave']);
   const INVITE_PREFIX = 'parley://invite/';
+  const MAX_INVITE_USES = 10000; // what the daemon allows an invite
 
   const $ = (id) => document.getElementById(id);
   const state = {
@@ -139,8 +140,23 @@
 
   // ---- conversations (sidebar) ----
 
+  // Reads sent close together may be answered out of order. Each read
+  // takes a ticket as it is sent and keeps its answer only if no answer
+  // to a later ticket was kept first: a stale answer never overwrites a
+  // fresher one, and whoever awaits a read finds the state at least as
+  // new as its own request.
+  const tickets = { sent: {}, kept: {} };
+  const ticket = (what) => (tickets.sent[what] = (tickets.sent[what] || 0) + 1);
+  function keep(what, n) {
+    if (n < (tickets.kept[what] || 0)) return false;
+    tickets.kept[what] = n;
+    return true;
+  }
+
   async function refreshConvs() {
+    const n = ticket('convs');
     const [convs, rooms] = await Promise.all([api('GET', 'conversations'), api('GET', 'rooms')]);
+    if (!keep('convs', n)) return;
     state.convs = convs;
     state.rooms = new Map(rooms.map((r) => [r.name, r]));
     renderConvs();
@@ -195,7 +211,9 @@
   // ---- peers ----
 
   async function loadPeers() {
+    const n = ticket('peers');
     const peers = await api('GET', 'peers');
+    if (!keep('peers', n)) return;
     state.peers = new Map(peers.map((p) => [p.peer_id, p]));
     renderPeers();
   }
@@ -699,6 +717,7 @@
     const c = state.cur;
     if (!c || !c.room) return;
     const seq = state.seq;
+    const n = ticket('members');
     let ms;
     try {
       ms = await api('GET', 'rooms/' + encodeURIComponent(c.room) + '/members');
@@ -706,7 +725,7 @@
       if (seq === state.seq && e.status !== 404) showNotice(e.message);
       return;
     }
-    if (seq !== state.seq) return;
+    if (seq !== state.seq || !keep('members', n)) return;
     state.members = ms;
     renderMembers();
   }
@@ -891,8 +910,8 @@
     const expires = $('invite-expires').value.trim();
     if (uses) {
       const n = Number(uses);
-      if (!Number.isInteger(n) || n < 1) {
-        $('invite-state').textContent = 'Uses: a whole number, 1 or more';
+      if (!Number.isInteger(n) || n < 1 || n > MAX_INVITE_USES) {
+        $('invite-state').textContent = `Uses: a whole number from 1 to ${MAX_INVITE_USES}`;
         return;
       }
       body.uses = n;
@@ -1003,6 +1022,17 @@
     }
   }
 
+  // onClose runs fn when a dialog closes. A dialog's close event comes a
+  // task after close(): by then the dialog may be open again (a quick
+  // second click), and the event belongs to the closing before, so it is
+  // let go.
+  function onClose(id, fn) {
+    const d = $(id);
+    d.addEventListener('close', () => {
+      if (!d.open) fn();
+    });
+  }
+
   function wire() {
     const ta = $('composer-input');
     ta.addEventListener('keydown', (e) => {
@@ -1068,7 +1098,7 @@
     $('invite-copy').addEventListener('click', copyInvite);
     $('invite-revoke').addEventListener('click', revokeInvite);
     $('invite-close').addEventListener('click', () => $('invite-dialog').close());
-    $('invite-dialog').addEventListener('close', () => { inviteRoom = null; invite = null; });
+    onClose('invite-dialog', () => { inviteRoom = null; invite = null; });
     $('settings-button').addEventListener('click', openSettings);
     $('settings-save').addEventListener('click', saveSettings);
     $('settings-form').addEventListener('submit', (e) => {
@@ -1076,16 +1106,16 @@
       saveSettings();
     });
     $('settings-close').addEventListener('click', () => $('settings-dialog').close());
-    $('settings-dialog').addEventListener('close', () => { settingsRoom = null; });
+    onClose('settings-dialog', () => { settingsRoom = null; });
     $('confirm-ok').addEventListener('click', () => answerConfirm(true));
     $('confirm-cancel').addEventListener('click', () => answerConfirm(false));
-    $('confirm-dialog').addEventListener('close', () => answerConfirm(false));
+    onClose('confirm-dialog', () => answerConfirm(false)); // Escape: no
     $('safety-button').addEventListener('click', () => {
       if (state.cur && state.cur.peer) openSafety(state.cur.peer);
     });
     $('safety-verify').addEventListener('click', verifySafety);
     $('safety-close').addEventListener('click', () => $('safety-dialog').close());
-    $('safety-dialog').addEventListener('close', () => { safetyPeer = null; });
+    onClose('safety-dialog', () => { safetyPeer = null; });
     $('load-older').addEventListener('click', loadOlder);
     $('timeline').addEventListener('scroll', (e) => {
       if (e.target.scrollTop < 60) loadOlder();
