@@ -17,6 +17,7 @@ const (
 	EventPresence EventType = "presence" // a peer came online (Peer.Connected) or went offline in Room
 	EventRoom     EventType = "room"     // this node joined (Joined) or left Room
 	EventRead     EventType = "read"     // Conversation's read marker moved
+	EventMembers  EventType = "members"  // a private room's members, roles or settings changed (Room)
 )
 
 // Event is one entry of the event stream.

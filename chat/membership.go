@@ -162,6 +162,20 @@ type roomState struct {
 	applied  int         // ops applied (not skipped)
 }
 
+// sameMembership reports whether two states have the same members, roles
+// and settings: what people see of a private room's ops.
+func sameMembership(a, b *roomState) bool {
+	if len(a.members) != len(b.members) || a.history != b.history || a.invite != b.invite {
+		return false
+	}
+	for p, mi := range a.members {
+		if o := b.members[p]; o == nil || o.role != mi.role {
+			return false
+		}
+	}
+	return true
+}
+
 func newRoomState(id RoomID) *roomState {
 	return &roomState{
 		id:      id,

@@ -113,6 +113,7 @@ func (pv *private) reload() error {
 	}
 	st := deriveState(pv.id, ops)
 	pv.mu.Lock()
+	changed := pv.st == nil || !sameMembership(pv.st, st)
 	pv.st = st
 	pv.verifyKeysLocked()
 	wasRemoved := pv.removed
@@ -123,6 +124,9 @@ func (pv *private) reload() error {
 	pv.notifyLocked()
 	pv.mu.Unlock()
 	pv.reloadMu.Unlock()
+	if changed {
+		s.publish(Event{Type: EventMembers, Room: r.name})
+	}
 	if nowRemoved {
 		if !wasRemoved {
 			s.rooms.markRemoved(r)

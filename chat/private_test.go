@@ -422,3 +422,28 @@ func TestPrivateRoomOfflineMemberCatchesUp(t *testing.T) {
 		t.Error("bob, removed, holds a message sent after his removal")
 	}
 }
+
+// TestPrivateRoomMembersEvent: a change of members or roles made by
+// another node reaches the event stream, so clients refresh what they show.
+func TestPrivateRoomMembersEvent(t *testing.T) {
+	_, ann, bob, cat := privateTrio(t)
+	events, cancel := bob.Svc.Subscribe()
+	defer cancel()
+	if err := ann.Svc.PromoteMember(t.Context(), payroll, cat.ID); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case e, ok := <-events:
+			if !ok {
+				t.Fatal("bob's event stream ended")
+			}
+			if e.Type == chat.EventMembers && e.Room == payroll {
+				return
+			}
+		case <-deadline:
+			t.Fatal("bob got no members event after ann promoted cat")
+		}
+	}
+}

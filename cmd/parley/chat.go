@@ -47,8 +47,12 @@ func (c *cli) chat() error {
 		}
 		defer stop()
 	}
+	plain := c.noColor || os.Getenv("NO_COLOR") != ""
 	opts := tui.Options{
-		Color:  !c.noColor && os.Getenv("NO_COLOR") == "",
+		Color: !plain,
+		// Plain terminals get plain marks too ([p] for 🔒), and so does
+		// the Linux console, whose fonts have no emoji.
+		ASCII:  plain || os.Getenv("TERM") == "linux",
 		Notify: tui.DesktopNotifier(),
 	}
 	opts.Bell = c.bell

@@ -23,9 +23,25 @@ func (s *Server) handleRooms(w http.ResponseWriter, _ *http.Request) {
 	}
 	out := make([]Room, len(rooms))
 	for i, r := range rooms {
-		out[i] = RoomOf(r)
+		if out[i], err = s.roomOf(r); err != nil {
+			writeErr(w, err)
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// roomOf converts a joined room for the API, with a private room's
+// settings.
+func (s *Server) roomOf(info chat.RoomInfo) (Room, error) {
+	out := RoomOf(info)
+	if info.Private {
+		var err error
+		if out.History, out.Invite, err = s.backend.PrivateSettings(info.Name); err != nil {
+			return Room{}, err
+		}
+	}
+	return out, nil
 }
 
 func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
@@ -110,12 +126,10 @@ func (s *Server) writeRoom(w http.ResponseWriter, name string) {
 		if info.Name != name {
 			continue
 		}
-		out := RoomOf(info)
-		if info.Private {
-			if out.History, out.Invite, err = s.backend.PrivateSettings(name); err != nil {
-				writeErr(w, err)
-				return
-			}
+		out, err := s.roomOf(info)
+		if err != nil {
+			writeErr(w, err)
+			return
 		}
 		writeJSON(w, http.StatusOK, out)
 		return

@@ -415,3 +415,37 @@ func TestConversationsEmptyIsJSONArray(t *testing.T) {
 		t.Errorf("GET /conversations of a lone node: got %d %s, want []", status, body)
 	}
 }
+
+// TestRoomsListPrivateSettings checks that GET /rooms gives a private
+// room's settings, as PATCH answers them, so that a client knows whether
+// its node may invite without changing anything.
+func TestRoomsListPrivateSettings(t *testing.T) {
+	ts := serve(t)
+	ctx := t.Context()
+	if _, err := ts.client.CreatePrivate(ctx, "#vault"); err != nil {
+		t.Fatalf("CreatePrivate: %v", err)
+	}
+	if _, err := ts.client.Join(ctx, "#dev"); err != nil {
+		t.Fatalf("Join: %v", err)
+	}
+	patched, err := ts.client.SetPrivateSettings(ctx, "#vault", "all", "members")
+	if err != nil {
+		t.Fatalf("SetPrivateSettings: %v", err)
+	}
+	rooms, err := ts.client.Rooms(ctx)
+	if err != nil {
+		t.Fatalf("Rooms: %v", err)
+	}
+	for _, r := range rooms {
+		switch r.Name {
+		case "vault":
+			if r != patched || r.History != "all" || r.Invite != "members" || r.Role != "admin" {
+				t.Errorf("Rooms: #vault is %+v, want %+v (history all, invite members, admin)", r, patched)
+			}
+		case "dev":
+			if r.Private || r.History != "" || r.Invite != "" {
+				t.Errorf("Rooms: #dev is %+v, want public without private settings", r)
+			}
+		}
+	}
+}

@@ -4,14 +4,9 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/skip2/go-qrcode"
-
 	"github.com/parley-chat/parley/chat"
 	"github.com/parley-chat/parley/crypto"
 )
-
-// qrPixels is the side of the safety number's QR code image.
-const qrPixels = 256
 
 // messageOf converts a message for the API, its author named as chat
 // names them.
@@ -54,14 +49,7 @@ func (s *Server) handleSafetyQR(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	png, err := qrcode.Encode(digits, qrcode.Medium, qrPixels)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	w.Header().Set("Content-Type", "image/png")
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(png)
+	writeQR(w, digits)
 }
 
 func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {

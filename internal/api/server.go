@@ -199,6 +199,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /api/v1/rooms/{name}/invites", s.handleInvite)
 	mux.HandleFunc("POST /api/v1/invites/revoke", s.handleRevokeInvite)
 	mux.HandleFunc("POST /api/v1/invites/accept", s.handleAcceptInvite)
+	mux.HandleFunc("GET /api/v1/qr", s.handleQR)
 	mux.HandleFunc("POST /api/v1/typing", s.handleTyping)
 	mux.HandleFunc("POST /api/v1/files", s.handleShare)
 	mux.HandleFunc("GET /api/v1/files/{hash}", s.handleFileContent)

@@ -159,6 +159,7 @@ func TestTCPGuardCoversEveryEndpoint(t *testing.T) {
 		{http.MethodGet, "/api/v1/peers", ""},
 		{http.MethodGet, "/api/v1/peers/" + bob.String() + "/safety", ""},
 		{http.MethodGet, "/api/v1/peers/" + bob.String() + "/safety.png", ""},
+		{http.MethodGet, "/api/v1/qr?text=parley%3A%2F%2Finvite%2Fabc", ""},
 		{http.MethodPost, "/api/v1/peers/" + bob.String() + "/verify", ""},
 		{http.MethodGet, "/api/v1/history?with=" + bob.String(), ""},
 		{http.MethodGet, "/api/v1/events", ""},

@@ -58,12 +58,12 @@ type StatusChange struct {
 
 // Event is one entry of GET /api/v1/events.
 type Event struct {
-	Type         string        `json:"type"` // "message", "status", "peer", "typing", "presence", "room", "read"
+	Type         string        `json:"type"` // "message", "status", "peer", "typing", "presence", "room", "read", "members"
 	Time         time.Time     `json:"time"`
 	Message      *Message      `json:"message,omitempty"`
 	Status       *StatusChange `json:"status,omitempty"`
 	Peer         *Peer         `json:"peer,omitempty"`         // peer, typing, presence (connected = online in the room)
-	Room         string        `json:"room,omitempty"`         // typing, presence, room
+	Room         string        `json:"room,omitempty"`         // typing, presence, room, members
 	Joined       *bool         `json:"joined,omitempty"`       // room
 	Conversation string        `json:"conversation,omitempty"` // read
 
@@ -291,6 +291,8 @@ func EventOf(e chat.Event, display func(chat.PeerID) string) Event {
 	case chat.EventPeer, chat.EventTyping, chat.EventPresence:
 		p := PeerOf(*e.Peer)
 		out.Peer = &p
+		out.Room = e.Room
+	case chat.EventMembers:
 		out.Room = e.Room
 	case chat.EventRoom:
 		out.Room = e.Room

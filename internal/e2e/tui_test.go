@@ -436,3 +436,63 @@ func runCLI(t *testing.T, home string, args ...string) testnet.Result {
 	}
 	return testnet.Result{Code: code, Stdout: out.String(), Stderr: errb.String()}
 }
+
+// TestTUIPrivateRoom creates a private room in the client, shows an
+// invite on its panel, and lets bob join with the link read off the
+// screen: his line reaches the client. Then the client removes him. The
+// pane has no colours (NO_COLOR), so the marks are ASCII.
+func TestTUIPrivateRoom(t *testing.T) {
+	alice, bob := testnet.NewDaemon(t, "alice"), testnet.NewDaemon(t, "bob")
+	alice.Start(loopbackListen...)
+	bob.Start(loopbackListen...)
+	alice.MustRun("connect", bob.Identity().Addrs[0])
+	logs := func() string {
+		return "alice's log:\n" + tailLines(alice.Log(), 30) + "\nbob's log:\n" + tailLines(bob.Log(), 30)
+	}
+
+	const width = 100
+	tm := startTUI(t, width, 40, "--home", alice.Home)
+	tm.waitText(20*time.Second, " alice · ", logs)
+	tm.enter("/create --private #plans")
+	s := tm.waitText(10*time.Second, "▸#plans [p]", logs)
+	tm.checkLayout(s, "alice")
+	tm.waitText(10*time.Second, "#plans [p]  private · you are an admin", logs)
+
+	tm.enter("/invite")
+	s = tm.waitText(10*time.Second, "Invite into #plans [p]", logs)
+	// The link: the lines from its start, each the full width but the last.
+	var link strings.Builder
+	for _, l := range strings.Split(s, "\n") {
+		if link.Len() == 0 && !strings.HasPrefix(l, "parley://invite/") {
+			continue
+		}
+		l = strings.TrimRight(l, " ")
+		if l == "" {
+			break
+		}
+		link.WriteString(l)
+		if len(l) < width {
+			break
+		}
+	}
+	if link.Len() == 0 {
+		t.Fatalf("invite panel: no link on screen:\n%s", s)
+	}
+	if r := bob.Run("join", link.String()); r.Code != 0 {
+		t.Fatalf("bob joins with the link read off the screen: exit %d, %q %q; screen:\n%s", r.Code, r.Stdout, r.Stderr, s)
+	}
+	tm.keys("Escape")
+	tm.waitScreen(10*time.Second, "the invite panel closed", func(s string) bool { return !strings.Contains(s, "Invite into") })
+
+	const fromBob = "hello from the invited side"
+	sendRoom(t, bob, "plans", fromBob)
+	tm.waitText(30*time.Second, "bob: "+fromBob, logs)
+
+	tm.enter("/remove @bob")
+	s = tm.waitText(30*time.Second, "removed @bob in #plans", logs)
+	tm.checkLayout(s, "alice")
+	tm.keys("C-c")
+	if code := tm.waitExit(10 * time.Second); code != 0 {
+		t.Errorf("exit status after Ctrl+C: got %d, want 0", code)
+	}
+}

@@ -161,6 +161,39 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Logf("screenshot: %s (copy in %s)", path, filepath.Join(os.TempDir(), name))
 }
 
+// newBrowser starts a headless Chromium with a fresh profile that reaches
+// nothing but 127.0.0.1, and returns its tab and what the tab logs. It
+// stops when the test ends.
+func newBrowser(t *testing.T, chrome string) (context.Context, *browserLog) {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chrome),
+		chromedp.Headless,
+		chromedp.NoSandbox, // the tests run as root
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1024, 700),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-domain-reliability", true),
+		chromedp.Flag("no-pings", true),
+		chromedp.Flag("no-proxy-server", true),
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	blog := &browserLog{}
+	ctx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithListener(blog.listen))
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(ctx); err != nil { // starts the browser, no deadline
+		t.Fatalf("start %s: %v", chrome, err)
+	}
+	return ctx, blog
+}
+
 // noRedirects is an HTTP client for the refusal checks: it reports
 // redirects instead of following them and never uses a proxy.
 var noRedirects = &http.Client{
@@ -239,32 +272,7 @@ func TestWeb(t *testing.T) {
 		t.Fatalf("api.token %q: too short to look for", token)
 	}
 
-	// The browser: headless, a fresh profile, nothing but 127.0.0.1.
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome),
-		chromedp.Headless,
-		chromedp.NoSandbox, // the tests run as root
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1024, 700),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-domain-reliability", true),
-		chromedp.Flag("no-pings", true),
-		chromedp.Flag("no-proxy-server", true),
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	var blog browserLog
-	ctx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithListener(blog.listen))
-	defer cancelBrowser()
-	if err := chromedp.Do(ctx); err != nil { // starts the browser, no deadline
-		t.Fatalf("start %s: %v", chrome, err)
-	}
+	ctx, blog := newBrowser(t, chrome)
 	browserUp := time.Now()
 	do(t, ctx, 10*time.Second, "set the viewport", chromedp.EmulateViewport(1024, 700))
 

@@ -13,6 +13,7 @@ import (
 type Backend interface {
 	Identity(ctx context.Context) (api.Identity, error)
 	Conversations(ctx context.Context) ([]api.Conversation, error)
+	Rooms(ctx context.Context) ([]api.Room, error)
 	Peers(ctx context.Context) ([]api.Peer, error)
 	Safety(ctx context.Context, peer string) (api.Safety, error)
 	Verify(ctx context.Context, peer string) (api.Safety, error)
@@ -21,6 +22,11 @@ type Backend interface {
 	Send(ctx context.Context, to, text string) (api.Message, error)
 	Join(ctx context.Context, room string) (api.JoinResponse, error)
 	Leave(ctx context.Context, room string) (api.JoinResponse, error)
+	CreatePrivate(ctx context.Context, room string) (api.JoinResponse, error)
+	Invite(ctx context.Context, room string, req api.InviteRequest) (api.InviteResponse, error)
+	AcceptInvite(ctx context.Context, link string) (api.JoinResponse, error)
+	RemoveMember(ctx context.Context, room, peer string) error
+	PromoteMember(ctx context.Context, room, peer string) error
 	Connect(ctx context.Context, addr string) (string, error)
 	SetNick(ctx context.Context, nick string) error
 	MarkRead(ctx context.Context, with, id string) error

@@ -7,33 +7,96 @@ import (
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 )
 
-// slashCommands are the commands /help lists and Tab completes.
-var slashCommands = []struct{ name, args, help string }{
-	{"/join", "#room", "join a room and open it"},
-	{"/leave", "[#room]", "leave the open room (or the one named)"},
-	{"/msg", "@nick|peer-id [text]", "open a direct conversation (and send text)"},
-	{"/nick", "name", "change your nickname"},
-	{"/peers", "", "list known peers"},
-	{"/verify", "[@nick|peer-id]", "compare safety numbers"},
-	{"/connect", "multiaddr", "connect to a peer by address (…/p2p/<peer ID>)"},
-	{"/help", "", "show this help"},
-	{"/quit", "", "quit (Ctrl+C)"},
+// slashCommands are the commands /help lists and Tab completes (with
+// their flags).
+var slashCommands = []struct {
+	name, args, help string
+	flags            []string
+}{
+	{name: "/join", args: "#room | invite-link", help: "join a room and open it, a private one by its invite link"},
+	{name: "/create", args: "#room [--private]", help: "create a room (--private: you are its admin)", flags: []string{"--private"}},
+	{name: "/leave", args: "[#room]", help: "leave the open room (or the one named)"},
+	{name: "/invite", args: "[#room] [--uses N] [--expires 10m]", help: "a link (and QR code) into a private room", flags: []string{"--uses", "--expires"}},
+	{name: "/members", args: "", help: "the open room's members (★: admin)"},
+	{name: "/remove", args: "@nick|peer-id", help: "remove a member (private rooms, admins)"},
+	{name: "/promote", args: "@nick|peer-id", help: "make a member an admin (private rooms, admins)"},
+	{name: "/msg", args: "@nick|peer-id [text]", help: "open a direct conversation (and send text)"},
+	{name: "/nick", args: "name", help: "change your nickname"},
+	{name: "/peers", args: "", help: "list known peers"},
+	{name: "/verify", args: "[@nick|peer-id]", help: "compare safety numbers"},
+	{name: "/connect", args: "multiaddr", help: "connect to a peer by address (…/p2p/<peer ID>)"},
+	{name: "/help", args: "", help: "show this help"},
+	{name: "/quit", args: "", help: "quit (Ctrl+C)"},
 }
 
-// helpText is shown by /help.
-func helpText() []string {
-	lines := []string{"Commands:"}
+// helpLines is the help /help shows, at width w: a command and its
+// arguments, and what it does beside them when it fits, else under them.
+func (m *Model) helpLines(w int) []string {
+	lines := []string{m.th.title.Render("Commands:")}
+	const argsWidth = 21
 	for _, c := range slashCommands {
-		lines = append(lines, fmt.Sprintf("  %-9s %-22s %s", c.name, c.args, c.help))
+		help := strings.ReplaceAll(c.help, "★", m.th.admin)
+		line := fmt.Sprintf("%-9s %-*s %s", c.name, argsWidth, c.args, help)
+		if len(c.args) <= argsWidth && lipgloss.Width(line) <= w {
+			lines = append(lines, line)
+			continue
+		}
+		lines = append(lines, wrap(strings.TrimSpace(fmt.Sprintf("%-9s %s", c.name, c.args)), w)...)
+		for _, l := range wrap(help, w-10) {
+			lines = append(lines, strings.Repeat(" ", 10)+l)
+		}
 	}
-	return append(lines, "",
-		"Keys:",
-		"  Enter send · Alt+Enter new line · Tab complete @nick #room /command",
-		"  Ctrl+N/Ctrl+P or Alt+Down/Alt+Up switch conversation · Alt+A next with activity",
-		"  PgUp/PgDn scroll (older messages load at the top) · Ctrl+C quit",
-		"", "Press any key to close this help.")
+	lines = append(lines, "", m.th.title.Render("Keys:"))
+	for _, k := range []string{
+		"Enter send · Alt+Enter new line · Tab complete @nick #room /command --flag",
+		"Ctrl+N/Ctrl+P or Alt+Down/Alt+Up switch conversation · Alt+A next with activity",
+		"PgUp/PgDn scroll (older messages load at the top) · Ctrl+C quit",
+		"On the invite panel: c copy the link · Esc close",
+	} {
+		lines = append(lines, wrap(k, w)...)
+	}
+	return lines
+}
+
+// helpView renders the help in h lines of width w: when it is longer,
+// the part scrolled to and a last line that says how to see the rest.
+func (m *Model) helpView(w, h int) []string {
+	lines := m.helpLines(w)
+	if len(lines)+2 <= h {
+		return append(lines, "", "Press any key to close this help.")
+	}
+	body := max(h-1, 1)
+	from := min(max(m.helpScroll, 0), max(len(lines)-body, 0))
+	view := lines[from:min(from+body, len(lines))]
+	more := "PgDn/↓ more"
+	if from+body >= len(lines) {
+		more = "PgUp/↑ back"
+	}
+	return append(view, m.th.dim.Render(more+" · any other key closes this help"))
+}
+
+// helpKey handles a key while the help shows: PgUp/PgDn and the arrows
+// scroll it (when it is longer than the screen), any other key closes it.
+func (m *Model) helpKey(k tea.KeyPressMsg) {
+	page := m.timelineHeight() - 2
+	switch k.String() {
+	case "pgdown":
+		m.helpScroll += page
+	case "down":
+		m.helpScroll++
+	case "pgup":
+		m.helpScroll -= page
+	case "up":
+		m.helpScroll--
+	default:
+		m.showHelp, m.helpScroll = false, 0
+		return
+	}
+	body := m.timelineHeight() - 1
+	m.helpScroll = min(max(m.helpScroll, 0), max(len(m.helpLines(m.timelineWidth()))-body, 0))
 }
 
 // command runs a slash command.
@@ -45,21 +108,18 @@ func (m *Model) command(line string) tea.Cmd {
 	case "/quit", "/exit":
 		return tea.Quit
 	case "/help":
-		m.showHelp = true
+		m.showHelp, m.helpScroll, m.safety, m.invite = true, 0, nil, nil
 		return nil
 	case "/join":
-		if len(args) != 1 {
-			m.setStatus("usage: /join #room", true)
-			return nil
-		}
-		room := args[0]
-		if !strings.HasPrefix(room, "#") {
-			room = "#" + room
-		}
-		return m.ask(func(ctx context.Context) (tea.Msg, error) {
-			res, err := m.be.Join(ctx, room)
-			return openMsg("room:" + res.Name), err
-		})
+		return m.joinCommand(args)
+	case "/create":
+		return m.createCommand(args)
+	case "/invite":
+		return m.inviteCommand(args)
+	case "/members":
+		return m.membersCommand()
+	case "/remove", "/promote":
+		return m.memberCommand(name, args)
 	case "/leave":
 		room := ""
 		if len(args) > 0 {

@@ -14,7 +14,8 @@ type completion struct {
 }
 
 // complete cycles through completions of the word before the cursor:
-// @nick, #room, or a /command at the start.
+// @nick (peers, and the open room's members), #room, a /command at the
+// start, or a --flag of that command.
 func (m *Model) complete() {
 	if !m.comp.active {
 		value := m.input.Value()
@@ -23,15 +24,38 @@ func (m *Model) complete() {
 		var choices []string
 		switch {
 		case strings.HasPrefix(word, "@"):
+			nicks := make([]string, 0, len(m.peers))
 			for _, p := range m.peers {
-				if p.Nick != "" && strings.HasPrefix(strings.ToLower(p.Nick), strings.ToLower(word[1:])) {
-					choices = append(choices, "@"+p.Nick)
+				nicks = append(nicks, p.Nick)
+			}
+			if room, ok := roomOf(m.cur); ok {
+				for _, mb := range m.members[room] {
+					if mb.PeerID != m.self.PeerID {
+						nicks = append(nicks, mb.Nick)
+					}
+				}
+			}
+			for _, n := range nicks {
+				if n != "" && strings.HasPrefix(strings.ToLower(n), strings.ToLower(word[1:])) {
+					choices = append(choices, "@"+n)
 				}
 			}
 		case strings.HasPrefix(word, "#"):
 			for _, c := range m.convs {
 				if c.Kind == "room" && strings.HasPrefix(c.Name, word) {
 					choices = append(choices, c.Name)
+				}
+			}
+		case strings.HasPrefix(word, "--") && strings.HasPrefix(value, "/"):
+			name, _, _ := strings.Cut(value, " ")
+			for _, c := range slashCommands {
+				if c.name != name {
+					continue
+				}
+				for _, f := range c.flags {
+					if strings.HasPrefix(f, word) {
+						choices = append(choices, f)
+					}
 				}
 			}
 		case strings.HasPrefix(word, "/") && i == 0:

@@ -62,7 +62,7 @@ func (m *Model) step(dir int, activity bool) tea.Cmd {
 	return nil
 }
 
-// refreshConvs reloads the conversation list; while a reload runs, one
+// refreshConvs reloads the conversation list and the rooms' settings; while a reload runs, one
 // more is queued instead (see gotConvs).
 func (m *Model) refreshConvs() tea.Cmd {
 	if m.convsBusy {
@@ -71,8 +71,13 @@ func (m *Model) refreshConvs() tea.Cmd {
 	}
 	m.convsBusy = true
 	return m.ask(func(ctx context.Context) (tea.Msg, error) {
+		// The error goes to gotConvs, which also ends the reload.
 		cs, err := m.be.Conversations(ctx)
-		return convsMsg{convs: cs, err: err}, nil
+		var rs []api.Room
+		if err == nil {
+			rs, err = m.be.Rooms(ctx)
+		}
+		return convsMsg{convs: cs, rooms: rs, err: err}, nil
 	})
 }
 
@@ -88,8 +93,8 @@ func (m *Model) gotConvs(msg convsMsg) tea.Cmd {
 		}
 		return nil
 	}
-	convs := msg.convs
-	m.convs = convs
+	m.convs = msg.convs
+	m.setRooms(msg.rooms)
 	for i := range m.convs {
 		if m.convs[i].Conversation == m.cur {
 			m.convs[i].Unread = 0

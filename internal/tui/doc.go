@@ -3,10 +3,14 @@
 // api.Client implements): the same whether it attached to a running
 // daemon or the command started an embedded node for it.
 //
-// Layout: a sidebar of rooms and direct conversations with unread counts,
+// Layout: a sidebar of rooms (a private one marked 🔒, or [p] with ASCII
+// marks; one this node was removed from marked so) and direct
+// conversations with unread counts,
 // the timeline of the open conversation (day separators, times, coloured
-// nicks, delivery ticks on direct messages, join/leave lines), a members
-// pane when the terminal is wide enough, the composer and a status bar.
+// nicks, delivery ticks on direct messages, join/leave lines; a private
+// room's membership operations and anything else not text stay hidden), a
+// members pane when the terminal is wide enough (★ or (admin) after a
+// private room's admins), the composer and a status bar.
 // API calls run as commands (Model.ask), never in Update, so loading
 // history never blocks typing; what they return comes back to Update as a
 // message.
@@ -23,12 +27,19 @@
 //     after it reopens, alerts and mentions.
 //   - composer.go: the text area, sending what is written.
 //   - typing.go: telling a room we type, showing who else does.
-//   - commands.go: slash commands and the help; complete.go: Tab
-//     completion; names.go: how peers and conversations are named (by
+//   - commands.go: slash commands and the help (scrolled with PgUp/PgDn
+//     when longer than the screen); complete.go: Tab completion (of
+//     commands' --flags too); names.go: how peers and conversations are named (by
 //     the display names the node gives: "nick (SHORTID)" while a nickname
 //     is shared, ✓ after a verified peer).
 //   - safety.go: the safety-number screen (/verify): the number, its QR
 //     code, and y to mark the peer verified.
+//   - private.go: private rooms: /create, /join by invite link, /remove,
+//     /promote, /members, and how rooms and members are marked.
+//   - invite.go: the invite panel (/invite): the link on lines of its own
+//     across the whole width, c to copy it (OSC 52), its QR code.
+//   - qr.go: a QR code and a text laid out beside it (or under it), for
+//     the safety-number screen and the invite panel.
 //   - view.go: the frame, sidebar, members pane and status bar;
 //     view_timeline.go: the timeline's lines; theme.go: the styles.
 //   - run.go: Run, the program with the event stream fed into it;

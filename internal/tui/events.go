@@ -20,6 +20,14 @@ func (m *Model) gotEvent(e api.Event) tea.Cmd {
 	switch e.Type {
 	case "message":
 		msg := *e.Message
+		if !shownKind(msg.Kind) {
+			// A membership operation may have changed who is in the room
+			// and their roles: the rest of it shows nowhere.
+			if room, ok := roomOf(msg.Conversation); ok && msg.Conversation == m.cur {
+				return m.loadMembers(room)
+			}
+			return nil
+		}
 		// Also while the first page loads: the page may have been read
 		// before this message was stored, and merging drops repeats.
 		if t, ok := m.tl[msg.Conversation]; ok && (t.loaded || t.loading) {
@@ -57,6 +65,13 @@ func (m *Model) gotEvent(e api.Event) tea.Cmd {
 		if "room:"+e.Room == m.cur {
 			return m.loadMembers(e.Room)
 		}
+	case "members":
+		// A private room's members, roles or settings changed: its role
+		// and removed marks, and its member pane if it is open.
+		if "room:"+e.Room == m.cur {
+			return tea.Batch(m.refreshConvs(), m.loadMembers(e.Room))
+		}
+		return m.refreshConvs()
 	case "room", "read":
 		return m.refreshConvs()
 	}

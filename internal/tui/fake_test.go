@@ -51,6 +51,8 @@ type fakeBackend struct {
 	convs   []api.Conversation
 	peers   []api.Peer
 	members map[string][]api.Member  // by "#room"
+	private map[string]api.Room      // private rooms by name (without '#'); the others are public
+	invites map[string]string        // invite link -> the room (without '#') it lets into
 	history map[string][]api.Message // by "#room" or peer ID, oldest first
 	calls   []call
 	fail    map[string]error // method -> error returned once
@@ -81,6 +83,8 @@ func newFakeBackend() *fakeBackend {
 			{PeerID: carolID, Nick: "carol"},
 		},
 		members: map[string][]api.Member{},
+		private: map[string]api.Room{},
+		invites: map[string]string{},
 		history: map[string][]api.Message{},
 		fail:    map[string]error{},
 	}
@@ -159,6 +163,154 @@ func (f *fakeBackend) Conversations(context.Context) ([]api.Conversation, error)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.convs), nil
+}
+
+// Rooms lists the rooms of the conversation list: private ones as set in
+// f.private, the others public.
+func (f *fakeBackend) Rooms(context.Context) ([]api.Room, error) {
+	if err := f.record("Rooms"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []api.Room
+	for _, c := range f.convs {
+		if c.Kind != "room" {
+			continue
+		}
+		r, ok := f.private[c.Room]
+		if !ok {
+			r = api.Room{Name: c.Room, Role: "member"}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// CreatePrivate joins a new private room as its admin.
+func (f *fakeBackend) CreatePrivate(_ context.Context, r string) (api.JoinResponse, error) {
+	if err := f.record("CreatePrivate", r); err != nil {
+		return api.JoinResponse{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	name := strings.TrimPrefix(r, "#")
+	f.private[name] = api.Room{Name: name, Private: true, Role: "admin", Members: 1, History: "join", Invite: "admins"}
+	f.members[r] = []api.Member{{PeerID: f.self.PeerID, Nick: f.self.Nick, Online: true, Role: "admin"}}
+	f.convs = append(f.convs, room(name, 0))
+	return api.JoinResponse{Name: name, Changed: true}, nil
+}
+
+// fakeInviteLink is the link the fake makes for an invite into room: as
+// long as a real one with two addresses.
+func fakeInviteLink(room string, n int) string {
+	body := fmt.Sprintf("%s-%d-", room, n)
+	return "parley://invite/" + body + strings.Repeat("Q29mZmVlIGFuZCBpbnZpdGVz", 17)[:400-len(body)]
+}
+
+// Invite makes a link into a private room, as an admin.
+func (f *fakeBackend) Invite(_ context.Context, r string, req api.InviteRequest) (api.InviteResponse, error) {
+	if err := f.record("Invite", r, fmt.Sprint(req.Uses), req.Expires); err != nil {
+		return api.InviteResponse{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	name := strings.TrimPrefix(r, "#")
+	pr, ok := f.private[name]
+	switch {
+	case !ok:
+		return api.InviteResponse{}, &api.Error{Status: 400, Code: api.CodeBadRequest, Message: "#" + name + " is not a private room"}
+	case pr.Role != "admin":
+		return api.InviteResponse{}, &api.Error{Status: 403, Code: api.CodeForbidden, Message: "not allowed: only an admin may invite into #" + name}
+	}
+	uses := cmp.Or(req.Uses, 1)
+	expires := 7 * 24 * time.Hour
+	if req.Expires != "" {
+		d, err := time.ParseDuration(req.Expires)
+		if err != nil {
+			return api.InviteResponse{}, &api.Error{Status: 400, Code: api.CodeBadRequest, Message: fmt.Sprintf("expires %q: want a duration such as 10m, 36h or 7d", req.Expires)}
+		}
+		expires = d
+	}
+	f.nextID++
+	link := fakeInviteLink(name, f.nextID)
+	f.invites[link] = name
+	return api.InviteResponse{Link: link, InviteID: fmt.Sprintf("%032x", f.nextID), Room: name, Uses: uses, ExpiresAt: t0.Add(expires)}, nil
+}
+
+// AcceptInvite joins the room of a link f.invites knows (as a member);
+// any other link is forged.
+func (f *fakeBackend) AcceptInvite(_ context.Context, link string) (api.JoinResponse, error) {
+	if err := f.record("AcceptInvite", link); err != nil {
+		return api.JoinResponse{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	name, ok := f.invites[link]
+	if !ok {
+		return api.JoinResponse{}, &api.Error{Status: 403, Code: api.CodeForbidden, Message: "invite forged or damaged: the inviter's signature does not match"}
+	}
+	if slices.ContainsFunc(f.convs, func(c api.Conversation) bool { return c.Conversation == "room:"+name }) {
+		return api.JoinResponse{Name: name}, nil
+	}
+	f.private[name] = api.Room{Name: name, Private: true, Role: "member"}
+	f.convs = append(f.convs, room(name, 0))
+	return api.JoinResponse{Name: name, Changed: true}, nil
+}
+
+// memberLocked finds a member of a private room, as an admin acting on
+// it.
+func (f *fakeBackend) memberLocked(r, peer string) (int, error) {
+	name := strings.TrimPrefix(r, "#")
+	pr, ok := f.private[name]
+	switch {
+	case !ok:
+		return -1, &api.Error{Status: 400, Code: api.CodeBadRequest, Message: "#" + name + " is not a private room"}
+	case pr.Removed:
+		return -1, &api.Error{Status: 403, Code: api.CodeForbidden, Message: "not a member of #" + name + " any more"}
+	case pr.Role != "admin":
+		return -1, &api.Error{Status: 403, Code: api.CodeForbidden, Message: "not allowed: only an admin of #" + name + " may do that"}
+	}
+	i, err := f.peerLocked(peer)
+	if err != nil {
+		return -1, &api.Error{Status: 404, Code: api.CodeNotFound, Message: err.Error()}
+	}
+	id := f.peers[i].PeerID
+	j := slices.IndexFunc(f.members[r], func(m api.Member) bool { return m.PeerID == id })
+	if j < 0 {
+		return -1, &api.Error{Status: 404, Code: api.CodeNotFound, Message: "not found: " + peer + " is no member of #" + name}
+	}
+	return j, nil
+}
+
+func (f *fakeBackend) RemoveMember(_ context.Context, r, peer string) error {
+	if err := f.record("RemoveMember", r, peer); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	j, err := f.memberLocked(r, peer)
+	if err != nil {
+		return err
+	}
+	f.members[r] = slices.Delete(slices.Clone(f.members[r]), j, j+1)
+	return nil
+}
+
+func (f *fakeBackend) PromoteMember(_ context.Context, r, peer string) error {
+	if err := f.record("PromoteMember", r, peer); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	j, err := f.memberLocked(r, peer)
+	if err != nil {
+		return err
+	}
+	ms := slices.Clone(f.members[r])
+	ms[j].Role = "admin"
+	f.members[r] = ms
+	return nil
 }
 
 func (f *fakeBackend) Peers(context.Context) ([]api.Peer, error) {

@@ -19,8 +19,9 @@ type timeline struct {
 	msgs    []api.Message
 	loaded  bool
 	loading bool
-	atStart bool // the first message of the conversation is loaded
-	scroll  int  // lines scrolled up from the bottom
+	atStart bool   // the first message of the conversation is loaded
+	oldest  string // the ID of the oldest message loaded, shown or not: where the previous page ends
+	scroll  int    // lines scrolled up from the bottom
 }
 
 func (m *Model) timeline(conv string) *timeline {
@@ -55,9 +56,18 @@ func (m *Model) gotHistory(h historyMsg) tea.Cmd {
 	if !h.older {
 		t.loaded = true
 	}
-	t.msgs = mergeMessages(h.msgs, t.msgs)
+	if len(h.msgs) > 0 && (h.older || t.oldest == "") {
+		t.oldest = h.msgs[0].ID
+	}
+	t.msgs = mergeMessages(slices.DeleteFunc(h.msgs, func(msg api.Message) bool { return !shownKind(msg.Kind) }), t.msgs)
 	return nil
 }
+
+// shownKind reports whether messages of a kind show in the timeline:
+// text, and the join and leave lines of rooms. The rest (a private
+// room's membership operations, its keys, kinds a newer node adds) stay
+// out of sight.
+func shownKind(kind string) bool { return kind == "text" || kind == "join" || kind == "leave" }
 
 // mergeMessages joins two runs of messages, dropping repeats, in order of
 // time. Messages of the same millisecond keep the order they came in: the
@@ -95,9 +105,9 @@ func (m *Model) scroll(lines int) tea.Cmd {
 	total := len(m.timelineLines(t, m.timelineWidth()))
 	maxScroll := max(0, total-(m.timelineHeight()-1)) // the header takes a line
 	t.scroll = min(max(0, t.scroll+lines), maxScroll)
-	if lines > 0 && t.scroll == maxScroll && !t.atStart && !t.loading && len(t.msgs) > 0 {
+	if lines > 0 && t.scroll == maxScroll && !t.atStart && !t.loading && t.oldest != "" {
 		t.loading = true
-		return m.loadHistory(m.cur, t.msgs[0].ID, true)
+		return m.loadHistory(m.cur, t.oldest, true)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 // Options configure the client.
 type Options struct {
 	Color  bool     // false: plain text (NO_COLOR, --no-color)
+	ASCII  bool     // marks in ASCII: [p] for a private room's 🔒, (admin) for ★
 	Bell   bool     // ring the terminal bell for DMs and mentions
 	Notify Notifier // desktop notifications; nil for none
 	Now    func() time.Time
@@ -30,7 +31,8 @@ type Model struct {
 	width, height int
 	self          api.Identity
 	convs         []api.Conversation
-	cur           string // conversation key: "room:<name>" or "dm:<peer ID>"
+	rooms         map[string]api.Room // joined rooms by name (without '#'): private, role, removed
+	cur           string              // conversation key: "room:<name>" or "dm:<peer ID>"
 	tl            map[string]*timeline
 	peers         map[string]api.Peer
 	members       map[string][]api.Member
@@ -39,7 +41,9 @@ type Model struct {
 	status        string
 	statusErr     bool
 	showHelp      bool
+	helpScroll    int         // lines of the help scrolled past
 	safety        *safetyView // the safety-number screen (/verify), if open
+	invite        *inviteView // the invite panel (/invite), if open
 	lastTyping    time.Time
 	convsBusy     bool // a conversations refresh is running
 	convsDirty    bool // and another is wanted after it
@@ -60,9 +64,10 @@ func New(ctx context.Context, be Backend, opts Options) *Model {
 		opts.Notify = nopNotifier{}
 	}
 	return &Model{
-		be: be, ctx: ctx, opts: opts, th: newTheme(opts.Color),
+		be: be, ctx: ctx, opts: opts, th: newTheme(opts.Color, opts.ASCII),
 		width: 80, height: 24,
 		tl:        map[string]*timeline{},
+		rooms:     map[string]api.Room{},
 		peers:     map[string]api.Peer{},
 		members:   map[string][]api.Member{},
 		typing:    map[string]map[string]time.Time{},
@@ -82,12 +87,24 @@ func (m *Model) Init() tea.Cmd {
 		if err != nil {
 			return nil, err
 		}
+		rooms, err := m.be.Rooms(ctx)
+		if err != nil {
+			return nil, err
+		}
 		peers, err := m.be.Peers(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return initMsg{self, convs, peers}, nil
+		return initMsg{self, convs, rooms, peers}, nil
 	}))
+}
+
+// setRooms records what the node says about the joined rooms.
+func (m *Model) setRooms(rs []api.Room) {
+	clear(m.rooms)
+	for _, r := range rs {
+		m.rooms[r.Name] = r
+	}
 }
 
 // addPeers records what the node says about peers.

@@ -227,10 +227,29 @@ func TestHelp(t *testing.T) {
 	h := newHarness(t, fb, 100, 30)
 	h.enter("/help")
 	tl := h.timelineText()
-	for _, want := range []string{"Commands:", "/join", "/connect", "Alt+Enter new line", "Press any key to close this help."} {
+	for _, want := range []string{"Commands:", "/join", "/create", "/invite", "/remove", "/promote", "PgDn/↓ more · any other key closes this help"} {
 		if !hasLine(tl, want) {
 			t.Errorf("help: got %q, want a line with %q", tl, want)
 		}
+	}
+	// Longer than the screen: PgDn shows the rest, and the help stays.
+	h.send(keyPgDown)
+	h.send(keyPgDown)
+	tl = h.timelineText()
+	for _, want := range []string{"/connect", "Alt+Enter new line", "c copy the link", "PgUp/↑ back · any other key closes this help"} {
+		if !hasLine(tl, want) {
+			t.Errorf("help after PgDn: got %q, want a line with %q", tl, want)
+		}
+	}
+	h.send(keyPgUp)
+	h.send(keyPgUp)
+	if !hasLine(h.timelineText(), "Commands:") {
+		t.Errorf("help after PgUp: got %q, want its top", h.timelineText())
+	}
+	// Where it fits, it ends by saying how to close it.
+	h.send(teaWindowSize(100, 60))
+	if !hasLine(h.timelineText(), "Press any key to close this help.") {
+		t.Errorf("help 60 lines high: got %q, want it whole", h.timelineText())
 	}
 	h.send(textKey('x'))
 	if hasLine(h.timelineText(), "Commands:") {
@@ -364,7 +383,10 @@ func TestTabCompletion(t *testing.T) {
 		{"room", "see #d", []string{"see #dev "}},
 		{"rooms cycle", "#", []string{"#dev ", "#lobby ", "#dev "}},
 		{"command", "/jo", []string{"/join "}},
-		{"commands cycle", "/", []string{"/connect ", "/help ", "/join ", "/leave "}},
+		{"commands cycle", "/", []string{"/connect ", "/create ", "/help ", "/invite "}},
+		{"flag", "/create --p", []string{"/create --private "}},
+		{"flags cycle", "/invite #x --", []string{"/invite #x --expires ", "/invite #x --uses ", "/invite #x --expires "}},
+		{"no flags of another command", "/join --p", []string{"/join --p"}},
 		{"command only at start", "say /jo", []string{"say /jo"}},
 		{"nothing matches", "@zed", []string{"@zed"}},
 		{"after a new line", "first\n@c", []string{"first\n@carol "}},

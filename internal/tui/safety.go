@@ -5,10 +5,8 @@ import (
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
 
 	"github.com/parley-chat/parley/internal/api"
-	"github.com/parley-chat/parley/internal/qrtext"
 )
 
 // safetyView is the safety-number screen (/verify): the number of this
@@ -48,7 +46,7 @@ func (m *Model) verifyCommand(args []string) tea.Cmd {
 // showSafety opens the safety-number screen.
 func (m *Model) showSafety(s api.Safety) {
 	m.showHelp = false
-	m.safety = &safetyView{safety: s, qr: strings.Split(qrtext.Draw(api.SafetyDigits(s.SafetyNumber)), "\n")}
+	m.safety = &safetyView{safety: s, qr: qrCode(api.SafetyDigits(s.SafetyNumber))}
 }
 
 // safetyKey handles a key on the safety-number screen: y marks the peer
@@ -76,47 +74,24 @@ func (m *Model) gotVerified(s api.Safety) tea.Cmd {
 	return tea.Batch(m.refreshPeers(), m.refreshConvs())
 }
 
-// safetyLines renders the safety-number screen at width w: the number
-// in three rows of four groups, the QR code beside it when it fits (else
-// under it), and what to do.
-func (m *Model) safetyLines(w int) []string {
+// safetyLines renders the safety-number screen at width w and at most h
+// lines: the number in three rows of four groups, the QR code beside it
+// when it fits (else under it), and what to do.
+func (m *Model) safetyLines(w, h int) []string {
 	s := m.safety.safety
 	name := m.nick(s.PeerID)
 	groups := strings.Fields(s.SafetyNumber)
-	var text []string
+	var number []string
 	for i := 0; i < len(groups); i += 4 {
-		text = append(text, strings.Join(groups[i:min(i+4, len(groups))], " "))
+		number = append(number, strings.Join(groups[i:min(i+4, len(groups))], " "))
+	}
+	text := func(width int) []string {
+		out := append(append([]string{}, number...), "")
+		if s.Verified {
+			return append(out, wrap(name+" is verified. Press any key to close.", width)...)
+		}
+		return append(out, wrap("Compare these digits with the ones "+name+" sees: read them aloud, or scan the code. If they match, press y to mark "+name+" verified; any other key closes.", width)...)
 	}
 	lines := []string{m.th.title.Render("Safety number with " + name), ""}
-	qrWidth := lipgloss.Width(m.safety.qr[0])
-	textWidth := w
-	if qrWidth+2+23 <= w {
-		textWidth = w - qrWidth - 2
-	}
-	text = append(text, "")
-	if s.Verified {
-		text = append(text, wrap(name+" is verified. Press any key to close.", textWidth)...)
-	} else {
-		text = append(text, wrap("Compare these digits with the ones "+name+" sees: read them aloud, or scan the code. If they match, press y to mark "+name+" verified; any other key closes.", textWidth)...)
-	}
-	if textWidth == w {
-		// Too narrow for both side by side.
-		lines = append(lines, text...)
-		if qrWidth <= w {
-			lines = append(append(lines, ""), m.safety.qr...)
-		}
-		return lines
-	}
-	for i := range max(len(text), len(m.safety.qr)) {
-		left := strings.Repeat(" ", qrWidth)
-		if i < len(m.safety.qr) {
-			left = m.safety.qr[i]
-		}
-		right := ""
-		if i < len(text) {
-			right = text[i]
-		}
-		lines = append(lines, left+"  "+right)
-	}
-	return lines
+	return append(lines, besideQR(text, m.safety.qr, "", w, h-len(lines))...)
 }

@@ -6,16 +6,36 @@ import (
 	"charm.land/lipgloss/v2"
 )
 
-// theme holds the styles; without colour every style is plain, so the
-// screen reads the same in any terminal (and golden tests compare text).
+// theme holds the styles and marks; without colour every style is plain,
+// so the screen reads the same in any terminal (and golden tests compare
+// text). The marks do not change with colour: ascii picks them apart.
 type theme struct {
 	color                          bool
 	title, selected, unread, dim   lipgloss.Style
 	system, err, status, separator lipgloss.Style
 	nicks                          []lipgloss.Style
+	lock                           string // marks a private room
+	admin                          string // marks a private room's admin
 }
 
-func newTheme(color bool) theme {
+// Marks of private rooms, and their ASCII forms.
+const (
+	lockMark       = "🔒"
+	lockMarkASCII  = "[p]"
+	adminMark      = "★"
+	adminMarkASCII = "(admin)"
+)
+
+func newTheme(color, ascii bool) theme {
+	th := themeStyles(color)
+	th.lock, th.admin = lockMark, adminMark
+	if ascii {
+		th.lock, th.admin = lockMarkASCII, adminMarkASCII
+	}
+	return th
+}
+
+func themeStyles(color bool) theme {
 	if !color {
 		p := lipgloss.NewStyle()
 		return theme{title: p, selected: p, unread: p, dim: p, system: p, err: p, status: p, separator: p, nicks: []lipgloss.Style{p}}

@@ -15,10 +15,12 @@ type (
 	initMsg struct {
 		self  api.Identity
 		convs []api.Conversation
+		rooms []api.Room
 		peers []api.Peer
 	}
 	convsMsg struct {
 		convs []api.Conversation
+		rooms []api.Room
 		err   error
 	}
 	peersMsg   []api.Peer
@@ -58,6 +60,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.resync()
 	case initMsg:
 		m.self, m.convs, m.ready = msg.self, msg.convs, true
+		m.setRooms(msg.rooms)
 		m.addPeers(msg.peers)
 		return m, tea.Batch(m.open(m.defaultConv()), tick())
 	case convsMsg:
@@ -83,6 +86,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case safetyMsg:
 		m.showSafety(api.Safety(msg))
+		return m, nil
+	case inviteMsg:
+		m.showInvite(api.InviteResponse(msg))
 		return m, nil
 	case verifiedMsg:
 		return m, m.gotVerified(api.Safety(msg))
@@ -111,11 +117,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // key handles a key press.
 func (m *Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if m.showHelp && k.String() != "ctrl+c" {
-		m.showHelp = false
+		m.helpKey(k)
 		return m, nil
 	}
 	if m.safety != nil && k.String() != "ctrl+c" {
 		return m, m.safetyKey(k)
+	}
+	if m.invite != nil && k.String() != "ctrl+c" {
+		return m, m.inviteKey(k)
 	}
 	if k.String() != "tab" {
 		m.comp = completion{}

@@ -41,11 +41,18 @@ func (m *Model) View() tea.View {
 
 func (m *Model) render() string {
 	h := m.timelineHeight()
-	cols := []string{m.renderSidebar(h), m.column(m.separatorCol(h), 1), m.renderTimeline(h)}
-	if m.showMembers() {
-		cols = append(cols, m.column(m.separatorCol(h), 1), m.renderMembers(h))
+	var main string
+	if m.invite != nil {
+		// The whole width: a line of the link holds nothing else, for
+		// selecting it with the mouse.
+		main = m.column(fit(m.inviteLines(m.width, h), h), m.width)
+	} else {
+		cols := []string{m.renderSidebar(h), m.column(m.separatorCol(h), 1), m.renderTimeline(h)}
+		if m.showMembers() {
+			cols = append(cols, m.column(m.separatorCol(h), 1), m.renderMembers(h))
+		}
+		main = lipgloss.JoinHorizontal(lipgloss.Top, cols...)
 	}
-	main := lipgloss.JoinHorizontal(lipgloss.Top, cols...)
 	rule := m.th.separator.Render(strings.Repeat("─", m.width))
 	return strings.Join([]string{main, rule, m.input.View(), m.renderStatus()}, "\n")
 }
@@ -86,9 +93,15 @@ func (m *Model) renderSidebar(h int) string {
 			if c.Kind != kind {
 				continue
 			}
-			name := c.Name
+			var name string
+			removed := false
 			if kind == "dm" {
 				name = presenceMark(c.Online) + m.dmName(c)
+			} else {
+				name = m.roomLabel(c.Room)
+				if removed = m.removedFrom(c.Room); removed {
+					name += " removed"
+				}
 			}
 			label := " " + name
 			if c.Conversation == m.cur {
@@ -102,6 +115,8 @@ func (m *Model) renderSidebar(h int) string {
 			switch {
 			case c.Conversation == m.cur:
 				label = m.th.selected.Render(label)
+			case removed:
+				label = m.th.dim.Render(label)
 			case c.Unread > 0:
 				label = m.th.unread.Render(label)
 			}
@@ -162,7 +177,7 @@ func (m *Model) renderMembers(h int) string {
 		}
 		lines = append(lines, m.th.title.Render(fmt.Sprintf("Members %d/%d", online, len(ms))))
 		for _, mb := range ms {
-			lines = append(lines, " "+presenceMark(mb.Online)+m.memberName(mb))
+			lines = append(lines, " "+presenceMark(mb.Online)+m.memberLabel(mb))
 		}
 	} else {
 		lines = append(lines, m.th.title.Render("Peers"))

@@ -129,6 +129,13 @@ var frames = []struct {
 	{name: "error_80x24", width: 80, height: 24, world: lobbyWorld, do: func(h *harness) { h.enter("/frobnicate") }},
 	{name: "safety_80x24", width: 80, height: 24, world: lobbyWorld, do: func(h *harness) { h.enter("/verify @bob") }},
 	{name: "safety_narrow_50x30", width: 50, height: 30, world: lobbyWorld, do: func(h *harness) { h.enter("/verify @bob") }},
+	{name: "private_120x30", width: 120, height: 30, world: privateWorld, do: openSecret},
+	{name: "private_80x24", width: 80, height: 24, world: privateWorld, do: openSecret},
+	{name: "invite_80x24", width: 80, height: 24, world: privateWorld, do: func(h *harness) {
+		openSecret(h)
+		h.enter("/invite --uses 3 --expires 36h")
+	}},
+	{name: "invite_qr_120x50", width: 120, height: 50, world: privateWorld, do: func(h *harness) { h.enter("/invite #secret") }},
 	{name: "shared_nick_120x30", width: 120, height: 30, world: sharedNickWorld, do: func(h *harness) { h.send(keyCtrlP) }},
 }
 

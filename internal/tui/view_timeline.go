@@ -17,14 +17,10 @@ import (
 func (m *Model) renderTimeline(h int) string {
 	w := m.timelineWidth()
 	if m.showHelp {
-		var lines []string
-		for _, l := range helpText() {
-			lines = append(lines, wrap(l, w)...)
-		}
-		return m.column(fit(lines, h), w)
+		return m.column(fit(m.helpView(w, h), h), w)
 	}
 	if m.safety != nil {
-		return m.column(fit(m.safetyLines(w), h), w)
+		return m.column(fit(m.safetyLines(w, h), h), w)
 	}
 	if m.cur == "" {
 		msg := "Connecting to the node…"
@@ -39,6 +35,12 @@ func (m *Model) renderTimeline(h int) string {
 		lines = m.timelineLines(t, w)
 	}
 	header := m.th.title.Render(m.convName(m.cur))
+	if room, ok := roomOf(m.cur); ok {
+		header = m.th.title.Render(m.roomLabel(room))
+		if note := m.roomNote(room); note != "" {
+			header += m.th.dim.Render("  " + note)
+		}
+	}
 	if t != nil && t.loading {
 		header += m.th.dim.Render("  loading…")
 	} else if t != nil && !t.atStart && len(t.msgs) > 0 {

@@ -6,7 +6,12 @@
   const PAGE = 100; // messages per history page
   const TYPING_SHOW_MS = 6000;
   const TYPING_SEND_MS = 3000;
-  const EVENT_TYPES = ['message', 'status', 'peer', 'typing', 'presence', 'room', 'read'];
+  const EVENT_TYPES = ['message', 'status', 'peer', 'typing', 'presence', 'room', 'read', 'members'];
+  // The message kinds a timeline shows; others (a private room's "op"
+  // and "key" messages, kinds this client does not know) are hidden.
+  const SHOWN_KINDS = new Set(['text', 'join', 'leave']);
+  const INVITE_PREFIX = 'parley://invite/';
+  const MAX_INVITE_USES = 10000; // what the daemon allows an invite
 
   const $ = (id) => document.getElementById(id);
   const state = {
@@ -15,7 +20,9 @@
     convs: [], // GET /conversations
     rooms: new Map(), // room name -> GET /rooms entry
     cur: null, // {with, conv, room, peer}
-    msgs: [], // the open conversation, oldest first
+    msgs: [], // the open conversation, oldest first (shown kinds only)
+    oldest: null, // the ID of the oldest message fetched, shown or not: where older pages start
+    members: [], // the open room's members (GET /rooms/{name}/members)
     byId: new Map(),
     hasMore: false,
     loading: false,
@@ -77,6 +84,7 @@
   }
 
   const short = (id) => (id.length > 8 ? id.slice(-8) : id);
+  const shown = (m) => SHOWN_KINDS.has(m.kind);
   const isMe = (id) => state.me !== null && id === state.me.peer_id;
 
   // nickOf names a peer by the display name the node gives it (the
@@ -132,12 +140,28 @@
 
   // ---- conversations (sidebar) ----
 
+  // Reads sent close together may be answered out of order. Each read
+  // takes a ticket as it is sent and keeps its answer only if no answer
+  // to a later ticket was kept first: a stale answer never overwrites a
+  // fresher one, and whoever awaits a read finds the state at least as
+  // new as its own request.
+  const tickets = { sent: {}, kept: {} };
+  const ticket = (what) => (tickets.sent[what] = (tickets.sent[what] || 0) + 1);
+  function keep(what, n) {
+    if (n < (tickets.kept[what] || 0)) return false;
+    tickets.kept[what] = n;
+    return true;
+  }
+
   async function refreshConvs() {
+    const n = ticket('convs');
     const [convs, rooms] = await Promise.all([api('GET', 'conversations'), api('GET', 'rooms')]);
+    if (!keep('convs', n)) return;
     state.convs = convs;
     state.rooms = new Map(rooms.map((r) => [r.name, r]));
     renderConvs();
     renderHeader();
+    renderMembers(); // an admin's buttons follow this node's role
   }
 
   let convTimer = null;
@@ -154,14 +178,21 @@
       const active = state.cur !== null && state.cur.conv === c.conversation;
       const unread = !active && c.unread > 0;
       if (unread) total += c.unread;
-      const cls = ['conv', active && 'active', unread && 'unread', c.online && 'online'].filter(Boolean).join(' ');
+      const r = c.kind === 'room' ? state.rooms.get(c.room) : null;
+      const priv = !!(r && r.private);
+      const removed = !!(r && r.removed);
+      const cls = ['conv', active && 'active', unread && 'unread', c.online && 'online', priv && 'private', removed && 'removed'].filter(Boolean).join(' ');
+      let title = c.kind === 'dm' ? c.peer_id : null;
+      if (removed) title = 'You were removed from this private room';
+      else if (priv) title = 'Private room: invite only';
       const btn = el('button', {
         type: 'button', class: cls, 'data-conv': c.conversation, 'data-with': withOf(c.conversation),
-        'data-unread': c.unread, 'aria-current': active ? 'page' : null,
-        title: c.kind === 'dm' ? c.peer_id : null,
+        'data-unread': c.unread, 'aria-current': active ? 'page' : null, title,
       },
       el('span', { class: 'dot', 'aria-hidden': 'true' }),
       el('span', { class: 'name', text: c.name }),
+      priv ? lockMark() : null,
+      removed ? el('span', { class: 'tag', text: 'removed' }) : null,
       unread ? el('span', { class: 'badge', 'aria-label': `${c.unread} unread`, text: String(c.unread) }) : null);
       btn.addEventListener('click', () => select(withOf(c.conversation)));
       (lists[c.kind] || lists.dm).push(el('li', null, btn));
@@ -173,10 +204,16 @@
     document.title = total > 0 ? `(${total}) Parley` : 'Parley';
   }
 
+  // lockMark is the padlock on a private room's name.
+  // (drawn by the style sheet: no emoji font needed).
+  const lockMark = () => el('span', { class: 'lock', role: 'img', 'aria-label': 'private' });
+
   // ---- peers ----
 
   async function loadPeers() {
+    const n = ticket('peers');
     const peers = await api('GET', 'peers');
+    if (!keep('peers', n)) return;
     state.peers = new Map(peers.map((p) => [p.peer_id, p]));
     renderPeers();
   }
@@ -204,9 +241,14 @@
     const c = state.cur;
     const title = $('conv-title');
     const info = $('conv-info');
+    const r = c && c.room ? state.rooms.get(c.room) : null;
     $('leave-button').hidden = !(c && c.room);
     $('safety-button').hidden = !(c && c.peer);
+    $('conv-lock').hidden = !(r && r.private);
+    $('invite-button').hidden = !canInvite(r);
+    $('settings-button').hidden = !isAdmin(r);
     info.title = '';
+    renderComposer();
     if (!c) {
       title.textContent = 'Pick a conversation';
       info.textContent = '';
@@ -214,13 +256,38 @@
     }
     if (c.room) {
       title.textContent = '#' + c.room;
-      const r = state.rooms.get(c.room);
-      info.textContent = r ? `${r.members} member${r.members === 1 ? '' : 's'} · ${r.online} online` : '';
+      let text = r ? `${r.members} member${r.members === 1 ? '' : 's'} · ${r.online} online` : '';
+      if (r && r.removed) text = 'private · removed: you are no longer a member';
+      else if (r && r.private) text = (r.role === 'admin' ? 'private · you are an admin · ' : 'private · ') + text;
+      info.textContent = text;
     } else {
       const p = state.peers.get(c.peer);
       title.textContent = nickOf(c.peer);
       info.textContent = (p && p.connected ? 'online' : 'offline') + ' · ' + short(c.peer);
       info.title = c.peer;
+    }
+  }
+
+  // A private room's rights, by what GET /rooms says of this node in it.
+  const isAdmin = (r) => !!(r && r.private && !r.removed && r.role === 'admin');
+  const canInvite = (r) => !!(r && r.private && !r.removed && (r.role === 'admin' || r.invite === 'members'));
+
+  // renderComposer enables the composer for the open conversation, except
+  // in a private room this node was removed from, where it says why.
+  function renderComposer() {
+    const c = state.cur;
+    const r = c && c.room ? state.rooms.get(c.room) : null;
+    const removed = !!(r && r.removed);
+    const ta = $('composer-input');
+    const note = $('removed-note');
+    ta.disabled = !c || removed;
+    $('send-button').disabled = !c || removed;
+    note.hidden = !removed;
+    if (removed) {
+      ta.placeholder = 'You can no longer post in #' + c.room;
+      note.textContent = `You were removed from #${c.room}. You can still read what you received, but you no longer get or post new messages. Leave the room to drop it, or ask an admin for a new invite.`;
+    } else if (c) {
+      ta.placeholder = 'Message ' + (c.room ? '#' + c.room : nickOf(c.peer));
     }
   }
 
@@ -235,19 +302,20 @@
     const seq = ++state.seq;
     state.cur = { with: w, conv: room ? 'room:' + room : 'dm:' + w, room, peer: room ? null : w };
     state.msgs = [];
+    state.oldest = null;
     state.byId = new Map();
     state.hasMore = false;
     state.loading = true;
+    state.members = [];
     clearTypers();
     history.replaceState(null, '', '#' + encodeURIComponent(w));
     renderHeader();
     renderConvs();
     renderMessages();
+    renderMembers();
+    if (room) loadMembers();
     const ta = $('composer-input');
-    ta.disabled = false;
-    ta.placeholder = 'Message ' + (room ? '#' + room : nickOf(w));
-    $('send-button').disabled = false;
-    ta.focus();
+    if (!ta.disabled) ta.focus();
     let ms;
     try {
       ms = await api('GET', 'history?' + query({ with: w, limit: PAGE, all: 'true' }));
@@ -261,8 +329,9 @@
     }
     if (seq !== state.seq) return;
     // Messages that arrived live while the page was loading go after it.
+    if (ms.length) state.oldest = ms[0].id;
     const extra = state.msgs.filter((m) => !ms.some((x) => x.id === m.id));
-    state.msgs = ms.concat(extra);
+    state.msgs = ms.filter(shown).concat(extra);
     state.byId = new Map(state.msgs.map((m) => [m.id, m]));
     state.hasMore = ms.length >= PAGE;
     state.loading = false;
@@ -273,15 +342,16 @@
 
   async function loadOlder() {
     const c = state.cur;
-    if (!c || state.loading || !state.hasMore || !state.msgs.length) return;
+    if (!c || state.loading || !state.hasMore || !state.oldest) return;
     const seq = state.seq;
     state.loading = true;
     $('load-older').disabled = true;
     try {
-      const ms = await api('GET', 'history?' + query({ with: c.with, limit: PAGE, all: 'true', before: state.msgs[0].id }));
+      const ms = await api('GET', 'history?' + query({ with: c.with, limit: PAGE, all: 'true', before: state.oldest }));
       if (seq !== state.seq) return;
       state.hasMore = ms.length >= PAGE;
-      const fresh = ms.filter((m) => !state.byId.has(m.id));
+      if (ms.length) state.oldest = ms[0].id;
+      const fresh = ms.filter((m) => shown(m) && !state.byId.has(m.id));
       for (const m of fresh) state.byId.set(m.id, m);
       state.msgs = fresh.concat(state.msgs);
       const tl = $('timeline');
@@ -320,7 +390,7 @@
     const time = el('time', { class: 'time', datetime: m.sent_at, title: d.toLocaleString(), text: hhmm(d) });
     if (m.kind !== 'text') {
       li.classList.add('system');
-      const what = m.kind === 'join' ? 'joined' : m.kind === 'leave' ? 'left' : m.kind;
+      const what = m.kind === 'join' ? 'joined' : 'left';
       li.append(time, el('span', { class: 'text', text: `${nickOf(m.from, m.from_display)} ${what} ${m.room ? '#' + m.room : ''}` }));
       return li;
     }
@@ -359,6 +429,7 @@
 
   // addLive puts a message that arrived after the page was loaded in place.
   function addLive(m) {
+    if (!shown(m)) return;
     const old = state.byId.get(m.id);
     if (old) {
       setStatus(old, m.status, m.reason);
@@ -451,6 +522,7 @@
         addLive(m);
         dropTyper(m.from);
         if (!isMe(m.from)) markRead();
+        if (m.kind !== 'text' && state.cur.room) loadMembersSoon();
       }
       refreshConvsSoon();
     },
@@ -482,12 +554,28 @@
       state.typers.set(p.peer_id, setTimeout(() => dropTyper(p.peer_id), TYPING_SHOW_MS));
       renderTyping();
     },
-    presence() {
+    presence(ev) {
       refreshConvsSoon();
+      if (state.cur && state.cur.room === ev.room) loadMembersSoon();
+    },
+    // A private room's members, roles or settings changed: its marks,
+    // its Invite button and, if open, its member list.
+    members(ev) {
+      refreshConvsSoon();
+      if (state.cur && state.cur.room === ev.room) loadMembersSoon();
     },
     room(ev) {
-      refreshConvsSoon();
-      if (ev.joined === false && state.cur && state.cur.room === ev.room) selectDefault();
+      if (ev.joined !== false || !state.cur || state.cur.room !== ev.room) {
+        refreshConvsSoon();
+        return;
+      }
+      // Left, or removed from a private room: a room left goes, a room
+      // this node was removed from stays readable, marked removed.
+      refreshConvs().then(() => {
+        if (!state.cur || state.cur.room !== ev.room) return;
+        if (!state.convs.some((c) => c.room === ev.room)) selectDefault();
+        else loadMembers();
+      }).catch((e) => showNotice(e.message));
     },
     read() {
       refreshConvsSoon();
@@ -623,6 +711,300 @@
     }
   }
 
+  // ---- room members ----
+
+  async function loadMembers() {
+    const c = state.cur;
+    if (!c || !c.room) return;
+    const seq = state.seq;
+    const n = ticket('members');
+    let ms;
+    try {
+      ms = await api('GET', 'rooms/' + encodeURIComponent(c.room) + '/members');
+    } catch (e) {
+      if (seq === state.seq && e.status !== 404) showNotice(e.message);
+      return;
+    }
+    if (seq !== state.seq || !keep('members', n)) return;
+    state.members = ms;
+    renderMembers();
+  }
+
+  let membersTimer = null;
+  function loadMembersSoon() {
+    clearTimeout(membersTimer);
+    membersTimer = setTimeout(loadMembers, 250);
+  }
+
+  // renderMembers lists the open room's members, admins first, with an
+  // admin badge; an admin of a private room gets Promote and Remove for
+  // every other member.
+  function renderMembers() {
+    const c = state.cur;
+    const section = $('members-section');
+    if (!c || !c.room) {
+      section.hidden = true;
+      return;
+    }
+    section.hidden = false;
+    $('members-title').textContent = `Members (${state.members.length})`;
+    const manage = isAdmin(state.rooms.get(c.room));
+    const sorted = [...state.members].sort((a, b) =>
+      ((b.role === 'admin') - (a.role === 'admin')) || (b.online - a.online) ||
+      nickOf(a.peer_id, a.display).localeCompare(nickOf(b.peer_id, b.display)));
+    const items = sorted.map((m) => {
+      const me = isMe(m.peer_id);
+      const li = el('li', { class: 'member' + (m.online ? ' online' : ''), 'data-peer': m.peer_id, 'data-role': m.role, title: m.peer_id },
+        el('span', { class: 'dot', 'aria-hidden': 'true' }),
+        el('span', { class: 'nick ' + colorClass(m.peer_id), text: me ? nickOf(m.peer_id) + ' (you)' : (m.display || nickOf(m.peer_id, m.nick)) }),
+        m.role === 'admin' ? el('span', { class: 'role-badge', title: 'Admin: may invite, remove and promote', text: 'admin' }) : null);
+      if (manage && !me) {
+        const actions = el('span', { class: 'member-actions' });
+        if (m.role !== 'admin') {
+          const promote = el('button', { type: 'button', class: 'promote', title: 'Make ' + nickOf(m.peer_id, m.display) + ' an admin', text: 'Promote' });
+          promote.addEventListener('click', () => memberAction(m, 'promote'));
+          actions.append(promote);
+        }
+        const remove = el('button', { type: 'button', class: 'remove', title: 'Remove ' + nickOf(m.peer_id, m.display) + ' from #' + c.room, text: 'Remove' });
+        remove.addEventListener('click', () => memberAction(m, 'remove'));
+        actions.append(remove);
+        li.append(actions);
+      }
+      return li;
+    });
+    if (!items.length) items.push(el('li', { class: 'empty', text: 'No members known yet' }));
+    $('members-list').replaceChildren(...items);
+  }
+
+  async function memberAction(m, what) {
+    const c = state.cur;
+    if (!c || !c.room) return;
+    const room = c.room;
+    const name = nickOf(m.peer_id, m.display);
+    const ok = what === 'remove'
+      ? await confirmDialog(`Remove ${name} from #${room}? They keep what they already received, but get nothing new; the room's key changes.`, 'Remove', true)
+      : await confirmDialog(`Make ${name} an admin of #${room}? Admins may invite, remove and promote members, and change the room's settings.`, 'Promote');
+    if (!ok) return;
+    const path = 'rooms/' + encodeURIComponent(room) + '/members/' + encodeURIComponent(m.peer_id);
+    try {
+      if (what === 'remove') await api('DELETE', path);
+      else await api('POST', path + '/promote');
+      showNotice(what === 'remove' ? `Removed ${name} from #${room}` : `${name} is now an admin of #${room}`);
+    } catch (e) {
+      showNotice(e.message);
+    }
+    if (state.cur && state.cur.room === room) loadMembers();
+    refreshConvsSoon();
+  }
+
+  // confirmDialog asks a yes/no question in the page's own dialog and
+  // resolves to the answer.
+  let confirmAnswer = null;
+  function confirmDialog(text, okLabel, danger) {
+    const d = $('confirm-dialog');
+    $('confirm-text').textContent = text;
+    $('confirm-ok').textContent = okLabel;
+    $('confirm-ok').className = danger ? 'danger' : '';
+    if (confirmAnswer) confirmAnswer(false);
+    return new Promise((resolve) => {
+      confirmAnswer = resolve;
+      if (!d.open) d.showModal();
+    });
+  }
+
+  function answerConfirm(yes) {
+    const answer = confirmAnswer;
+    confirmAnswer = null;
+    const d = $('confirm-dialog');
+    if (d.open) d.close();
+    if (answer) answer(yes);
+  }
+
+  // ---- private rooms: create, invite, join by link, settings ----
+
+  async function createRoom() {
+    const input = $('create-input');
+    let name = input.value.trim();
+    if (!name) return;
+    if (!name.startsWith('#')) name = '#' + name;
+    const priv = $('create-private').checked;
+    try {
+      const r = await api('POST', 'rooms', priv ? { name, private: true } : { name });
+      input.value = '';
+      await refreshConvs();
+      select('#' + r.name);
+      if (priv) showNotice(`Created the private room #${r.name}: Invite makes a link for the people you want in it.`);
+    } catch (e) {
+      showNotice(e.message);
+    }
+  }
+
+  // inviteHint says what to do about an invite link that did not work,
+  // by the API's status: gone (used up, expired, revoked), forbidden
+  // (forged or damaged), not found (no member reached knows it).
+  function inviteHint(status) {
+    switch (status) {
+      case 410: return 'Ask for a new link.';
+      case 403: return 'Check that the whole link was copied, or ask for it again.';
+      case 404: return 'Try again when a member of the room is online.';
+      default: return '';
+    }
+  }
+
+  async function joinByLink() {
+    const input = $('link-input');
+    const err = $('link-error');
+    const link = input.value.trim();
+    if (!link) return;
+    err.hidden = true;
+    err.textContent = '';
+    if (!link.startsWith(INVITE_PREFIX)) {
+      err.textContent = `That is not an invite link: one starts with ${INVITE_PREFIX}`;
+      err.hidden = false;
+      return;
+    }
+    const btn = $('link-button');
+    btn.disabled = true; // joining asks members of the room: it may take a while
+    try {
+      const r = await api('POST', 'invites/accept', { link });
+      input.value = '';
+      await refreshConvs();
+      select('#' + r.name);
+      showNotice(r.changed ? `Joined the private room #${r.name}` : `Already in #${r.name}`);
+    } catch (e) {
+      const hint = inviteHint(e.status);
+      err.textContent = `Could not join: ${e.message}${hint ? '. ' + hint : ''}`;
+      err.dataset.status = String(e.status);
+      err.hidden = false;
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  let inviteRoom = null; // the room the invite dialog is for
+  let invite = null; // the invite it shows (POST /rooms/{name}/invites)
+
+  function openInvite() {
+    const c = state.cur;
+    if (!c || !c.room) return;
+    inviteRoom = c.room;
+    invite = null;
+    $('invite-title').textContent = 'Invite to #' + c.room;
+    $('invite-uses').value = '';
+    $('invite-expires').value = '';
+    $('invite-result').hidden = true;
+    $('invite-link').value = '';
+    $('invite-qr').removeAttribute('src');
+    $('invite-state').textContent = '';
+    $('invite-revoke').hidden = true;
+    const d = $('invite-dialog');
+    if (!d.open) d.showModal();
+    $('invite-uses').focus();
+  }
+
+  async function createInvite() {
+    const room = inviteRoom;
+    if (!room) return;
+    const body = {};
+    const uses = $('invite-uses').value.trim();
+    const expires = $('invite-expires').value.trim();
+    if (uses) {
+      const n = Number(uses);
+      if (!Number.isInteger(n) || n < 1 || n > MAX_INVITE_USES) {
+        $('invite-state').textContent = `Uses: a whole number from 1 to ${MAX_INVITE_USES}`;
+        return;
+      }
+      body.uses = n;
+    }
+    if (expires) body.expires = expires;
+    const btn = $('invite-create');
+    btn.disabled = true;
+    try {
+      const res = await api('POST', 'rooms/' + encodeURIComponent(room) + '/invites', body);
+      if (inviteRoom !== room) return;
+      invite = res;
+      $('invite-link').value = res.link;
+      $('invite-qr').src = '/api/v1/qr?' + query({ text: res.link });
+      const n = res.uses;
+      $('invite-meta').textContent = `Works ${n === 1 ? 'once' : n + ' times'}, until ${new Date(res.expires_at).toLocaleString()}.`;
+      $('invite-result').hidden = false;
+      $('invite-revoke').hidden = false;
+      $('invite-revoke').disabled = false;
+      $('invite-state').textContent = '';
+      $('invite-state').className = '';
+    } catch (e) {
+      $('invite-state').textContent = e.message;
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  async function copyInvite() {
+    const input = $('invite-link');
+    if (!input.value) return;
+    try {
+      await navigator.clipboard.writeText(input.value);
+      $('invite-state').textContent = 'Link copied';
+    } catch (_) {
+      // No clipboard (or no permission): select the link for Ctrl+C.
+      input.focus();
+      input.select();
+      $('invite-state').textContent = 'Press Ctrl+C to copy the selected link';
+    }
+  }
+
+  async function revokeInvite() {
+    if (!invite) return;
+    const btn = $('invite-revoke');
+    btn.disabled = true;
+    try {
+      await api('POST', 'invites/revoke', { invite: invite.invite_id });
+      const st = $('invite-state');
+      st.textContent = 'Revoked: this link no longer works';
+      st.className = 'revoked';
+      btn.hidden = true;
+      invite = null;
+    } catch (e) {
+      $('invite-state').textContent = e.message;
+      btn.disabled = false;
+    }
+  }
+
+  let settingsRoom = null;
+
+  function openSettings() {
+    const c = state.cur;
+    const r = c && c.room ? state.rooms.get(c.room) : null;
+    if (!isAdmin(r)) return;
+    settingsRoom = r.name;
+    $('settings-title').textContent = `Settings of #${r.name}`;
+    $('settings-history').value = r.history || 'join';
+    $('settings-invite').value = r.invite || 'admins';
+    const d = $('settings-dialog');
+    if (!d.open) d.showModal();
+  }
+
+  async function saveSettings() {
+    const room = settingsRoom;
+    if (!room) return;
+    const btn = $('settings-save');
+    btn.disabled = true;
+    try {
+      const r = await api('PATCH', 'rooms/' + encodeURIComponent(room), {
+        history: $('settings-history').value,
+        invite: $('settings-invite').value,
+      });
+      state.rooms.set(r.name, r);
+      renderHeader();
+      $('settings-dialog').close();
+      showNotice(`Saved the settings of #${r.name}`);
+    } catch (e) {
+      showNotice(e.message);
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
   // ---- user input ----
 
   async function send() {
@@ -638,6 +1020,17 @@
       if (ta.value === '') ta.value = text;
       showNotice(e.message);
     }
+  }
+
+  // onClose runs fn when a dialog closes. A dialog's close event comes a
+  // task after close(): by then the dialog may be open again (a quick
+  // second click), and the event belongs to the closing before, so it is
+  // let go.
+  function onClose(id, fn) {
+    const d = $(id);
+    d.addEventListener('close', () => {
+      if (!d.open) fn();
+    });
   }
 
   function wire() {
@@ -688,12 +1081,41 @@
         btn.disabled = false;
       }
     });
+    $('create-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      createRoom();
+    });
+    $('link-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      joinByLink();
+    });
+    $('link-input').addEventListener('input', () => { $('link-error').hidden = true; });
+    $('invite-button').addEventListener('click', openInvite);
+    $('invite-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      createInvite();
+    });
+    $('invite-copy').addEventListener('click', copyInvite);
+    $('invite-revoke').addEventListener('click', revokeInvite);
+    $('invite-close').addEventListener('click', () => $('invite-dialog').close());
+    onClose('invite-dialog', () => { inviteRoom = null; invite = null; });
+    $('settings-button').addEventListener('click', openSettings);
+    $('settings-save').addEventListener('click', saveSettings);
+    $('settings-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      saveSettings();
+    });
+    $('settings-close').addEventListener('click', () => $('settings-dialog').close());
+    onClose('settings-dialog', () => { settingsRoom = null; });
+    $('confirm-ok').addEventListener('click', () => answerConfirm(true));
+    $('confirm-cancel').addEventListener('click', () => answerConfirm(false));
+    onClose('confirm-dialog', () => answerConfirm(false)); // Escape: no
     $('safety-button').addEventListener('click', () => {
       if (state.cur && state.cur.peer) openSafety(state.cur.peer);
     });
     $('safety-verify').addEventListener('click', verifySafety);
     $('safety-close').addEventListener('click', () => $('safety-dialog').close());
-    $('safety-dialog').addEventListener('close', () => { safetyPeer = null; });
+    onClose('safety-dialog', () => { safetyPeer = null; });
     $('load-older').addEventListener('click', loadOlder);
     $('timeline').addEventListener('scroll', (e) => {
       if (e.target.scrollTop < 60) loadOlder();
