@@ -323,42 +323,108 @@ func (f *fileFetch) fetchFrom(ctx context.Context, p PeerID) error {
 		}
 		f.mu.Unlock()
 	}
-	var plain []byte
-	for {
-		batch := f.take(have)
-		if len(batch) == 0 {
-			return nil
-		}
-		err := c.chunks(batch, func(i int, data []byte) error {
-			if f.man.Key != (crypto.Key{}) {
-				var err error
-				if plain, err = crypto.OpenChunk(f.man.Key, f.man.Hash, i, data); err != nil {
-					return errBadChunk
-				}
-				data = plain
+	// Several streams to the source at once: one's chunks are checked and
+	// stored while others' are on the wire or read from the source's disk.
+	errs := make(chan error, sourceLanes)
+	go func() { errs <- f.pump(p, c, have) }()
+	for range sourceLanes - 1 {
+		go func() {
+			st, err := s.cfg.Transport.OpenStream(ctx, p, FileProtocol)
+			if err != nil {
+				errs <- err
+				return
 			}
-			if int64(len(data)) != f.chunkLen(i) || crypto.ChunkHash(data) != f.chunks[i] {
+			stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
+			defer stop()
+			defer func() { _ = st.Reset() }()
+			errs <- f.pump(p, &fileClient{st: st, fr: newFrameReader(st, maxFileResponseFrame), bw: bufio.NewWriterSize(st, 4<<10),
+				hash: c.hash, conv: c.conv}, have)
+		}()
+	}
+	var first error
+	for range sourceLanes {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			_ = st.Reset() // the other lanes end soon: their source is suspect or gone
+		}
+	}
+	return first
+}
+
+// sourceLanes is how many streams a downloader opens to one source.
+const sourceLanes = 3
+
+// pump fetches over c, from p, what p has (have) of the missing chunks,
+// batch after batch, until nothing is left for it.
+func (f *fileFetch) pump(p PeerID, c *fileClient, have []byte) error {
+	s := f.s
+	var plain []byte
+	each := func(i int, data []byte) error {
+		if f.man.Key != (crypto.Key{}) {
+			var err error
+			if plain, err = crypto.OpenChunk(f.man.Key, f.man.Hash, i, data); err != nil {
 				return errBadChunk
 			}
-			if err := s.cfg.Files.PutChunk(f.man.Hash, i, data); err != nil {
-				return fmt.Errorf("%w: %w", errStore, err)
-			}
-			f.got(i)
-			return nil
-		})
-		f.release(batch)
-		switch {
-		case errors.Is(err, errBadChunk):
-			f.penalize(p, err)
-			return err
-		case errors.Is(err, errMissing):
-			// It had it a moment ago (evicted meanwhile): ask again.
-			if have, err = c.have(); err != nil {
+			data = plain
+		}
+		if int64(len(data)) != f.chunkLen(i) || crypto.ChunkHash(data) != f.chunks[i] {
+			return errBadChunk
+		}
+		if err := s.cfg.Files.PutChunk(f.man.Hash, i, data); err != nil {
+			return fmt.Errorf("%w: %w", errStore, err)
+		}
+		f.got(i)
+		return nil
+	}
+	// Two batches in flight: the source reads the next while this node
+	// checks and stores the one arriving.
+	cur := f.take(have)
+	if len(cur) == 0 {
+		return nil
+	}
+	if err := c.askChunks(cur); err != nil {
+		f.release(cur)
+		return err
+	}
+	for {
+		next := f.take(have)
+		if len(next) > 0 {
+			if err := c.askChunks(next); err != nil {
+				f.release(cur)
+				f.release(next)
 				return err
 			}
-		case err != nil:
+		}
+		err := c.readChunks(cur, each)
+		f.release(cur)
+		if err != nil {
+			if len(next) > 0 {
+				f.release(next)
+			}
+			switch {
+			case errors.Is(err, errBadChunk):
+				f.penalize(p, err)
+				return err
+			case errors.Is(err, errMissing) && len(next) == 0:
+				// It had it a moment ago (evicted meanwhile): ask again.
+				if have, err = c.have(); err != nil {
+					return err
+				}
+				if cur = f.take(have); len(cur) == 0 {
+					return nil
+				}
+				if err := c.askChunks(cur); err != nil {
+					f.release(cur)
+					return err
+				}
+				continue
+			}
 			return err
 		}
+		if len(next) == 0 {
+			return nil
+		}
+		cur = next
 	}
 }
 
@@ -528,15 +594,18 @@ func (c *fileClient) list() ([]FileHash, error) {
 	return out, nil
 }
 
-// chunks asks for batch and hands each chunk to each, in order.
-func (c *fileClient) chunks(batch []int, each func(i int, data []byte) error) error {
+// askChunks asks for batch.
+func (c *fileClient) askChunks(batch []int) error {
 	idx := make([]uint32, len(batch))
 	for k, i := range batch {
 		idx[k] = uint32(i)
 	}
-	if err := c.ask(wire.FileRequest_TYPE_CHUNKS, idx); err != nil {
-		return err
-	}
+	return c.ask(wire.FileRequest_TYPE_CHUNKS, idx)
+}
+
+// readChunks reads the answers to a batch asked for and hands each chunk
+// to each, in order.
+func (c *fileClient) readChunks(batch []int, each func(i int, data []byte) error) error {
 	var missing bool
 	for _, i := range batch {
 		r, err := c.answer()
@@ -561,7 +630,6 @@ func (c *fileClient) chunks(batch []int, each func(i int, data []byte) error) er
 	}
 	return nil
 }
-
 // filesArrived records the files of a message that arrived and fetches
 // those up to AutoDownload (and MaxFileSize) in the background.
 func (s *Service) filesArrived(m *Message) {

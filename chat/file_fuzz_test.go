@@ -63,7 +63,7 @@ func FuzzFileResponses(f *testing.F) {
 				t.Fatal("a chunk hash of the wrong size got through")
 			}
 		}
-		_ = c.chunks([]int{0, 1}, func(i int, data []byte) error {
+		_ = c.readChunks([]int{0, 1}, func(i int, data []byte) error {
 			if i != 0 && i != 1 {
 				t.Fatalf("chunk %d handed over for a batch of 0 and 1", i)
 			}
