@@ -65,10 +65,7 @@ func pageErrors(b *browserLog, expected ...string) []string {
 // buttons; bob's page gets an admin's buttons, then shows the room
 // removed and stops his posting.
 func TestWebPrivateRoom(t *testing.T) {
-	chrome := chromiumPath()
-	if chrome == "" {
-		t.Skip("no Chromium: neither /usr/bin/chromium nor chromium on PATH; install it (apt-get install chromium) to test the web client")
-	}
+	needChromium(t)
 	const room = "vault"
 	roomSel := `#rooms-list [data-conv="room:vault"]`
 	alice := testnet.NewDaemon(t, "alice")
@@ -81,8 +78,8 @@ func TestWebPrivateRoom(t *testing.T) {
 		return connected(t, alice, bobID.PeerID) && connected(t, bob, aliceID.PeerID)
 	})
 
-	a, logA := newBrowser(t, chrome)
-	b, logB := newBrowser(t, chrome)
+	a, logA := newBrowser(t)
+	b, logB := newBrowser(t)
 	baseA := loginWeb(t, a, alice)
 	loginWeb(t, b, bob)
 

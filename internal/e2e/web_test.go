@@ -161,39 +161,6 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Logf("screenshot: %s (copy in %s)", path, filepath.Join(os.TempDir(), name))
 }
 
-// newBrowser starts a headless Chromium with a fresh profile that reaches
-// nothing but 127.0.0.1, and returns its tab and what the tab logs. It
-// stops when the test ends.
-func newBrowser(t *testing.T, chrome string) (context.Context, *browserLog) {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome),
-		chromedp.Headless,
-		chromedp.NoSandbox, // the tests run as root
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1024, 700),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-domain-reliability", true),
-		chromedp.Flag("no-pings", true),
-		chromedp.Flag("no-proxy-server", true),
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	blog := &browserLog{}
-	ctx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithListener(blog.listen))
-	t.Cleanup(cancelBrowser)
-	if err := chromedp.Do(ctx); err != nil { // starts the browser, no deadline
-		t.Fatalf("start %s: %v", chrome, err)
-	}
-	return ctx, blog
-}
-
 // noRedirects is an HTTP client for the refusal checks: it reports
 // redirects instead of following them and never uses a proxy.
 var noRedirects = &http.Client{
@@ -229,16 +196,58 @@ func newRequest(t *testing.T, method, url, body string) *http.Request {
 	return req
 }
 
+// needChromium skips the test when there is no Chromium to drive.
+func needChromium(t *testing.T) string {
+	t.Helper()
+	chrome := chromiumPath()
+	if chrome == "" {
+		t.Skip("no Chromium: neither /usr/bin/chromium nor chromium on PATH; install it (apt-get install chromium) to test the web client")
+	}
+	return chrome
+}
+
+// newBrowser starts a headless Chromium with a fresh profile that reaches
+// nothing but 127.0.0.1, and returns its tab (1024x700) and what the tab
+// logs; the browser is stopped when the test ends.
+func newBrowser(t *testing.T) (context.Context, *browserLog) {
+	t.Helper()
+	chrome := needChromium(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chrome),
+		chromedp.Headless,
+		chromedp.NoSandbox, // the tests run as root
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1024, 700),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-domain-reliability", true),
+		chromedp.Flag("no-pings", true),
+		chromedp.Flag("no-proxy-server", true),
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	blog := &browserLog{}
+	ctx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithListener(blog.listen))
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(ctx); err != nil { // starts the browser, no deadline
+		t.Fatalf("start %s: %v", chrome, err)
+	}
+	do(t, ctx, 10*time.Second, "set the viewport", chromedp.EmulateViewport(1024, 700))
+	return ctx, blog
+}
+
 // TestWeb drives the browser client in a real Chromium against a daemon:
 // log in with a one-time link, post in a room, see another node's room
 // message arrive live, see a DM arrive as unread, answer it and watch it
 // get delivered, compare safety numbers and mark bob verified; then check that the link, the API and the session refuse
 // what they must.
 func TestWeb(t *testing.T) {
-	chrome := chromiumPath()
-	if chrome == "" {
-		t.Skip("no Chromium: neither /usr/bin/chromium nor chromium on PATH; install it (apt-get install chromium) to test the web client")
-	}
+	needChromium(t)
 	start := time.Now()
 
 	alice := testnet.NewDaemon(t, "alice")
@@ -272,9 +281,8 @@ func TestWeb(t *testing.T) {
 		t.Fatalf("api.token %q: too short to look for", token)
 	}
 
-	ctx, blog := newBrowser(t, chrome)
+	ctx, blog := newBrowser(t)
 	browserUp := time.Now()
-	do(t, ctx, 10*time.Second, "set the viewport", chromedp.EmulateViewport(1024, 700))
 
 	// Log in: the link sets the session cookie and lands on the client.
 	do(t, ctx, 20*time.Second, "open the login link", chromedp.Navigate(link))

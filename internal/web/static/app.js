@@ -6,7 +6,7 @@
   const PAGE = 100; // messages per history page
   const TYPING_SHOW_MS = 6000;
   const TYPING_SEND_MS = 3000;
-  const EVENT_TYPES = ['message', 'status', 'peer', 'typing', 'presence', 'room', 'read', 'members'];
+  const EVENT_TYPES = ['message', 'status', 'peer', 'typing', 'presence', 'room', 'read', 'members', 'file.progress', 'file.complete', 'file.failed'];
   // The message kinds a timeline shows; others (a private room's "op"
   // and "key" messages, kinds this client does not know) are hidden.
   const SHOWN_KINDS = new Set(['text', 'join', 'leave']);
@@ -282,6 +282,7 @@
     const note = $('removed-note');
     ta.disabled = !c || removed;
     $('send-button').disabled = !c || removed;
+    $('attach-button').disabled = !c || removed;
     note.hidden = !removed;
     if (removed) {
       ta.placeholder = 'You can no longer post in #' + c.room;
@@ -402,6 +403,7 @@
       li.classList.add('mine');
       li.append(stateNode(m));
     }
+    if (m.files && m.files.length) li.append(filesNode(m));
     return li;
   }
 
@@ -580,6 +582,23 @@
     read() {
       refreshConvsSoon();
     },
+    'file.progress'(ev) {
+      if (!ev.hash) return;
+      if (ev.sources) sources.set(ev.hash, ev.sources);
+      const change = { state: 'downloading', have: ev.have || 0 };
+      if (ev.size) change.size = ev.size;
+      fileChanged(ev.hash, change);
+    },
+    'file.complete'(ev) {
+      if (!ev.hash) return;
+      sources.delete(ev.hash);
+      fileChanged(ev.hash, { state: 'complete', path: ev.path, reason: '' });
+    },
+    'file.failed'(ev) {
+      if (!ev.hash) return;
+      sources.delete(ev.hash);
+      fileChanged(ev.hash, { state: 'failed', reason: ev.reason || '' });
+    },
   };
 
   function setConn(text, cls) {
@@ -658,6 +677,7 @@
       renderMessages();
       $('composer-input').disabled = true;
       $('send-button').disabled = true;
+      $('attach-button').disabled = true;
     }
   }
 
@@ -1005,6 +1025,341 @@
     }
   }
 
+  // ---- files ----
+
+  // INLINE are the only media types ever shown as images in the page
+  // (the daemon serves just these inline, too); every other file, SVG and
+  // HTML included, is only a download link.
+  const INLINE = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+  const baseType = (mime) => String(mime || '').split(';')[0].trim().toLowerCase();
+  const isImage = (f) => INLINE.has(baseType(f.mime));
+  const fileURL = (hash, rest) => '/api/v1/files/' + encodeURIComponent(hash) + (rest || '');
+  const PREVIEW_W = 320;
+  const PREVIEW_H = 240;
+
+  function humanSize(n) {
+    if (!(n >= 1024)) return `${n || 0} B`;
+    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let v = n / 1024;
+    let i = 0;
+    while (v >= 1024 && i < units.length - 1) {
+      v /= 1024;
+      i++;
+    }
+    return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+  }
+
+  // fitBox scales w×h down (never up) to fit maxW×maxH; [null, null] when
+  // the manifest gave no size.
+  function fitBox(w, h, maxW, maxH) {
+    if (!(w > 0 && h > 0)) return [null, null];
+    const s = Math.min(1, maxW / w, maxH / h);
+    return [Math.max(1, Math.round(w * s)), Math.max(1, Math.round(h * s))];
+  }
+
+  const sources = new Map(); // hash -> peers a download is coming from
+
+  function fileStateText(f) {
+    switch (f.state) {
+      case 'complete':
+        return '';
+      case 'downloading': {
+        let t = 'downloading';
+        if (f.size > 0) t += ` ${Math.floor((100 * (f.have || 0)) / f.size)}%`;
+        const n = sources.get(f.hash);
+        if (n) t += ` from ${n} peer${n === 1 ? '' : 's'}`;
+        return t;
+      }
+      case 'failed':
+        return 'failed' + (f.reason ? ': ' + f.reason : '');
+      default:
+        return 'not downloaded';
+    }
+  }
+
+  // fileCard shows one file of message m: its name, size and state; an
+  // image's preview (click: the viewer); a download link once complete; a
+  // Get button while it is not here.
+  function fileCard(m, f) {
+    const card = el('div', {
+      class: 'file', 'data-hash': f.hash, 'data-msg': m.id, 'data-state': f.state, 'data-mime': baseType(f.mime),
+    });
+    if (isImage(f) && (f.thumb || f.state === 'complete')) {
+      const [w, h] = fitBox(f.width, f.height, PREVIEW_W, PREVIEW_H);
+      const img = el('img', {
+        class: 'preview', alt: f.name, width: w, height: h,
+        src: f.thumb ? fileURL(f.hash, '/thumb') : fileURL(f.hash),
+      });
+      const open = el('button', { type: 'button', class: 'preview-button', title: 'View ' + f.name }, img);
+      open.addEventListener('click', () => openViewer(m.id, f.hash));
+      card.append(open);
+    }
+    card.append(el('div', { class: 'file-meta' },
+      el('span', { class: 'file-name', title: f.name, text: f.name }),
+      el('span', { class: 'file-size', text: humanSize(f.size) }),
+      el('span', { class: 'file-state', text: fileStateText(f) })));
+    if (f.state === 'downloading') {
+      card.append(el('progress', { class: 'file-progress', max: f.size || 1, value: f.have || 0, 'aria-label': 'Downloading ' + f.name }));
+    }
+    if (f.state === 'complete') {
+      card.append(el('a', { class: 'file-download', href: fileURL(f.hash, '?download=1'), download: f.name, text: 'Download' }));
+    } else if (f.state === 'remote' || f.state === 'failed') {
+      const get = el('button', { type: 'button', class: 'file-get', text: f.state === 'failed' ? 'Retry' : 'Get' });
+      get.addEventListener('click', () => fetchFiles(m.id));
+      card.append(get);
+    }
+    return card;
+  }
+
+  const filesNode = (m) => el('div', { class: 'files' }, ...m.files.map((f) => fileCard(m, f)));
+
+  // fileChanged applies what is now known of a file to every message of
+  // the open conversation that has it, and redraws those cards.
+  function fileChanged(hash, change) {
+    for (const m of state.msgs) {
+      for (const f of m.files || []) {
+        if (f.hash !== hash) continue;
+        // A progress note can overtake the completion it preceded.
+        if (f.state === 'complete' && change.state === 'downloading') continue;
+        Object.assign(f, change);
+        if (f.state === 'complete') f.have = f.size;
+      }
+    }
+    for (const card of document.querySelectorAll(`.file[data-hash="${CSS.escape(hash)}"]`)) {
+      const m = state.byId.get(card.dataset.msg);
+      const f = m && (m.files || []).find((x) => x.hash === hash);
+      if (!f) continue;
+      const bar = card.querySelector('progress');
+      if (card.dataset.state === f.state && bar) { // progress: no new nodes
+        bar.max = f.size || 1;
+        bar.value = f.have || 0;
+        card.querySelector('.file-state').textContent = fileStateText(f);
+      } else {
+        card.replaceWith(fileCard(m, f));
+      }
+    }
+    if (viewing && viewing.hash === hash) renderViewer();
+  }
+
+  const fetching = new Set(); // message IDs whose files are being fetched
+
+  // fetchFiles asks the daemon for every file of message id (POST fetch
+  // answers once all are here); file events move the cards meanwhile.
+  async function fetchFiles(id) {
+    const m = state.byId.get(id);
+    if (!m || fetching.has(id)) return;
+    fetching.add(id);
+    for (const f of m.files || []) {
+      if (f.state !== 'complete') fileChanged(f.hash, { state: 'downloading', reason: '' });
+    }
+    try {
+      const r = await api('POST', 'messages/' + encodeURIComponent(id) + '/fetch', {});
+      for (const f of (r && r.files) || []) fileChanged(f.hash, { state: 'complete', path: f.path });
+    } catch (e) {
+      showNotice('Could not get the files: ' + e.message);
+      for (const f of m.files || []) {
+        if (f.state !== 'complete') fileChanged(f.hash, { state: 'failed', reason: e.message });
+      }
+    } finally {
+      fetching.delete(id);
+    }
+  }
+
+  // ---- the image viewer ----
+
+  let viewing = null; // {id, hash}: the image the viewer shows
+
+  function viewedFile() {
+    const m = viewing && state.byId.get(viewing.id);
+    return m && (m.files || []).find((f) => f.hash === viewing.hash);
+  }
+
+  function openViewer(id, hash) {
+    viewing = { id, hash };
+    const f = viewedFile();
+    if (!f || !isImage(f)) {
+      viewing = null;
+      return;
+    }
+    renderViewer();
+    const d = $('viewer');
+    if (!d.open) d.showModal();
+    if (f.state === 'remote' || f.state === 'failed') fetchFiles(id);
+  }
+
+  // renderViewer shows the viewed image: the whole file once it is here,
+  // its preview until then.
+  function renderViewer() {
+    const f = viewedFile();
+    if (!f) return;
+    let title = `${f.name} · ${humanSize(f.size)}`;
+    if (f.width && f.height) title += ` · ${f.width}×${f.height}`;
+    if (f.state !== 'complete') title += ' · ' + fileStateText(f);
+    $('viewer-title').textContent = title;
+    const img = $('viewer-img');
+    img.alt = f.name;
+    const [w, h] = fitBox(f.width, f.height, window.innerWidth * 0.9, window.innerHeight * 0.8);
+    if (w) {
+      img.width = w;
+      img.height = h;
+    } else {
+      img.removeAttribute('width');
+      img.removeAttribute('height');
+    }
+    const src = f.state === 'complete' ? fileURL(f.hash) : f.thumb ? fileURL(f.hash, '/thumb') : '';
+    if (img.getAttribute('src') !== src) {
+      if (src) img.src = src;
+      else img.removeAttribute('src');
+    }
+    const dl = $('viewer-download');
+    dl.hidden = f.state !== 'complete';
+    dl.href = fileURL(f.hash, '?download=1');
+    dl.setAttribute('download', f.name);
+  }
+
+  // ---- sending files ----
+
+  // named gives a pasted image a name that says when it was pasted
+  // (browsers call every one "image.png").
+  function named(file) {
+    if (file.name && !/^image\.[a-z]+$/i.test(file.name)) return file;
+    const d = new Date();
+    const ext = (file.type.split('/')[1] || 'bin').replace(/[^a-z0-9]/gi, '');
+    const stamp = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}.${pad(d.getMinutes())}.${pad(d.getSeconds())}`;
+    return new File([file], `pasted ${stamp}.${ext}`, { type: file.type });
+  }
+
+  // uploadFiles shares files in the open conversation, in one message
+  // with the composer's text as its caption; a line above the composer
+  // shows how far the upload is (XMLHttpRequest: fetch cannot tell).
+  function uploadFiles(list) {
+    const c = state.cur;
+    const files = [...list];
+    if (!c || !files.length) return;
+    const ta = $('composer-input');
+    const text = ta.value.trim() ? ta.value : '';
+    ta.value = '';
+    const params = { to: c.with };
+    if (text) params.text = text;
+    const form = new FormData();
+    for (const f of files) form.append('file', f, f.name);
+    const label = files.length === 1 ? files[0].name : `${files.length} files`;
+    const total = files.reduce((n, f) => n + f.size, 0);
+    const bar = el('progress', { max: total || 1, value: 0, 'aria-label': 'Sending ' + label });
+    const pct = el('span', { class: 'upload-pct', text: '0%' });
+    const cancel = el('button', { type: 'button', class: 'upload-cancel', title: 'Cancel', 'aria-label': 'Cancel sending ' + label, text: '✕' });
+    const item = el('li', { class: 'upload' },
+      el('span', { class: 'upload-name', text: `Sending ${label} (${humanSize(total)}) to ${c.room ? '#' + c.room : nickOf(c.peer)}` }),
+      bar, pct, cancel);
+    $('uploads').append(item);
+    const restore = () => {
+      item.remove();
+      if (text && ta.value === '') ta.value = text;
+    };
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', '/api/v1/files?' + query(params));
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.upload.onprogress = (e) => {
+      if (!e.lengthComputable) return;
+      bar.max = e.total || 1;
+      bar.value = e.loaded;
+      pct.textContent = e.loaded >= e.total ? 'sharing…' : `${Math.floor((100 * e.loaded) / e.total)}%`;
+    };
+    xhr.onload = () => {
+      let data = null;
+      try {
+        data = JSON.parse(xhr.responseText);
+      } catch (_) { /* not JSON */ }
+      if (xhr.status === 201 && data) {
+        item.remove();
+        if (state.cur && data.conversation === state.cur.conv) addLive(data);
+        return;
+      }
+      restore();
+      if (xhr.status === 401) showLogin();
+      let why = (data && data.error) || `${xhr.status} ${xhr.statusText}`;
+      if (xhr.status === 413) why = 'too large: ' + why;
+      showNotice(`Could not share ${label}: ${why}`);
+    };
+    xhr.onerror = () => {
+      restore();
+      showNotice(`Could not share ${label}: the daemon does not answer: is it running?`);
+    };
+    xhr.onabort = restore;
+    cancel.addEventListener('click', () => xhr.abort());
+    xhr.send(form);
+  }
+
+  const hasFiles = (e) => !!e.dataTransfer && [...e.dataTransfer.types].includes('Files');
+
+  function wireFiles() {
+    const input = $('file-input');
+    $('attach-button').addEventListener('click', () => input.click());
+    input.addEventListener('change', () => {
+      uploadFiles(input.files);
+      input.value = ''; // the same file again is a new share
+    });
+    $('composer-input').addEventListener('paste', (e) => {
+      const files = e.clipboardData ? [...e.clipboardData.files] : [];
+      if (!files.length) return; // text: pasted as usual
+      e.preventDefault();
+      uploadFiles(files.map(named));
+    });
+    // Drag and drop onto the conversation (timeline and composer).
+    const main = $('main');
+    const hint = $('drop-hint');
+    let depth = 0;
+    const hide = () => {
+      depth = 0;
+      hint.hidden = true;
+    };
+    main.addEventListener('dragenter', (e) => {
+      if (!hasFiles(e) || !state.cur) return;
+      e.preventDefault();
+      if (depth++ === 0) {
+        $('drop-hint-text').textContent = 'Drop files to share them in ' + (state.cur.room ? '#' + state.cur.room : nickOf(state.cur.peer));
+        hint.hidden = false;
+      }
+    });
+    main.addEventListener('dragover', (e) => {
+      if (!hasFiles(e) || !state.cur) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = 'copy';
+    });
+    main.addEventListener('dragleave', (e) => {
+      if (!hasFiles(e) || depth === 0) return;
+      if (--depth === 0) hint.hidden = true;
+    });
+    main.addEventListener('drop', (e) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      hide();
+      if (state.cur) uploadFiles(e.dataTransfer.files);
+    });
+    // A file dropped anywhere else must not replace the client with itself.
+    window.addEventListener('dragover', (e) => {
+      if (!hasFiles(e) || main.contains(e.target)) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = 'none';
+    });
+    window.addEventListener('drop', (e) => {
+      if (hasFiles(e)) e.preventDefault();
+      hide();
+    });
+    window.addEventListener('dragend', hide);
+    // The viewer: Esc (the dialog's own), the Close button or a click
+    // outside the image closes it.
+    const viewer = $('viewer');
+    $('viewer-close').addEventListener('click', () => viewer.close());
+    viewer.addEventListener('click', (e) => {
+      if (e.target === viewer) viewer.close();
+    });
+    viewer.addEventListener('close', () => {
+      viewing = null;
+      $('viewer-img').removeAttribute('src');
+    });
+  }
+
   // ---- user input ----
 
   async function send() {
@@ -1128,6 +1483,7 @@
 
   async function init() {
     wire();
+    wireFiles();
     try {
       state.me = await api('GET', 'id');
     } catch (e) {
