@@ -18,6 +18,9 @@ var slashCommands = []struct{ name, args, help string }{
 	{"/peers", "", "list known peers"},
 	{"/verify", "[@nick|peer-id]", "compare safety numbers"},
 	{"/connect", "multiaddr", "connect to a peer by address (…/p2p/<peer ID>)"},
+	{"/share", "path… [-- caption]", "share files here"},
+	{"/get", "[message-id]", "fetch a message's files"},
+	{"/open", "[n]", "open a downloaded file"},
 	{"/help", "", "show this help"},
 	{"/quit", "", "quit (Ctrl+C)"},
 }
@@ -30,7 +33,7 @@ func helpText() []string {
 	}
 	return append(lines, "",
 		"Keys:",
-		"  Enter send · Alt+Enter new line · Tab complete @nick #room /command",
+		"  Enter send · Alt+Enter new line · Tab complete @nick #room /command path",
 		"  Ctrl+N/Ctrl+P or Alt+Down/Alt+Up switch conversation · Alt+A next with activity",
 		"  PgUp/PgDn scroll (older messages load at the top) · Ctrl+C quit",
 		"", "Press any key to close this help.")
@@ -124,6 +127,12 @@ func (m *Model) command(line string) tea.Cmd {
 		return m.refreshPeers()
 	case "/verify":
 		return m.verifyCommand(args)
+	case "/share":
+		return m.share(line)
+	case "/get":
+		return m.get(args)
+	case "/open":
+		return m.openFile(args)
 	case "/connect":
 		if len(args) != 1 {
 			m.setStatus("usage: /connect /ip4/…/tcp/…/p2p/<peer ID>", true)

@@ -8,47 +8,62 @@ import (
 // completion is a Tab completion in progress.
 type completion struct {
 	active  bool
-	base    string // the input before the word being completed
-	choices []string
+	base    string   // the input before the word being completed
+	choices []string // replacements of the word, each with what follows it
 	i       int
 }
 
 // complete cycles through completions of the word before the cursor:
-// @nick, #room, or a /command at the start.
+// @nick, #room, a /command at the start, or a path after /share. A path
+// that is the only choice and a directory is taken at once, so the next
+// Tab lists what is in it.
 func (m *Model) complete() {
 	if !m.comp.active {
 		value := m.input.Value()
-		i := strings.LastIndexAny(value, " \n") + 1
-		word := value[i:]
-		var choices []string
-		switch {
-		case strings.HasPrefix(word, "@"):
-			for _, p := range m.peers {
-				if p.Nick != "" && strings.HasPrefix(strings.ToLower(p.Nick), strings.ToLower(word[1:])) {
-					choices = append(choices, "@"+p.Nick)
-				}
-			}
-		case strings.HasPrefix(word, "#"):
-			for _, c := range m.convs {
-				if c.Kind == "room" && strings.HasPrefix(c.Name, word) {
-					choices = append(choices, c.Name)
-				}
-			}
-		case strings.HasPrefix(word, "/") && i == 0:
-			for _, c := range slashCommands {
-				if strings.HasPrefix(c.name, word) {
-					choices = append(choices, c.name)
-				}
-			}
+		base, choices, ok := m.shareCompletion(value)
+		if !ok {
+			base, choices = m.wordChoices(value)
 		}
 		if len(choices) == 0 {
 			return
 		}
-		slices.Sort(choices)
-		choices = slices.Compact(choices)
-		m.comp = completion{active: true, base: value[:i], choices: choices, i: -1}
+		if len(choices) == 1 && strings.HasSuffix(choices[0], "/") {
+			m.input.SetValue(base + choices[0])
+			m.input.CursorEnd()
+			return
+		}
+		m.comp = completion{active: true, base: base, choices: choices, i: -1}
 	}
 	m.comp.i = (m.comp.i + 1) % len(m.comp.choices)
-	m.input.SetValue(m.comp.base + m.comp.choices[m.comp.i] + " ")
+	m.input.SetValue(m.comp.base + m.comp.choices[m.comp.i])
 	m.input.CursorEnd()
+}
+
+// wordChoices completes the last word of value as @nick, #room or (at the
+// start) /command.
+func (m *Model) wordChoices(value string) (base string, choices []string) {
+	i := strings.LastIndexAny(value, " \n") + 1
+	word := value[i:]
+	switch {
+	case strings.HasPrefix(word, "@"):
+		for _, p := range m.peers {
+			if p.Nick != "" && strings.HasPrefix(strings.ToLower(p.Nick), strings.ToLower(word[1:])) {
+				choices = append(choices, "@"+p.Nick+" ")
+			}
+		}
+	case strings.HasPrefix(word, "#"):
+		for _, c := range m.convs {
+			if c.Kind == "room" && strings.HasPrefix(c.Name, word) {
+				choices = append(choices, c.Name+" ")
+			}
+		}
+	case strings.HasPrefix(word, "/") && i == 0:
+		for _, c := range slashCommands {
+			if strings.HasPrefix(c.name, word) {
+				choices = append(choices, c.name+" ")
+			}
+		}
+	}
+	slices.Sort(choices)
+	return value[:i], slices.Compact(choices)
 }

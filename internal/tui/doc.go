@@ -5,8 +5,9 @@
 //
 // Layout: a sidebar of rooms and direct conversations with unread counts,
 // the timeline of the open conversation (day separators, times, coloured
-// nicks, delivery ticks on direct messages, join/leave lines), a members
-// pane when the terminal is wide enough, the composer and a status bar.
+// nicks, delivery ticks on direct messages, join/leave lines, a line per
+// shared file with its size and state), a members pane when the terminal
+// is wide enough, the composer and a status bar.
 // API calls run as commands (Model.ask), never in Update, so loading
 // history never blocks typing; what they return comes back to Update as a
 // message.
@@ -31,6 +32,12 @@
 //     code, and y to mark the peer verified.
 //   - view.go: the frame, sidebar, members pane and status bar;
 //     view_timeline.go: the timeline's lines; theme.go: the styles.
+//   - files.go: a message's file lines (remote, downloading with a bar
+//     driven by file.progress events, complete with where it was saved,
+//     failed with why) and the file events; share.go: /share, its
+//     shell-like words and Tab completion of paths; transfer.go: /get
+//     (a fetch as a command, off the update loop) and /open; opener.go:
+//     the desktop's opener, started detached, never through a shell.
 //   - run.go: Run, the program with the event stream fed into it;
 //     notify.go: desktop notifications.
 package tui

@@ -59,6 +59,8 @@ func (m *Model) gotEvent(e api.Event) tea.Cmd {
 		}
 	case "room", "read":
 		return m.refreshConvs()
+	case "file.progress", "file.complete", "file.failed":
+		m.gotFileEvent(e)
 	}
 	return nil
 }

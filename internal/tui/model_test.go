@@ -224,10 +224,10 @@ func TestNickShowsInStatusBar(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	fb := newFakeBackend()
-	h := newHarness(t, fb, 100, 30)
+	h := newHarness(t, fb, 100, 40)
 	h.enter("/help")
 	tl := h.timelineText()
-	for _, want := range []string{"Commands:", "/join", "/connect", "Alt+Enter new line", "Press any key to close this help."} {
+	for _, want := range []string{"Commands:", "/join", "/connect", "/share", "/get", "/open", "Alt+Enter new line", "Press any key to close this help."} {
 		if !hasLine(tl, want) {
 			t.Errorf("help: got %q, want a line with %q", tl, want)
 		}
@@ -364,7 +364,7 @@ func TestTabCompletion(t *testing.T) {
 		{"room", "see #d", []string{"see #dev "}},
 		{"rooms cycle", "#", []string{"#dev ", "#lobby ", "#dev "}},
 		{"command", "/jo", []string{"/join "}},
-		{"commands cycle", "/", []string{"/connect ", "/help ", "/join ", "/leave "}},
+		{"commands cycle", "/", []string{"/connect ", "/get ", "/help ", "/join ", "/leave "}},
 		{"command only at start", "say /jo", []string{"say /jo"}},
 		{"nothing matches", "@zed", []string{"@zed"}},
 		{"after a new line", "first\n@c", []string{"first\n@carol "}},
