@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -455,5 +456,14 @@ func TestHumanSize(t *testing.T) {
 		if got := humanSize(tt.n); got != tt.want {
 			t.Errorf("humanSize(%d): got %q, want %q", tt.n, got, tt.want)
 		}
+	}
+}
+
+// TestDesktopOpenWithoutOpener checks that a desktop with no opener on
+// the PATH says so (then /open shows the path) rather than failing.
+func TestDesktopOpenWithoutOpener(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	if err := desktopOpen("/tmp/x.txt"); !errors.Is(err, errNoOpener) {
+		t.Errorf("desktopOpen with an empty PATH: got %v, want errNoOpener", err)
 	}
 }
