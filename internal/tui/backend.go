@@ -31,6 +31,11 @@ type Backend interface {
 	SetNick(ctx context.Context, nick string) error
 	MarkRead(ctx context.Context, with, id string) error
 	Typing(ctx context.Context, room string) error
+	// Share streams the files at paths into one message to `to`.
+	Share(ctx context.Context, to string, paths []string, text string) (api.Message, error)
+	// Fetch fetches every file of a message (out: the node's download
+	// directory if empty); timeout bounds the wait for a source.
+	Fetch(ctx context.Context, id, out, timeout string) (api.FetchResponse, error)
 	// Follow streams events; opened is called once the stream is open.
 	Follow(ctx context.Context, opened func(), fn func(api.Event) error) error
 }
@@ -45,8 +50,13 @@ const callTimeout = 30 * time.Second
 // instead. Calls whose failure the user need not hear of return a nil
 // error (and usually a nil message).
 func (m *Model) ask(call func(ctx context.Context) (tea.Msg, error)) tea.Cmd {
+	return m.askFor(callTimeout, call)
+}
+
+// askFor is ask with a timeout of its own, for calls that move files.
+func (m *Model) askFor(timeout time.Duration, call func(ctx context.Context) (tea.Msg, error)) tea.Cmd {
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(m.ctx, callTimeout)
+		ctx, cancel := context.WithTimeout(m.ctx, timeout)
 		defer cancel()
 		msg, err := call(ctx)
 		if err != nil {

@@ -28,6 +28,9 @@ var slashCommands = []struct {
 	{name: "/peers", args: "", help: "list known peers"},
 	{name: "/verify", args: "[@nick|peer-id]", help: "compare safety numbers"},
 	{name: "/connect", args: "multiaddr", help: "connect to a peer by address (…/p2p/<peer ID>)"},
+	{name: "/share", args: "path… [-- caption]", help: "share files here"},
+	{name: "/get", args: "[message-id]", help: "fetch a message's files"},
+	{name: "/open", args: "[n]", help: "open a downloaded file"},
 	{name: "/help", args: "", help: "show this help"},
 	{name: "/quit", args: "", help: "quit (Ctrl+C)"},
 }
@@ -51,7 +54,7 @@ func (m *Model) helpLines(w int) []string {
 	}
 	lines = append(lines, "", m.th.title.Render("Keys:"))
 	for _, k := range []string{
-		"Enter send · Alt+Enter new line · Tab complete @nick #room /command --flag",
+		"Enter send · Alt+Enter new line · Tab complete @nick #room /command --flag path",
 		"Ctrl+N/Ctrl+P or Alt+Down/Alt+Up switch conversation · Alt+A next with activity",
 		"PgUp/PgDn scroll (older messages load at the top) · Ctrl+C quit",
 		"On the invite panel: c copy the link · Esc close",
@@ -184,6 +187,12 @@ func (m *Model) command(line string) tea.Cmd {
 		return m.refreshPeers()
 	case "/verify":
 		return m.verifyCommand(args)
+	case "/share":
+		return m.share(line)
+	case "/get":
+		return m.get(args)
+	case "/open":
+		return m.openFile(args)
 	case "/connect":
 		if len(args) != 1 {
 			m.setStatus("usage: /connect /ip4/…/tcp/…/p2p/<peer ID>", true)

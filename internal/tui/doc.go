@@ -7,10 +7,11 @@
 // marks; one this node was removed from marked so) and direct
 // conversations with unread counts,
 // the timeline of the open conversation (day separators, times, coloured
-// nicks, delivery ticks on direct messages, join/leave lines; a private
-// room's membership operations and anything else not text stay hidden), a
-// members pane when the terminal is wide enough (★ or (admin) after a
-// private room's admins), the composer and a status bar.
+// nicks, delivery ticks on direct messages, join/leave lines, a line per
+// shared file with its size and state; a private room's membership
+// operations and anything else not text stay hidden), a members pane when
+// the terminal is wide enough (★ or (admin) after a private room's
+// admins), the composer and a status bar.
 // API calls run as commands (Model.ask), never in Update, so loading
 // history never blocks typing; what they return comes back to Update as a
 // message.
@@ -42,6 +43,12 @@
 //     the safety-number screen and the invite panel.
 //   - view.go: the frame, sidebar, members pane and status bar;
 //     view_timeline.go: the timeline's lines; theme.go: the styles.
+//   - files.go: a message's file lines (remote, downloading with a bar
+//     driven by file.progress events, complete with where it was saved,
+//     failed with why) and the file events; share.go: /share, its
+//     shell-like words and Tab completion of paths; transfer.go: /get
+//     (a fetch as a command, off the update loop) and /open; opener.go:
+//     the desktop's opener, started detached, never through a shell.
 //   - run.go: Run, the program with the event stream fed into it;
 //     notify.go: desktop notifications.
 package tui

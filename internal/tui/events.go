@@ -74,6 +74,8 @@ func (m *Model) gotEvent(e api.Event) tea.Cmd {
 		return m.refreshConvs()
 	case "room", "read":
 		return m.refreshConvs()
+	case "file.progress", "file.complete", "file.failed":
+		m.gotFileEvent(e)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"runtime"
@@ -497,6 +498,49 @@ func (f *fakeBackend) MarkRead(_ context.Context, with, id string) error {
 
 func (f *fakeBackend) Typing(_ context.Context, r string) error { return f.record("Typing", r) }
 
+// Share records the paths (joined by "|") and answers with the message
+// the node would make of them.
+func (f *fakeBackend) Share(_ context.Context, to string, paths []string, text string) (api.Message, error) {
+	if err := f.record("Share", to, strings.Join(paths, "|"), text); err != nil {
+		return api.Message{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nextID++
+	msg := api.Message{ID: fmt.Sprintf("shared-%04d", f.nextID), From: f.self.PeerID, Kind: "text", Text: text,
+		SentAt: t0.Format(time.RFC3339Nano), Status: "sent"}
+	for _, p := range paths {
+		msg.Files = append(msg.Files, api.File{Name: filepath.Base(p), State: "complete", Path: p})
+	}
+	return msg, nil
+}
+
+// fakeDownloads is where the fake's Fetch saves files.
+const fakeDownloads = "/home/me/Downloads"
+
+// Fetch answers with every file of the message saved in fakeDownloads.
+func (f *fakeBackend) Fetch(_ context.Context, id, out, timeout string) (api.FetchResponse, error) {
+	if err := f.record("Fetch", id, out, timeout); err != nil {
+		return api.FetchResponse{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, ms := range f.history {
+		for _, m := range ms {
+			if m.ID != id {
+				continue
+			}
+			var resp api.FetchResponse
+			for _, file := range m.Files {
+				file.State, file.Have, file.Path = "complete", file.Size, fakeDownloads+"/"+file.Name
+				resp.Files = append(resp.Files, file)
+			}
+			return resp, nil
+		}
+	}
+	return api.FetchResponse{}, fmt.Errorf("message %s not found", id)
+}
+
 func (f *fakeBackend) Follow(ctx context.Context, opened func(), fn func(api.Event) error) error {
 	if err := f.record("Events"); err != nil {
 		return err
@@ -570,6 +614,7 @@ type harness struct {
 	notes  *fakeNotifier
 	bell   *bytes.Buffer
 	clock  *fakeClock
+	opened []string // what /open opened
 	quit   bool
 	timers int // timer commands skipped
 }
@@ -585,7 +630,11 @@ func newHarness(t testing.TB, fb *fakeBackend, width, height int) *harness {
 func newHarnessColor(t testing.TB, fb *fakeBackend, width, height int, color bool) *harness {
 	t.Helper()
 	h := &harness{t: t, fb: fb, notes: &fakeNotifier{}, bell: &bytes.Buffer{}, clock: &fakeClock{now: t0}}
-	h.m = New(t.Context(), fb, Options{Color: color, Bell: true, Notify: h.notes, Now: h.clock.Now, Loc: time.UTC})
+	h.m = New(t.Context(), fb, Options{Color: color, Bell: true, Notify: h.notes, Now: h.clock.Now, Loc: time.UTC, Home: "/home/me",
+		Open: func(path string) error {
+			h.opened = append(h.opened, path) // commands run on the test's goroutine
+			return nil
+		}})
 	h.send(tea.WindowSizeMsg{Width: width, Height: height})
 	h.run(h.m.Init())
 	return h

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"os"
 	"strings"
 	"time"
 
@@ -19,6 +20,12 @@ type Options struct {
 	Notify Notifier // desktop notifications; nil for none
 	Now    func() time.Time
 	Loc    *time.Location // time zone of the times shown; Local if nil
+	// Home is the home directory: ~ in /share paths, and saved paths
+	// shown under it; os.UserHomeDir() if empty.
+	Home string
+	// Open opens a downloaded file (/open) without waiting for it to
+	// close; the desktop's opener (xdg-open, open) if nil.
+	Open func(path string) error
 }
 
 // Model is the client's state.
@@ -49,6 +56,8 @@ type Model struct {
 	convsDirty    bool // and another is wanted after it
 	comp          completion
 	lineCache     map[string][]string // rendered lines of a message (see timelineLines)
+	fileReasons   map[string]string   // why a file's fetch failed, by its hash
+	fetching      map[string]bool     // messages whose files /get is fetching, by ID
 	ready         bool
 }
 
@@ -63,16 +72,24 @@ func New(ctx context.Context, be Backend, opts Options) *Model {
 	if opts.Notify == nil {
 		opts.Notify = nopNotifier{}
 	}
+	if opts.Home == "" {
+		opts.Home, _ = os.UserHomeDir()
+	}
+	if opts.Open == nil {
+		opts.Open = desktopOpen
+	}
 	return &Model{
 		be: be, ctx: ctx, opts: opts, th: newTheme(opts.Color, opts.ASCII),
 		width: 80, height: 24,
-		tl:        map[string]*timeline{},
-		rooms:     map[string]api.Room{},
-		peers:     map[string]api.Peer{},
-		members:   map[string][]api.Member{},
-		typing:    map[string]map[string]time.Time{},
-		lineCache: map[string][]string{},
-		input:     newComposer(),
+		tl:          map[string]*timeline{},
+		rooms:       map[string]api.Room{},
+		peers:       map[string]api.Peer{},
+		members:     map[string][]api.Member{},
+		typing:      map[string]map[string]time.Time{},
+		lineCache:   map[string][]string{},
+		fileReasons: map[string]string{},
+		fetching:    map[string]bool{},
+		input:       newComposer(),
 	}
 }
 

@@ -224,10 +224,10 @@ func TestNickShowsInStatusBar(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	fb := newFakeBackend()
-	h := newHarness(t, fb, 100, 30)
+	h := newHarness(t, fb, 100, 40)
 	h.enter("/help")
 	tl := h.timelineText()
-	for _, want := range []string{"Commands:", "/join", "/create", "/invite", "/remove", "/promote", "PgDn/↓ more · any other key closes this help"} {
+	for _, want := range []string{"Commands:", "/join", "/create", "/invite", "/remove", "/promote", "/share", "/get", "/open", "PgDn/↓ more · any other key closes this help"} {
 		if !hasLine(tl, want) {
 			t.Errorf("help: got %q, want a line with %q", tl, want)
 		}
@@ -383,7 +383,7 @@ func TestTabCompletion(t *testing.T) {
 		{"room", "see #d", []string{"see #dev "}},
 		{"rooms cycle", "#", []string{"#dev ", "#lobby ", "#dev "}},
 		{"command", "/jo", []string{"/join "}},
-		{"commands cycle", "/", []string{"/connect ", "/create ", "/help ", "/invite "}},
+		{"commands cycle", "/", []string{"/connect ", "/create ", "/get ", "/help "}},
 		{"flag", "/create --p", []string{"/create --private "}},
 		{"flags cycle", "/invite #x --", []string{"/invite #x --expires ", "/invite #x --uses ", "/invite #x --expires "}},
 		{"no flags of another command", "/join --p", []string{"/join --p"}},

@@ -84,6 +84,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case statusMsg:
 		m.setStatus(msg.text, msg.err)
 		return m, nil
+	case fetchedMsg:
+		m.gotFetched(msg)
+		return m, nil
 	case safetyMsg:
 		m.showSafety(api.Safety(msg))
 		return m, nil

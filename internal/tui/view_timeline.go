@@ -81,7 +81,7 @@ func (m *Model) timelineLines(t *timeline, w int) []string {
 		// A message renders the same until its status, author's nick or
 		// the width change: keep its lines, so a key press does not
 		// re-wrap thousands of loaded messages.
-		key := msg.ID + "\x00" + msg.Status + "\x00" + who + "\x00" + stamp + strconv.Itoa(w)
+		key := msg.ID + "\x00" + msg.Status + "\x00" + who + "\x00" + stamp + strconv.Itoa(w) + m.filesKey(msg)
 		if lines, ok := m.lineCache[key]; ok {
 			out = append(out, lines...)
 			continue
@@ -123,7 +123,7 @@ func (m *Model) messageLines(out []string, msg api.Message, stamp, who string, w
 	if msg.Status == "failed" && msg.Reason != "" {
 		out = append(out, m.th.err.Render(truncate(strings.Repeat(" ", lipgloss.Width(stamp))+"✗ "+printable(msg.Reason), w)))
 	}
-	return out
+	return m.fileLines(out, msg, lipgloss.Width(stamp), w)
 }
 
 // printable makes text from peers safe to put on a terminal: line breaks
