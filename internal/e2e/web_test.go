@@ -29,8 +29,13 @@ import (
 // chromiumPath finds a Chromium to drive: Debian's /usr/bin/chromium, or
 // chromium on PATH.
 func chromiumPath() string {
-	if fi, err := os.Stat("/usr/bin/chromium"); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
-		return "/usr/bin/chromium"
+	// Debian's binary itself, not /usr/bin/chromium: that launcher is a
+	// shell script whose /dev/shm check (findmnt) was seen to break on a
+	// busy machine, failing the browser's start.
+	for _, p := range []string{"/usr/lib/chromium/chromium", "/usr/bin/chromium"} {
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return p
+		}
 	}
 	for _, name := range []string{"chromium", "chromium-browser"} {
 		if p, err := exec.LookPath(name); err == nil {
@@ -221,6 +226,7 @@ func newBrowser(t *testing.T) (context.Context, *browserLog) {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1024, 700),
 		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-dev-shm-usage", true), // what the launcher script adds when /dev/shm is small
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
