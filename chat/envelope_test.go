@@ -345,6 +345,11 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		{Author: alice, To: bob, HLC: testHLC, Kind: KindText, Body: "hello"},
 		{Author: bob, Room: "lobby", HLC: testHLC, Kind: KindText, Body: "hi all", ReplyTo: MessageIDOf(nil)},
 		{Author: bob, Room: "lobby", HLC: testHLC, Kind: KindJoin},
+		// A message with files (the manifests' decoder).
+		{Author: alice, Room: "lobby", HLC: testHLC, Kind: KindText, Files: []FileManifest{
+			{Name: "a.png", Size: 5 << 20, MIME: "image/png", Hash: FileHash{1}, ChunkSize: 1 << 20, Width: 64, Height: 48, Thumb: []byte{0xff, 0xd8}},
+			{Name: "../etc/passwd", Size: 0, MIME: "text/plain; charset=utf-8", Hash: FileHash{2}, ChunkSize: 1 << 20, Key: crypto.Key{3}},
+		}},
 	} {
 		if err := encodeEnvelope(&m); err != nil {
 			f.Fatal(err)

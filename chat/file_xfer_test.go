@@ -24,7 +24,7 @@ const filesRoom = "files"
 
 // fileRoom is n nodes with file sharing, all connected, all in #files.
 // opts apply to every node.
-func fileRoom(t *testing.T, names []string, opts ...chattest.Option) []*chattest.Node {
+func fileRoom(t testing.TB, names []string, opts ...chattest.Option) []*chattest.Node {
 	t.Helper()
 	net := chattest.NewNet(t)
 	ns := make([]*chattest.Node, len(names))
@@ -48,14 +48,14 @@ func fileRoom(t *testing.T, names []string, opts ...chattest.Option) []*chattest
 	return ns
 }
 
-func randomBytes(t *testing.T, n int) []byte {
+func randomBytes(t testing.TB, n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return b
 }
 
 // share shares one file named name with data into conv from n.
-func share(t *testing.T, n *chattest.Node, conv chat.Conversation, name string, data []byte) *chat.Message {
+func share(t testing.TB, n *chattest.Node, conv chat.Conversation, name string, data []byte) *chat.Message {
 	t.Helper()
 	files := func(yield func(chat.SharedFile, error) bool) {
 		yield(chat.SharedFile{Name: name, Data: bytes.NewReader(data)}, nil)
@@ -360,4 +360,53 @@ func readFrame(br *bufio.Reader) ([]byte, error) {
 func writeFrame(w io.Writer, b []byte) error {
 	_, err := w.Write(append(binary.AppendUvarint(nil, uint64(len(b))), b...))
 	return err
+}
+
+// FuzzFileRequest feeds any bytes as a request to a node that holds a
+// file shared in a public room: it must answer (or refuse) without
+// panicking, in frames a downloader can read, and never hand out a chunk
+// for a conversation the file was not shared in.
+func FuzzFileRequest(f *testing.F) {
+	ann := fileRoom(f, []string{"ann"})[0]
+	m := share(f, ann, chat.RoomConversation(filesRoom), "f.bin", randomBytes(f, 3000))
+	h := m.Files[0].Hash
+	seed := func(r *wire.FileRequest) []byte {
+		b, _ := proto.Marshal(r)
+		return b
+	}
+	label := "room:" + filesRoom
+	f.Add(seed(&wire.FileRequest{Type: wire.FileRequest_TYPE_HAVE, Hash: h[:], Conversation: label}))
+	f.Add(seed(&wire.FileRequest{Type: wire.FileRequest_TYPE_LIST, Hash: h[:], Conversation: label}))
+	f.Add(seed(&wire.FileRequest{Type: wire.FileRequest_TYPE_CHUNKS, Hash: h[:], Conversation: label, Indices: []uint32{0, 5, 1 << 31}}))
+	f.Add(seed(&wire.FileRequest{Type: wire.FileRequest_TYPE_CHUNKS, Hash: h[:], Conversation: "dm", Indices: []uint32{0}}))
+	f.Add(seed(&wire.FileRequest{Type: wire.FileRequest_TYPE_CHUNKS, Hash: h[:], Conversation: "private:00", Indices: []uint32{0}}))
+	f.Add([]byte{0xff, 0x01})
+	stranger := chattest.NewIdentity(f).PeerID()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var req wire.FileRequest
+		if proto.Unmarshal(b, &req) != nil {
+			return
+		}
+		var out bytes.Buffer
+		if err := ann.Svc.AnswerFile(stranger, &req, &out); err != nil {
+			t.Fatalf("answer: %v", err)
+		}
+		br := bufio.NewReader(&out)
+		for {
+			fr, err := readFrame(br)
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				t.Fatalf("a response frame does not read: %v", err)
+			}
+			var resp wire.FileResponse
+			if err := proto.Unmarshal(fr, &resp); err != nil {
+				t.Fatalf("a response does not decode: %v", err)
+			}
+			if len(resp.Data) > 0 && req.Conversation != label {
+				t.Fatalf("a chunk handed out to a stranger asking as %q", req.Conversation)
+			}
+		}
+	})
 }

@@ -83,7 +83,8 @@ func heldBytes(rec chat.FileRecord) int64 {
 
 // handleShare is POST /api/v1/files?to=CONV[&text=CAPTION]: the body is
 // multipart/form-data, every part with a file name a file to share,
-// streamed into the node's store as it arrives.
+// streamed into the node's store as it arrives (parts without a file
+// name are skipped; the caption is the query's text).
 func (s *Server) handleShare(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	conv, err := s.backend.Resolve(q.Get("to"))
@@ -108,15 +109,7 @@ func (s *Server) handleShare(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			if part.FileName() == "" {
-				if part.FormName() == "text" && caption == "" {
-					b, err := io.ReadAll(io.LimitReader(part, chat.MaxRoomMessage))
-					if err != nil {
-						yield(chat.SharedFile{}, fmt.Errorf("%w: read the caption: %v", ErrBadRequest, err))
-						return
-					}
-					caption = string(b)
-				}
-				continue
+				continue // the caption is ?text=; other fields are not files
 			}
 			if !yield(chat.SharedFile{Name: partFileName(part), Data: part}, nil) {
 				return
