@@ -93,4 +93,18 @@
 // with a signed invite link, admitted by any member over
 // /parley/invite/1.0.0. docs/PROTOCOL.md has the details, docs/SECURITY.md
 // what it protects against.
+//
+// # Files
+//
+// A message shares files by carrying their manifests (file_manifest.go):
+// name, size, type, the SHA-256 root over the file's chunk hashes and, in
+// a private room, the file's own key. ShareFiles copies the bytes into the
+// FileStore (package store keeps chunks on disk by hash) and posts the
+// message (file_share.go). Every node serves the files it holds, to the
+// members of the conversation they were shared in, over /parley/file/1.0.0
+// (file_serve.go); a fetch (file_fetch.go) gathers the missing chunks from
+// every online member that holds them at once, checks each against its
+// hash before storing it, drops a source that sends a bad one, and resumes
+// where it stopped. Files up to Config.AutoDownload are fetched on
+// arrival; a complete file is saved into Config.DownloadDir.
 package chat
