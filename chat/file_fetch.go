@@ -630,6 +630,7 @@ func (c *fileClient) readChunks(batch []int, each func(i int, data []byte) error
 	}
 	return nil
 }
+
 // filesArrived records the files of a message that arrived and fetches
 // those up to AutoDownload (and MaxFileSize) in the background.
 func (s *Service) filesArrived(m *Message) {

@@ -141,4 +141,3 @@ func waitMessage(tb testing.TB, p *loopbackPeer, id chat.MessageID) {
 	}
 	tb.Fatalf("message %x never arrived", id[:4])
 }
-
