@@ -367,10 +367,12 @@ func (f *fileFetch) pump(p PeerID, c *fileClient, have []byte) error {
 			}
 			data = plain
 		}
-		if int64(len(data)) != f.chunkLen(i) || crypto.ChunkHash(data) != f.chunks[i] {
-			return errBadChunk
-		}
+		// The store checks the chunk's length and hash against the chunk
+		// list before it writes a byte (ErrInvalid if they differ).
 		if err := s.cfg.Files.PutChunk(f.man.Hash, i, data); err != nil {
+			if errors.Is(err, ErrInvalid) {
+				return fmt.Errorf("%w: %w", errBadChunk, err)
+			}
 			return fmt.Errorf("%w: %w", errStore, err)
 		}
 		f.got(i)
