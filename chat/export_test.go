@@ -22,3 +22,24 @@ var OpKey = opKey
 func (s *Service) AnswerFile(p PeerID, req *wire.FileRequest, w io.Writer) error {
 	return s.answerFile(p, req, w)
 }
+
+// BadSources lists the sources the running fetch of h dropped for a bad
+// chunk.
+func (s *Service) BadSources(h FileHash) []PeerID {
+	s.fetches.mu.Lock()
+	f := s.fetches.m[h]
+	s.fetches.mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []PeerID
+	for p := range f.bad {
+		out = append(out, p)
+	}
+	return out
+}
+
+// SourceLanes is how many streams a downloader opens to one source.
+const SourceLanes = sourceLanes

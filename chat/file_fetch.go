@@ -29,9 +29,11 @@ import (
 // source has what is missing, the fetch asks again every few seconds
 // until its context ends.
 
-// chunkBatch is how many chunks a source is asked for at once: 8 MiB in
-// flight per source at the default chunk size.
-const chunkBatch = 8
+// chunkBatch is how many chunks one request asks for. With two requests
+// in flight on each of sourceLanes streams, a source has 6 chunks (6 MiB)
+// reserved at most: enough to keep a fast link busy, few enough that
+// slower sources do not hold up the end of a file.
+const chunkBatch = 1
 
 // FileEvent reports a file's progress (EventFile).
 type FileEvent struct {
@@ -51,11 +53,13 @@ const EventFile EventType = "file"
 var ErrNoSource = errors.New("no member online has the file")
 
 type fileFetch struct {
-	s    *Service
-	man  FileManifest
-	conv Conversation
-	done chan struct{} // closed when the fetch ends; err then says how
-	err  error
+	s      *Service
+	man    FileManifest
+	conv   Conversation
+	saveTo string        // where the file is saved when complete ("": the download directory)
+	done   chan struct{} // closed when the fetch ends; err and path then say how
+	err    error
+	path   string
 
 	mu       sync.Mutex
 	chunks   []FileHash // the verified chunk list (nil until a source sends it)
@@ -87,41 +91,66 @@ type fetches struct {
 // ctx ends, or it fails for good. Calls for a file already being fetched
 // wait for the same fetch.
 func (s *Service) FetchFile(ctx context.Context, id MessageID, h FileHash) error {
+	_, err := s.FetchFileTo(ctx, id, h, "")
+	return err
+}
+
+// FetchFileTo is FetchFile that then saves the file into dir (kept out of
+// the cache's eviction, as the user saved it) and returns the path; with
+// dir empty, the file's copy in the download directory. A fetch it starts
+// writes the file once, straight into dir.
+func (s *Service) FetchFileTo(ctx context.Context, id MessageID, h FileHash, dir string) (string, error) {
 	fs := s.cfg.Files
 	if fs == nil {
-		return errors.New("file sharing is off")
+		return "", errors.New("file sharing is off")
 	}
 	m, err := s.cfg.Store.Message(id)
 	if err != nil {
-		return err
+		return "", err
 	}
 	i := slices.IndexFunc(m.Files, func(f FileManifest) bool { return f.Hash == h })
 	if i < 0 {
-		return fmt.Errorf("%w: message %x has no file %x", ErrNotFound, id[:4], h[:4])
+		return "", fmt.Errorf("%w: message %x has no file %x", ErrNotFound, id[:4], h[:4])
 	}
-	return s.fetch(ctx, m.Files[i], m.Conversation)
-}
-
-// fetch runs or joins the fetch of man, shared in conv.
-func (s *Service) fetch(ctx context.Context, man FileManifest, conv Conversation) error {
+	man := m.Files[i]
 	if err := man.Validate(s.cfg.MaxFileSize); err != nil {
-		return fmt.Errorf("%s: %w (max_file_size)", man.Name, err)
+		return "", fmt.Errorf("%s: %w (max_file_size)", man.Name, err)
 	}
-	f, err := s.startFetch(man, conv)
-	if err != nil || f == nil {
-		return err
+	f, err := s.startFetch(man, m.Conversation, dir)
+	if err != nil {
+		return "", err
 	}
-	select {
-	case <-f.done:
-		return f.err
-	case <-ctx.Done():
-		return ctx.Err()
+	if f != nil {
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+		if f.err != nil {
+			return "", f.err
+		}
+		if f.saveTo == dir && f.path != "" {
+			return f.path, nil // saved where asked as it finished
+		}
 	}
+	if dir != "" {
+		return fs.SaveFile(h, dir, true)
+	}
+	rec, err := fs.FileRecord(h)
+	if err != nil {
+		return "", err
+	}
+	if rec.Path == "" && s.cfg.DownloadDir != "" {
+		return fs.SaveFile(h, s.cfg.DownloadDir, false)
+	}
+	return rec.Path, nil
 }
 
 // startFetch returns the fetch of man, starting it if none runs; nil when
 // the file is complete already.
-func (s *Service) startFetch(man FileManifest, conv Conversation) (*fileFetch, error) {
+// saveTo is where a fetch it starts saves the file ("": the download
+// directory).
+func (s *Service) startFetch(man FileManifest, conv Conversation, saveTo string) (*fileFetch, error) {
 	fs := s.cfg.Files
 	rec, err := fs.FileRecord(man.Hash)
 	switch {
@@ -134,7 +163,8 @@ func (s *Service) startFetch(man FileManifest, conv Conversation) (*fileFetch, e
 		return nil, err
 	}
 	if rec.State == FileComplete {
-		return nil, s.finishFile(rec)
+		_, err := s.finishFile(rec, "")
+		return nil, err
 	}
 	s.fetches.mu.Lock()
 	defer s.fetches.mu.Unlock()
@@ -143,7 +173,7 @@ func (s *Service) startFetch(man FileManifest, conv Conversation) (*fileFetch, e
 	}
 	n := crypto.NumChunks(man.Size, man.ChunkSize)
 	f := &fileFetch{
-		s: s, man: man, conv: conv, done: make(chan struct{}),
+		s: s, man: man, conv: conv, saveTo: saveTo, done: make(chan struct{}),
 		chunks: rec.Chunks, need: make([]bool, n),
 		inflight: map[int]bool{}, sources: map[PeerID]bool{}, bad: map[PeerID]bool{}, retry: map[PeerID]retryAt{},
 		changed: make(chan struct{}, 1),
@@ -380,7 +410,7 @@ func (f *fileFetch) pump(p PeerID, c *fileClient, have []byte) error {
 	}
 	// Two batches in flight: the source reads the next while this node
 	// checks and stores the one arriving.
-	cur := f.take(have)
+	cur := f.take(p, have)
 	if len(cur) == 0 {
 		return nil
 	}
@@ -389,7 +419,7 @@ func (f *fileFetch) pump(p PeerID, c *fileClient, have []byte) error {
 		return err
 	}
 	for {
-		next := f.take(have)
+		next := f.take(p, have)
 		if len(next) > 0 {
 			if err := c.askChunks(next); err != nil {
 				f.release(cur)
@@ -412,7 +442,7 @@ func (f *fileFetch) pump(p PeerID, c *fileClient, have []byte) error {
 				if have, err = c.have(); err != nil {
 					return err
 				}
-				if cur = f.take(have); len(cur) == 0 {
+				if cur = f.take(p, have); len(cur) == 0 {
 					return nil
 				}
 				if err := c.askChunks(cur); err != nil {
@@ -431,10 +461,13 @@ func (f *fileFetch) pump(p PeerID, c *fileClient, have []byte) error {
 }
 
 // take reserves up to chunkBatch missing chunks that have holds and no
-// other source is fetching.
-func (f *fileFetch) take(have []byte) []int {
+// other request is fetching; none once p is dropped.
+func (f *fileFetch) take(p PeerID, have []byte) []int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.bad[p] {
+		return nil // dropped meanwhile, by another stream to it
+	}
 	var out []int
 	for i, need := range f.need {
 		if need && !f.inflight[i] && hasBit(have, i) {
@@ -498,23 +531,36 @@ func (f *fileFetch) complete() error {
 	if err != nil {
 		return err
 	}
-	return f.s.finishFile(rec)
+	f.path, err = f.s.finishFile(rec, f.saveTo)
+	return err
 }
 
-// finishFile saves a complete file into the download directory (once)
-// and announces it.
-func (s *Service) finishFile(rec FileRecord) error {
+// finishFile saves a complete file into dir (pinned: the user asked for
+// it there), or when dir is empty into the download directory (once), and
+// announces it.
+func (s *Service) finishFile(rec FileRecord, dir string) (string, error) {
 	h := rec.Manifest.Hash
-	if rec.Path == "" && s.cfg.DownloadDir != "" {
-		path, err := s.cfg.Files.SaveFile(h, s.cfg.DownloadDir, false)
+	save := func(dir string, pin bool) error {
+		path, err := s.cfg.Files.SaveFile(h, dir, pin)
 		if err != nil {
 			s.publish(Event{Type: EventFile, File: &FileEvent{Hash: h, Size: rec.Manifest.Size, State: FileFailed, Reason: err.Error()}})
 			return err
 		}
 		rec.Path = path
+		return nil
+	}
+	switch {
+	case dir != "":
+		if err := save(dir, true); err != nil {
+			return "", err
+		}
+	case rec.Path == "" && s.cfg.DownloadDir != "":
+		if err := save(s.cfg.DownloadDir, false); err != nil {
+			return "", err
+		}
 	}
 	s.publish(Event{Type: EventFile, File: &FileEvent{Hash: h, Have: rec.Manifest.Size, Size: rec.Manifest.Size, State: FileComplete, Path: rec.Path}})
-	return nil
+	return rec.Path, nil
 }
 
 // errStore marks a failure to store a chunk (a full disk): it ends the
@@ -648,7 +694,7 @@ func (s *Service) filesArrived(m *Message) {
 		if man.Size > s.cfg.AutoDownload || man.Size > s.cfg.MaxFileSize {
 			continue
 		}
-		if _, err := s.startFetch(man, m.Conversation); err != nil {
+		if _, err := s.startFetch(man, m.Conversation, ""); err != nil {
 			s.log.Debug("could not start fetching a file", "err", err)
 		}
 	}
@@ -669,7 +715,7 @@ func (s *Service) resumeFetches() {
 		if rec.State != FileDownloading || len(rec.Convs) == 0 {
 			continue
 		}
-		if _, err := s.startFetch(rec.Manifest, rec.Convs[0]); err != nil {
+		if _, err := s.startFetch(rec.Manifest, rec.Convs[0], ""); err != nil {
 			s.log.Debug("could not resume fetching a file", "err", err)
 		}
 	}

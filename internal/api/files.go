@@ -167,15 +167,11 @@ func (s *Server) handleFetch(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	var resp FetchResponse
 	for _, f := range m.Files {
-		if err := s.backend.FetchFile(ctx, id, f.Hash); err != nil {
+		path, err := s.backend.FetchFileTo(ctx, id, f.Hash, req.Out)
+		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) {
 				err = fmt.Errorf("%w: no member online had all of %s within %v", context.DeadlineExceeded, f.Name, timeout)
 			}
-			writeErr(w, err)
-			return
-		}
-		path, err := s.backend.SaveFile(f.Hash, req.Out)
-		if err != nil {
 			writeErr(w, err)
 			return
 		}

@@ -13,12 +13,12 @@ import (
 	"github.com/parley-chat/parley/internal/testnet"
 )
 
-// BenchmarkFileSources fetches a file (32 MiB, or PARLEY_BENCH_FILE_MB)
+// BenchmarkFileSources fetches a file (128 MiB, or PARLEY_BENCH_FILE_MB)
 // on a simulated LAN where every node's link sends at 100 Mbit/s (tc):
 // once from one member that holds it, once from three. It reports both
 // times and how many times faster three are.
 func BenchmarkFileSources(b *testing.B) {
-	size := 32 << 20
+	size := 128 << 20
 	if v, err := strconv.Atoi(os.Getenv("PARLEY_BENCH_FILE_MB")); err == nil && v > 0 {
 		size = v << 20
 	}
