@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"crypto/rand"
 	"fmt"
 	"os"
 	"strconv"
@@ -27,20 +26,11 @@ func BenchmarkFileSources(b *testing.B) {
 	ids := make([]string, 4)
 	for i := range ds {
 		ds[i] = testnet.NewDaemon(b, fmt.Sprintf("n%d", i), lan.Exec(i+1)...)
-		benchConfig(b, ds[i], "auto_join = []\nauto_download = \"0\"\n")
+		withConfig(b, ds[i], "auto_join = []\nauto_download = \"0\"\n")
 		ds[i].Start()
 		ids[i] = ds[i].Identity().PeerID
 	}
-	pollUntil(b, 30*time.Second, "every pair connected by mDNS", 100*time.Millisecond, func() bool {
-		for i, d := range ds {
-			for j := range ds {
-				if i != j && !peerUp(d, ids[j]) {
-					return false
-				}
-			}
-		}
-		return true
-	})
+	pollUntil(b, 30*time.Second, "every pair connected by mDNS", 100*time.Millisecond, func() bool { return allConnected(b, ds, ids) })
 	for _, d := range ds {
 		d.MustRun("join", "#bench")
 	}
@@ -53,7 +43,7 @@ func BenchmarkFileSources(b *testing.B) {
 		return time.Since(t0)
 	}
 	shareOne := func(name string) string {
-		p, _ := writeRandomB(b, dir, name, size)
+		p, _ := writeRandom(b, dir, name, size)
 		r := ds[0].Run("share", p, "#bench")
 		id := strings.TrimSpace(r.Stdout)
 		if r.Code != 0 {
@@ -100,14 +90,14 @@ func BenchmarkFileRSS(b *testing.B) {
 	src := testnet.NewDaemon(b, "src")
 	dst := testnet.NewDaemon(b, "dst")
 	for _, d := range []*testnet.Daemon{src, dst} {
-		benchConfig(b, d, "auto_join = []\nauto_download = \"0\"\n")
+		withConfig(b, d, "auto_join = []\nauto_download = \"0\"\n")
 		d.Start(loopbackListen...)
 	}
 	dst.MustRun("connect", src.Identity().Addrs[0])
 	for _, d := range []*testnet.Daemon{src, dst} {
 		d.MustRun("join", "#bench")
 	}
-	p, _ := writeRandomB(b, b.TempDir(), "big.bin", size)
+	p, _ := writeRandom(b, b.TempDir(), "big.bin", size)
 	r := src.Run("share", p, "#bench")
 	if r.Code != 0 {
 		b.Fatalf("share: %s", r.Stderr)
@@ -149,44 +139,3 @@ func BenchmarkFileRSS(b *testing.B) {
 	b.ReportMetric(float64(peak[dst])/(1<<20), "dst-rss-growth-MiB")
 	b.ReportMetric(float64(peak[src])/(1<<20), "src-rss-growth-MiB")
 }
-
-// benchConfig appends lines to d's config.toml.
-func benchConfig(b *testing.B, d *testnet.Daemon, lines string) {
-	cfg := d.Home + "/config.toml"
-	old, err := os.ReadFile(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(cfg, append(old, lines...), 0o600); err != nil {
-		b.Fatal(err)
-	}
-}
-
-// peerUp reports whether d is connected to peer id.
-func peerUp(d *testnet.Daemon, id string) bool {
-	for _, p := range d.Peers() {
-		if p.PeerID == id && p.Connected {
-			return true
-		}
-	}
-	return false
-}
-
-// writeRandomB writes n random bytes to dir/name.
-func writeRandomB(b *testing.B, dir, name string, n int) (string, error) {
-	p := dir + "/" + name
-	f, err := os.Create(p)
-	if err != nil {
-		b.Fatal(err)
-	}
-	buf := make([]byte, 1<<20)
-	for left := n; left > 0; left -= len(buf) {
-		fillRandom(buf)
-		if _, err := f.Write(buf[:min(left, len(buf))]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return p, f.Close()
-}
-
-func fillRandom(b []byte) { _, _ = rand.Read(b) }

@@ -27,16 +27,7 @@ func TestLANFiles(t *testing.T) {
 		ds[i].Start()
 		ids[i] = ds[i].Identity().PeerID
 	}
-	waitUntil(t, 30*time.Second, "every pair connected by mDNS", func() bool {
-		for i, d := range ds {
-			for j := range ds {
-				if i != j && !connected(t, d, ids[j]) {
-					return false
-				}
-			}
-		}
-		return true
-	})
+	waitUntil(t, 30*time.Second, "every pair connected by mDNS", func() bool { return allConnected(t, ds, ids) })
 	for _, d := range ds {
 		d.MustRun("join", "#builds")
 	}

@@ -17,18 +17,29 @@ import (
 	"github.com/parley-chat/parley/internal/testnet"
 )
 
-// writeRandom writes n random bytes to dir/name and returns the path and
-// the bytes' SHA-256.
-func writeRandom(t *testing.T, dir, name string, n int) (string, string) {
+// writeRandom writes n random bytes to dir/name (1 MiB at a time) and
+// returns the path and the bytes' SHA-256.
+func writeRandom(t testing.TB, dir, name string, n int) (string, string) {
 	t.Helper()
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
 	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, b, 0o600); err != nil {
+	f, err := os.Create(p)
+	if err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256(b)
-	return p, hex.EncodeToString(sum[:])
+	h := sha256.New()
+	buf := make([]byte, 1<<20)
+	for left := n; left > 0; left -= len(buf) {
+		_, _ = rand.Read(buf)
+		chunk := buf[:min(left, len(buf))]
+		h.Write(chunk)
+		if _, err := f.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return p, hex.EncodeToString(h.Sum(nil))
 }
 
 func sha256File(t *testing.T, path string) string {
@@ -42,7 +53,7 @@ func sha256File(t *testing.T, path string) string {
 }
 
 // withConfig appends TOML lines to d's config (before it starts).
-func withConfig(t *testing.T, d *testnet.Daemon, lines string) {
+func withConfig(t testing.TB, d *testnet.Daemon, lines string) {
 	t.Helper()
 	cfg := filepath.Join(d.Home, "config.toml")
 	old, err := os.ReadFile(cfg)

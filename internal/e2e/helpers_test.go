@@ -52,7 +52,7 @@ func peer(ps []api.Peer, id string) (api.Peer, bool) {
 	return ps[i], true
 }
 
-func connected(t *testing.T, d *testnet.Daemon, id string) bool {
+func connected(t testing.TB, d *testnet.Daemon, id string) bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -71,4 +71,17 @@ func statusOf(ms []api.Message, id string) string {
 		}
 	}
 	return ""
+}
+
+// allConnected reports whether every daemon of ds is connected to every
+// other (ids[i] is ds[i]'s peer ID).
+func allConnected(t testing.TB, ds []*testnet.Daemon, ids []string) bool {
+	for i, d := range ds {
+		for j := range ds {
+			if i != j && !connected(t, d, ids[j]) {
+				return false
+			}
+		}
+	}
+	return true
 }
