@@ -503,12 +503,16 @@ func (f *fileFetch) got(i int) {
 	f.note(false)
 }
 
-// penalize drops p for the rest of the fetch.
+// penalize drops p for the rest of the fetch, and lowers its standing
+// with the node's pubsub as for any peer that sends what it must not.
 func (f *fileFetch) penalize(p PeerID, err error) {
 	f.s.log.Warn("dropped a file source", "peer", p, "file", fmt.Sprintf("%x", f.man.Hash[:4]), "err", err)
 	f.mu.Lock()
 	f.bad[p] = true
 	f.mu.Unlock()
+	if ps := f.s.cfg.PubSub; ps != nil {
+		ps.Penalize(p)
+	}
 }
 
 // note publishes progress, at most every 100 ms unless now.
