@@ -290,20 +290,3 @@ func (s *Service) FileRecord(h FileHash) (FileRecord, error) {
 	}
 	return rec, err
 }
-
-// SaveFile saves the complete file h into dir (the node's download
-// directory when empty) under its safe name, never over another file,
-// and returns the path. A file the user saves is kept out of the cache's
-// eviction.
-func (s *Service) SaveFile(h FileHash, dir string) (string, error) {
-	if s.cfg.Files == nil {
-		return "", ErrNotFound
-	}
-	if dir == "" {
-		dir = s.cfg.DownloadDir
-	}
-	if dir == "" {
-		return "", fmt.Errorf("%w: no directory to save into", ErrInvalid)
-	}
-	return s.cfg.Files.SaveFile(h, dir, true)
-}

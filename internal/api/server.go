@@ -55,7 +55,6 @@ type Backend interface {
 	ShareFiles(ctx context.Context, conv chat.Conversation, files iter.Seq2[chat.SharedFile, error], caption string) (*chat.Message, error)
 	FetchFileTo(ctx context.Context, id chat.MessageID, h chat.FileHash, dir string) (string, error)
 	FileRecord(h chat.FileHash) (chat.FileRecord, error)
-	SaveFile(h chat.FileHash, dir string) (string, error)
 	OpenFile(h chat.FileHash) (io.ReadSeeker, chat.FileRecord, error)
 }
 
