@@ -20,7 +20,8 @@ var OpKey = opKey
 // AnswerFile answers one /parley/file/1.0.0 request from p as s would,
 // writing the response frames to w.
 func (s *Service) AnswerFile(p PeerID, req *wire.FileRequest, w io.Writer) error {
-	return s.answerFile(p, req, w)
+	var buf []byte
+	return s.answerFile(p, req, w, &buf)
 }
 
 // BadSources lists the sources the running fetch of h dropped for a bad

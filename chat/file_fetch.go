@@ -1,11 +1,14 @@
 package chat
 
 import (
+	"unicode/utf8"
+
 	"bufio"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"google.golang.org/protobuf/encoding/protowire"
 	"io"
 	"slices"
 	"sync"
@@ -660,20 +663,27 @@ func (c *fileClient) askChunks(batch []int) error {
 func (c *fileClient) readChunks(batch []int, each func(i int, data []byte) error) error {
 	var missing bool
 	for _, i := range batch {
-		r, err := c.answer()
+		_ = c.st.SetReadDeadline(time.Now().Add(fileIdleTimeout))
+		b, err := c.fr.Next()
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
 		if err != nil {
 			return err
 		}
+		index, data, fail, err := decodeChunkResponse(b)
 		switch {
-		case r.Index != uint32(i):
-			return fmt.Errorf("%w: chunk %d where %d was due", errBadChunk, r.Index, i)
-		case r.Error == "missing":
+		case err != nil:
+			return err
+		case index != uint32(i):
+			return fmt.Errorf("%w: chunk %d where %d was due", errBadChunk, index, i)
+		case fail == "missing":
 			missing = true
 			continue
-		case r.Error != "":
-			return fmt.Errorf("source: %s", r.Error)
+		case fail != "":
+			return fmt.Errorf("source: %s", fail)
 		}
-		if err := each(i, r.Data); err != nil {
+		if err := each(i, data); err != nil { // data is valid until the next frame
 			return err
 		}
 	}
@@ -723,4 +733,48 @@ func (s *Service) resumeFetches() {
 			s.log.Debug("could not resume fetching a file", "err", err)
 		}
 	}
+}
+
+// decodeChunkResponse reads the fields of a FileResponse to a CHUNKS
+// request (index, data, error) without copying data out of b, which a
+// chunk's answer would otherwise cost once more; other fields are
+// skipped, as proto.Unmarshal would.
+func decodeChunkResponse(b []byte) (index uint32, data []byte, fail string, err error) {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return 0, nil, "", fmt.Errorf("bad file response: %w", protowire.ParseError(n))
+		}
+		if !num.IsValid() {
+			return 0, nil, "", fmt.Errorf("bad file response: field number %d", num)
+		}
+		b = b[n:]
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 || !utf8.Valid(v) {
+				return 0, nil, "", errors.New("bad file response: error field")
+			}
+			fail, b = string(v), b[n:]
+		case num == 4 && typ == protowire.VarintType:
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return 0, nil, "", errors.New("bad file response: index field")
+			}
+			index, b = uint32(v), b[n:] // truncated, as protobuf reads a uint32
+		case num == 5 && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return 0, nil, "", errors.New("bad file response: data field")
+			}
+			data, b = v, b[n:]
+		default:
+			n := protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return 0, nil, "", fmt.Errorf("bad file response: %w", protowire.ParseError(n))
+			}
+			b = b[n:]
+		}
+	}
+	return index, data, fail, nil
 }

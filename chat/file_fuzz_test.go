@@ -71,3 +71,31 @@ func FuzzFileResponses(f *testing.F) {
 		})
 	})
 }
+
+// FuzzDecodeChunkResponse: the hand-written decoder of a chunk's answer
+// reads what proto.Unmarshal reads, and refuses what it refuses.
+func FuzzDecodeChunkResponse(f *testing.F) {
+	f.Add(responseFrames(&wire.FileResponse{Index: 3, Data: []byte("abc")})[1:])
+	f.Add(mustMarshal(&wire.FileResponse{Index: 7, Error: "missing"}))
+	f.Add(mustMarshal(&wire.FileResponse{Have: []byte{1}, ChunkHashes: [][]byte{{1}}, Index: 1, Data: []byte{0}}))
+	f.Add([]byte{0x2a, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var want wire.FileResponse
+		werr := proto.Unmarshal(b, &want)
+		index, data, fail, err := decodeChunkResponse(b)
+		if (werr == nil) != (err == nil) {
+			t.Fatalf("proto.Unmarshal: %v; decodeChunkResponse: %v", werr, err)
+		}
+		if err == nil && (index != want.Index || !bytes.Equal(data, want.Data) || fail != want.Error) {
+			t.Fatalf("decoded (%d, %x, %q), proto.Unmarshal (%d, %x, %q)", index, data, fail, want.Index, want.Data, want.Error)
+		}
+	})
+}
+
+func mustMarshal(m proto.Message) []byte {
+	b, err := proto.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

@@ -89,6 +89,7 @@ func (s *Service) handleFile(p PeerID, st Stream) {
 	s.serveInbound(st, "file stream", p, func() error {
 		fr := newFrameReader(st, maxFileRequestFrame)
 		bw := bufio.NewWriterSize(st, 64<<10)
+		var buf []byte
 		for {
 			_ = st.SetReadDeadline(time.Now().Add(fileIdleTimeout))
 			b, err := fr.Next()
@@ -103,7 +104,7 @@ func (s *Service) handleFile(p PeerID, st Stream) {
 				return fmt.Errorf("bad file request: %w", err)
 			}
 			_ = st.SetWriteDeadline(time.Now().Add(fileIdleTimeout))
-			if err := s.answerFile(p, &req, bw); err != nil {
+			if err := s.answerFile(p, &req, bw, &buf); err != nil {
 				return err
 			}
 			if err := bw.Flush(); err != nil {
@@ -114,12 +115,15 @@ func (s *Service) handleFile(p PeerID, st Stream) {
 }
 
 // answerFile writes the answer to one request.
-func (s *Service) answerFile(p PeerID, req *wire.FileRequest, w io.Writer) error {
+// buf is reused from request to request: a chunk's frame is not
+// allocated anew each time.
+func (s *Service) answerFile(p PeerID, req *wire.FileRequest, w io.Writer, buf *[]byte) error {
 	send := func(r *wire.FileResponse) error {
-		b, err := proto.Marshal(r)
+		b, err := proto.MarshalOptions{}.MarshalAppend((*buf)[:0], r)
 		if err != nil {
 			return err
 		}
+		*buf = b
 		return writeFrame(w, b)
 	}
 	fail := func(msg string) error { return send(&wire.FileResponse{Error: msg}) }
