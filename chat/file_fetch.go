@@ -322,15 +322,14 @@ var errBadChunk = errors.New("sent a chunk that does not match its hash")
 // fetchFrom fetches what p has of the missing chunks, batch after batch.
 func (f *fileFetch) fetchFrom(ctx context.Context, p PeerID) error {
 	s := f.s
-	st, err := s.cfg.Transport.OpenStream(ctx, p, FileProtocol)
+	// One failing stream ends them all: the source is suspect or gone.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c, closeFirst, err := f.openClient(ctx, p)
 	if err != nil {
 		return err
 	}
-	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
-	defer stop()
-	defer func() { _ = st.Reset() }()
-	c := &fileClient{st: st, fr: newFrameReader(st, maxFileResponseFrame), bw: bufio.NewWriterSize(st, 4<<10),
-		hash: f.man.Hash[:], conv: s.fileConvLabel(f.conv)}
+	defer closeFirst()
 	have, err := c.have()
 	if err != nil {
 		return err
@@ -362,26 +361,36 @@ func (f *fileFetch) fetchFrom(ctx context.Context, p PeerID) error {
 	go func() { errs <- f.pump(p, c, have) }()
 	for range sourceLanes - 1 {
 		go func() {
-			st, err := s.cfg.Transport.OpenStream(ctx, p, FileProtocol)
+			c, closeLane, err := f.openClient(ctx, p)
 			if err != nil {
 				errs <- err
 				return
 			}
-			stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
-			defer stop()
-			defer func() { _ = st.Reset() }()
-			errs <- f.pump(p, &fileClient{st: st, fr: newFrameReader(st, maxFileResponseFrame), bw: bufio.NewWriterSize(st, 4<<10),
-				hash: c.hash, conv: c.conv}, have)
+			defer closeLane()
+			errs <- f.pump(p, c, have)
 		}()
 	}
 	var first error
 	for range sourceLanes {
 		if err := <-errs; err != nil && first == nil {
 			first = err
-			_ = st.Reset() // the other lanes end soon: their source is suspect or gone
+			cancel()
 		}
 	}
 	return first
+}
+
+// openClient opens a /parley/file/1.0.0 stream to p for this fetch; the
+// stream is reset when ctx ends or when the returned func is called.
+func (f *fileFetch) openClient(ctx context.Context, p PeerID) (*fileClient, func(), error) {
+	st, err := f.s.cfg.Transport.OpenStream(ctx, p, FileProtocol)
+	if err != nil {
+		return nil, nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
+	c := &fileClient{st: st, fr: newFrameReader(st, maxFileResponseFrame), bw: bufio.NewWriterSize(st, 4<<10),
+		hash: f.man.Hash[:], conv: f.s.fileConvLabel(f.conv)}
+	return c, func() { stop(); _ = st.Reset() }, nil
 }
 
 // sourceLanes is how many streams a downloader opens to one source.
@@ -598,12 +607,18 @@ func (c *fileClient) ask(typ wire.FileRequest_Type, indices []uint32) error {
 	return c.bw.Flush()
 }
 
-func (c *fileClient) answer() (*wire.FileResponse, error) {
+// next reads the next response frame (valid until the following call).
+func (c *fileClient) next() ([]byte, error) {
 	_ = c.st.SetReadDeadline(time.Now().Add(fileIdleTimeout))
 	b, err := c.fr.Next()
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
+	return b, err
+}
+
+func (c *fileClient) answer() (*wire.FileResponse, error) {
+	b, err := c.next()
 	if err != nil {
 		return nil, err
 	}
@@ -663,11 +678,7 @@ func (c *fileClient) askChunks(batch []int) error {
 func (c *fileClient) readChunks(batch []int, each func(i int, data []byte) error) error {
 	var missing bool
 	for _, i := range batch {
-		_ = c.st.SetReadDeadline(time.Now().Add(fileIdleTimeout))
-		b, err := c.fr.Next()
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
+		b, err := c.next()
 		if err != nil {
 			return err
 		}
