@@ -20,7 +20,7 @@ var OpKey = opKey
 // AnswerFile answers one /parley/file/1.0.0 request from p as s would,
 // writing the response frames to w.
 func (s *Service) AnswerFile(p PeerID, req *wire.FileRequest, w io.Writer) error {
-	var buf []byte
+	var buf fileStream
 	return s.answerFile(p, req, w, &buf)
 }
 

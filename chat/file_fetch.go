@@ -404,7 +404,7 @@ func (f *fileFetch) pump(p PeerID, c *fileClient, have []byte) error {
 	each := func(i int, data []byte) error {
 		if f.man.Key != (crypto.Key{}) {
 			var err error
-			if plain, err = crypto.OpenChunk(f.man.Key, f.man.Hash, i, data); err != nil {
+			if plain, err = crypto.OpenChunk(plain[:0], f.man.Key, f.man.Hash, i, data); err != nil {
 				return errBadChunk
 			}
 			data = plain

@@ -89,7 +89,7 @@ func (s *Service) handleFile(p PeerID, st Stream) {
 	s.serveInbound(st, "file stream", p, func() error {
 		fr := newFrameReader(st, maxFileRequestFrame)
 		bw := bufio.NewWriterSize(st, 64<<10)
-		var buf []byte
+		var buf fileStream
 		for {
 			_ = st.SetReadDeadline(time.Now().Add(fileIdleTimeout))
 			b, err := fr.Next()
@@ -114,16 +114,28 @@ func (s *Service) handleFile(p PeerID, st Stream) {
 	})
 }
 
+// fileStream is what one file stream keeps from request to request: the
+// memory a chunk is read, sealed and framed in (not allocated anew each
+// time), the record of the file its chunks are asked of, and when it last
+// marked that file used.
+type fileStream struct {
+	frame, chunk, sealed []byte
+	rec                  *FileRecord // for CHUNKS of the same file
+	touched              time.Time
+}
+
+// fileTouchEvery is how often serving a file marks it used (for the
+// cache's least-recently-used order) while a stream keeps asking.
+const fileTouchEvery = 30 * time.Second
+
 // answerFile writes the answer to one request.
-// buf is reused from request to request: a chunk's frame is not
-// allocated anew each time.
-func (s *Service) answerFile(p PeerID, req *wire.FileRequest, w io.Writer, buf *[]byte) error {
+func (s *Service) answerFile(p PeerID, req *wire.FileRequest, w io.Writer, buf *fileStream) error {
 	send := func(r *wire.FileResponse) error {
-		b, err := proto.MarshalOptions{}.MarshalAppend((*buf)[:0], r)
+		b, err := proto.MarshalOptions{}.MarshalAppend(buf.frame[:0], r)
 		if err != nil {
 			return err
 		}
-		*buf = b
+		buf.frame = b
 		return writeFrame(w, b)
 	}
 	fail := func(msg string) error { return send(&wire.FileResponse{Error: msg}) }
@@ -131,9 +143,20 @@ func (s *Service) answerFile(p PeerID, req *wire.FileRequest, w io.Writer, buf *
 	if fs == nil || len(req.Hash) != sha256.Size {
 		return fail("not found")
 	}
-	rec, err := fs.FileRecord(FileHash(req.Hash))
-	if err != nil {
-		return fail("not found")
+	// A stream's CHUNKS requests reuse the record its last request read,
+	// while it allows them: its manifest and key do not change, Chunk
+	// itself says when a chunk is not held, and mayServe is asked anew.
+	var rec FileRecord
+	if r := buf.rec; req.Type == wire.FileRequest_TYPE_CHUNKS && r != nil &&
+		r.Manifest.Hash == FileHash(req.Hash) && s.mayServe(p, r, req.Conversation) {
+		rec = *r
+	} else {
+		var err error
+		if rec, err = fs.FileRecord(FileHash(req.Hash)); err != nil {
+			buf.rec = nil
+			return fail("not found")
+		}
+		buf.rec = &rec
 	}
 	if !s.mayServe(p, &rec, req.Conversation) {
 		s.log.Debug("refused a file request", "peer", p, "conversation", req.Conversation)
@@ -157,21 +180,26 @@ func (s *Service) answerFile(p PeerID, req *wire.FileRequest, w io.Writer, buf *
 		}
 		key := rec.Manifest.Key
 		for _, i := range req.Indices {
-			data, err := fs.Chunk(rec.Manifest.Hash, int(i))
+			data, err := fs.Chunk(rec.Manifest.Hash, int(i), buf.chunk)
 			if err != nil {
 				if err := send(&wire.FileResponse{Index: i, Error: "missing"}); err != nil {
 					return err
 				}
 				continue
 			}
+			buf.chunk = data
 			if key != (crypto.Key{}) {
-				data = crypto.SealChunk(key, rec.Manifest.Hash, int(i), data)
+				data = crypto.SealChunk(buf.sealed[:0], key, rec.Manifest.Hash, int(i), data)
+				buf.sealed = data
 			}
 			if err := send(&wire.FileResponse{Index: i, Data: data}); err != nil {
 				return err
 			}
 		}
-		_ = fs.TouchFile(rec.Manifest.Hash)
+		if now := time.Now(); now.Sub(buf.touched) >= fileTouchEvery {
+			_ = fs.TouchFile(rec.Manifest.Hash)
+			buf.touched = now
+		}
 		return nil
 	}
 	return fail("unknown request")

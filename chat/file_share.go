@@ -108,7 +108,7 @@ func (s *Service) importFile(f SharedFile, conv Conversation, private bool) (Fil
 	}
 	man := rec.Manifest
 	man.Name = name
-	head, _ := fs.Chunk(man.Hash, 0)
+	head, _ := fs.Chunk(man.Hash, 0, nil)
 	man.MIME = detectMIME(name, head)
 	if strings.HasPrefix(man.MIME, "image/") && man.Size <= maxThumbSource {
 		man.Width, man.Height, man.Thumb = thumbnail(fileReader(fs, rec))
@@ -193,17 +193,17 @@ func thumbnail(r io.Reader) (w, h int, thumb []byte) {
 func fileReader(fs FileStore, rec FileRecord) io.Reader {
 	n := crypto.NumChunks(rec.Manifest.Size, rec.Manifest.ChunkSize)
 	i := 0
-	var cur []byte
+	var buf, cur []byte
 	return readerFunc(func(p []byte) (int, error) {
 		for len(cur) == 0 {
 			if i == n {
 				return 0, io.EOF
 			}
-			c, err := fs.Chunk(rec.Manifest.Hash, i)
+			c, err := fs.Chunk(rec.Manifest.Hash, i, buf) // cur is used up
 			if err != nil {
 				return 0, err
 			}
-			cur, i = c, i+1
+			buf, cur, i = c, c, i+1
 		}
 		k := copy(p, cur)
 		cur = cur[k:]
@@ -243,8 +243,9 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 	}
 	i := int(c.off / int64(c.man.ChunkSize))
 	if c.chunk == nil || c.at != i {
-		b, err := c.fs.Chunk(c.man.Hash, i)
+		b, err := c.fs.Chunk(c.man.Hash, i, c.chunk) // the buffer is reused
 		if err != nil {
+			c.chunk = nil // it may hold part of chunk i now
 			return 0, err
 		}
 		c.chunk, c.at = b, i

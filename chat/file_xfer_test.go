@@ -317,6 +317,55 @@ func (c countingFiles) PutChunk(h chat.FileHash, i int, data []byte) error {
 	return c.FileStore.PutChunk(h, i, data)
 }
 
+// TestFileStreamAfterRemoval: a source keeps a file's record from request
+// to request on one stream, but asks anew whether the asker may have it:
+// a member removed from the private room mid-stream gets nothing more on
+// the stream it opened while a member.
+func TestFileStreamAfterRemoval(t *testing.T) {
+	net := chattest.NewNet(t)
+	ann := chattest.NewNode(t, net, chattest.WithRooms(), chattest.WithNick("ann"), chattest.WithFiles(nil))
+	bob := chattest.NewNode(t, net, chattest.WithRooms(), chattest.WithNick("bob"), chattest.WithFiles(nil))
+	net.Connect(ann.ID, bob.ID)
+	if err := ann.Svc.CreatePrivateRoom(t.Context(), payroll); err != nil {
+		t.Fatal(err)
+	}
+	joinByInvite(t, ann, bob)
+	waitMembers(t, []*chattest.Node{ann, bob}, ann, bob)
+	m := share(t, ann, chat.RoomConversation(payroll), "plan.bin", randomBytes(t, 3*crypto.FileChunkSize))
+	man := m.Files[0]
+	id, _ := privateSecret(t, ann)
+	st := openRaw(t, bob.Tr, ann.ID, chat.FileProtocol)
+	defer func() { _ = st.Close() }()
+	br := bufio.NewReader(st)
+	ask := func(i uint32) *wire.FileResponse {
+		t.Helper()
+		req, _ := proto.Marshal(&wire.FileRequest{Type: wire.FileRequest_TYPE_CHUNKS, Hash: man.Hash[:],
+			Conversation: "private:" + hex.EncodeToString(id[:]), Indices: []uint32{i}})
+		if err := writeFrame(st, req); err != nil {
+			t.Fatal(err)
+		}
+		b, err := readFrame(br)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var resp wire.FileResponse
+		if err := proto.Unmarshal(b, &resp); err != nil {
+			t.Fatal(err)
+		}
+		return &resp
+	}
+	if r := ask(0); r.Error != "" || len(r.Data) != crypto.FileChunkSize+crypto.ChunkOverhead {
+		t.Fatalf("bob, a member, asking for chunk 0: error %q, %d bytes", r.Error, len(r.Data))
+	}
+	if err := ann.Svc.RemoveMember(t.Context(), payroll, bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitMembers(t, []*chattest.Node{ann}, ann)
+	if r := ask(1); r.Error != "not allowed" || len(r.Data) > 0 {
+		t.Errorf("bob, removed, asking on the same stream: error %q, %d bytes; want not allowed and nothing", r.Error, len(r.Data))
+	}
+}
+
 // TestFileResumesAfterRestart: a downloader stopped part way resumes at
 // its next start and fetches only the chunks it lacks.
 func TestFileResumesAfterRestart(t *testing.T) {

@@ -181,9 +181,10 @@ type FileStore interface {
 	// atomically; the state becomes complete when every chunk is held. The
 	// caller verified data; the store checks its hash and length again.
 	PutChunk(h FileHash, i int, data []byte) error
-	// Chunk returns chunk i of file h, read back and verified, or an error
-	// wrapping ErrNotFound if it is not held.
-	Chunk(h FileHash, i int) ([]byte, error)
+	// Chunk reads chunk i of file h into buf (its capacity reused; nil for
+	// a new slice) and returns it, verified, or an error wrapping
+	// ErrNotFound if it is not held.
+	Chunk(h FileHash, i int, buf []byte) ([]byte, error)
 	// SaveFile assembles a complete file into dir under SafeFileName of its
 	// name, never overwriting: "report.pdf", then "report (1).pdf"... It
 	// writes a temporary file in dir and links it to the final name, so a

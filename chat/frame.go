@@ -60,6 +60,16 @@ func appendFrame(dst, b []byte) []byte {
 
 // writeFrame writes b as one frame.
 func writeFrame(w io.Writer, b []byte) error {
+	if len(b) > 4<<10 {
+		// Large (a file chunk): the length, then the bytes as they are,
+		// not copied into a new frame first.
+		var n [binary.MaxVarintLen64]byte
+		if _, err := w.Write(binary.AppendUvarint(n[:0], uint64(len(b)))); err != nil {
+			return err
+		}
+		_, err := w.Write(b)
+		return err
+	}
 	_, err := w.Write(appendFrame(make([]byte, 0, len(b)+binary.MaxVarintLen64), b))
 	return err
 }

@@ -194,20 +194,23 @@ func chunkAEAD(key Key, root Hash, index uint64) (aead cipher.AEAD, nonce, ad []
 // SealChunk encrypts and authenticates chunk index of the file root under
 // the file's key (XChaCha20-Poly1305; see chunkAEAD for the nonce). The
 // result is the ciphertext followed by the 16-byte tag: ChunkOverhead
-// bytes longer than plain. index must not be negative.
-func SealChunk(key Key, root Hash, index int, plain []byte) []byte {
+// bytes longer than plain. index must not be negative. The result is
+// appended to dst (nil for a new slice), which must not overlap plain.
+func SealChunk(dst []byte, key Key, root Hash, index int, plain []byte) []byte {
 	aead, nonce, ad := chunkAEAD(key, root, uint64(index))
-	return aead.Seal(make([]byte, 0, len(plain)+aead.Overhead()), nonce, plain, ad)
+	return aead.Seal(dst, nonce, plain, ad)
 }
 
 // OpenChunk decrypts what SealChunk made for the same key, root and index.
 // Anything else (another key, file or index, a changed byte) is ErrOpen.
-func OpenChunk(key Key, root Hash, index int, sealed []byte) ([]byte, error) {
+// The plaintext is appended to dst (nil for a new slice), which must not
+// overlap sealed.
+func OpenChunk(dst []byte, key Key, root Hash, index int, sealed []byte) ([]byte, error) {
 	if index < 0 || len(sealed) < ChunkOverhead {
 		return nil, ErrOpen
 	}
 	aead, nonce, ad := chunkAEAD(key, root, uint64(index))
-	out, err := aead.Open(make([]byte, 0, len(sealed)-aead.Overhead()), nonce, sealed, ad)
+	out, err := aead.Open(dst, nonce, sealed, ad)
 	if err != nil {
 		return nil, ErrOpen
 	}

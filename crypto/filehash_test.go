@@ -283,25 +283,33 @@ func TestSealChunk(t *testing.T) {
 	}
 	root := ChunkHash([]byte("root"))
 	plain := []byte("a chunk of a private file")
-	box := SealChunk(key, root, 3, plain)
+	box := SealChunk(nil, key, root, 3, plain)
 	if len(box) != len(plain)+ChunkOverhead {
 		t.Fatalf("sealed length: got %d, want %d", len(box), len(plain)+ChunkOverhead)
 	}
 	if bytes.Contains(box, plain[:8]) {
 		t.Fatal("the sealed chunk shows the plaintext")
 	}
-	if again := SealChunk(key, root, 3, plain); !bytes.Equal(again, box) {
+	if again := SealChunk(nil, key, root, 3, plain); !bytes.Equal(again, box) {
 		t.Error("sealing the same chunk twice gave different bytes: the nonce is not deterministic")
 	}
-	if other := SealChunk(key, root, 4, plain); bytes.Equal(other, box) {
+	if other := SealChunk(nil, key, root, 4, plain); bytes.Equal(other, box) {
 		t.Error("chunks 3 and 4 sealed alike")
 	}
-	got, err := OpenChunk(key, root, 3, box)
+	// Both append to dst, as cipher.AEAD does: a caller reuses its buffer.
+	dst := []byte("head:")
+	if appended := SealChunk(dst, key, root, 3, plain); !bytes.Equal(appended[:5], dst) || !bytes.Equal(appended[5:], box) {
+		t.Error("SealChunk did not append the sealed chunk to dst")
+	}
+	if opened, err := OpenChunk(dst, key, root, 3, box); err != nil || !bytes.Equal(opened[:5], dst) || !bytes.Equal(opened[5:], plain) {
+		t.Errorf("OpenChunk did not append the plaintext to dst: %q, %v", opened, err)
+	}
+	got, err := OpenChunk(nil, key, root, 3, box)
 	if err != nil || !bytes.Equal(got, plain) {
 		t.Fatalf("OpenChunk: got %q, %v", got, err)
 	}
-	empty := SealChunk(key, root, 0, nil)
-	if got, err := OpenChunk(key, root, 0, empty); err != nil || len(got) != 0 {
+	empty := SealChunk(nil, key, root, 0, nil)
+	if got, err := OpenChunk(nil, key, root, 0, empty); err != nil || len(got) != 0 {
 		t.Errorf("empty chunk: got %q, %v", got, err)
 	}
 	otherRoot := root
@@ -326,7 +334,7 @@ func TestSealChunk(t *testing.T) {
 		"shorter than a tag": {key, root, 3, box[:ChunkOverhead-1]},
 		"nothing":            {key, root, 3, nil},
 	} {
-		if _, err := OpenChunk(tc.key, tc.root, tc.index, tc.sealed); !errors.Is(err, ErrOpen) {
+		if _, err := OpenChunk(nil, tc.key, tc.root, tc.index, tc.sealed); !errors.Is(err, ErrOpen) {
 			t.Errorf("%s: got %v, want ErrOpen", name, err)
 		}
 	}
@@ -336,12 +344,12 @@ func FuzzOpenChunk(f *testing.F) {
 	var key Key
 	copy(key[:], "a fixed key for the fuzz corpus!")
 	root := ChunkHash([]byte("fuzz root"))
-	f.Add(0, SealChunk(key, root, 0, []byte("first chunk")))
-	f.Add(7, SealChunk(key, root, 7, bytes.Repeat([]byte{0}, 100)))
+	f.Add(0, SealChunk(nil, key, root, 0, []byte("first chunk")))
+	f.Add(7, SealChunk(nil, key, root, 7, bytes.Repeat([]byte{0}, 100)))
 	f.Add(1, []byte{})
 	f.Add(-1, make([]byte, ChunkOverhead))
 	f.Fuzz(func(t *testing.T, index int, sealed []byte) {
-		plain, err := OpenChunk(key, root, index, sealed)
+		plain, err := OpenChunk(nil, key, root, index, sealed)
 		if err != nil {
 			if !errors.Is(err, ErrOpen) {
 				t.Fatalf("got %v, want ErrOpen", err)
@@ -352,7 +360,7 @@ func FuzzOpenChunk(f *testing.F) {
 			t.Fatal("opened a chunk with a negative index")
 		}
 		// What opens was sealed under this key, root and index.
-		if again := SealChunk(key, root, index, plain); !bytes.Equal(again, sealed) {
+		if again := SealChunk(nil, key, root, index, plain); !bytes.Equal(again, sealed) {
 			t.Fatal("opened bytes that sealing the plaintext does not give")
 		}
 	})
@@ -373,6 +381,6 @@ func BenchmarkSealChunk(b *testing.B) {
 	chunk := make([]byte, FileChunkSize)
 	b.SetBytes(FileChunkSize)
 	for b.Loop() {
-		SealChunk(key, root, 1, chunk)
+		SealChunk(nil, key, root, 1, chunk)
 	}
 }

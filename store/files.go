@@ -135,11 +135,15 @@ func writeAll(f *os.File, data []byte, sync bool) error {
 	return err
 }
 
-// readChunk reads chunk c from disk and checks it against its hash.
-func (f *fileStore) readChunk(c chat.FileHash) ([]byte, error) {
-	data, err := os.ReadFile(f.chunkPath(c))
+// readChunk reads chunk c from disk into buf (its capacity reused) and
+// checks it against its hash.
+func (f *fileStore) readChunk(c chat.FileHash, buf []byte) ([]byte, error) {
+	data, err := readFileInto(f.chunkPath(c), buf, chat.MaxFileChunkSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: chunk %s is missing on disk", chat.ErrNotFound, c)
+	}
+	if errors.Is(err, errFileTooLong) {
+		return nil, fmt.Errorf("%w: chunk %s is damaged on disk", chat.ErrNotFound, c)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read file chunk: %w", err)
@@ -148,6 +152,36 @@ func (f *fileStore) readChunk(c chat.FileHash) ([]byte, error) {
 		return nil, fmt.Errorf("%w: chunk %s is damaged on disk", chat.ErrNotFound, c)
 	}
 	return data, nil
+}
+
+// errFileTooLong is a file longer than the reader takes.
+var errFileTooLong = errors.New("file too long")
+
+// readFileInto reads the whole file at path, at most limit bytes long,
+// into buf, growing it only when the file is larger than its capacity: a
+// stream serving chunk after chunk reads each into the same memory.
+func readFileInto(path string, buf []byte, limit int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > int64(limit) {
+		return nil, errFileTooLong
+	}
+	n := int(fi.Size())
+	if cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
 }
 
 // hold marks chunk c as being written by a caller that will count it.
@@ -287,6 +321,13 @@ func (s *Store) changeRefs(deltas map[chat.FileHash]int, recordFirst bool, recor
 // loadFile reads file h's record, chunk list and bitset; found is false
 // when there is no record.
 func loadFile(txn *badger.Txn, h chat.FileHash) (rec chat.FileRecord, found bool, err error) {
+	return loadFileParts(txn, h, true)
+}
+
+// loadFileParts is loadFile, without the chunk list (Chunks nil) unless
+// list: a change to the record or bitset of a file of many chunks does not
+// decode them all.
+func loadFileParts(txn *badger.Txn, h chat.FileHash, list bool) (rec chat.FileRecord, found bool, err error) {
 	item, err := txn.Get(fileKey(h))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return rec, false, nil
@@ -300,9 +341,10 @@ func loadFile(txn *badger.Txn, h chat.FileHash) (rec chat.FileRecord, found bool
 	}
 	rec = fileFromStored(h, &sf)
 	n := rec.Manifest.NumChunks()
-	rec.Chunks, err = loadChunkList(txn, h, n)
-	if err != nil {
-		return rec, false, err
+	if list {
+		if rec.Chunks, err = loadChunkList(txn, h, n); err != nil {
+			return rec, false, err
+		}
 	}
 	rec.Have = chat.HaveBits(n)
 	item, err = txn.Get(haveKey(h))
@@ -350,6 +392,26 @@ func loadChunkList(txn *badger.Txn, h chat.FileHash, n int) ([]chat.FileHash, er
 		return nil
 	})
 	return out, err
+}
+
+// chunkAt reads the hash of chunk i of file h, which has n chunks, from
+// its chunk list; known is false when the list is not known yet.
+func chunkAt(txn *badger.Txn, h chat.FileHash, i, n int) (c chat.FileHash, known bool, err error) {
+	item, err := txn.Get(chunkListKey(h))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return c, false, nil
+	}
+	if err != nil {
+		return c, false, err
+	}
+	err = item.Value(func(v []byte) error {
+		if len(v) != n*len(c) || i < 0 || i >= n {
+			return fmt.Errorf("malformed chunk list of file %s", h)
+		}
+		copy(c[:], v[i*len(c):])
+		return nil
+	})
+	return c, err == nil, err
 }
 
 func encodeChunkList(chunks []chat.FileHash) []byte {
@@ -606,7 +668,7 @@ func (s *Store) TouchFile(h chat.FileHash) error {
 	s.files.mu.Lock()
 	defer s.files.mu.Unlock()
 	err := s.update(func(txn *badger.Txn) error {
-		rec, found, err := loadFile(txn, h)
+		rec, found, err := loadFileParts(txn, h, false)
 		if err != nil {
 			return err
 		}
@@ -627,20 +689,39 @@ func (s *Store) PutChunk(h chat.FileHash, i int, data []byte) error {
 	if err := s.filesReady(); err != nil {
 		return err
 	}
-	rec, err := s.FileRecord(h)
-	if err != nil {
+	// Only what this chunk needs is read: the record, its bitset and the
+	// one hash, not the whole chunk list.
+	var m chat.FileManifest
+	var c chat.FileHash
+	var held bool
+	err := s.db.View(func(txn *badger.Txn) error {
+		rec, found, err := loadFileParts(txn, h, false)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("%w: file %s", chat.ErrNotFound, h)
+		}
+		m = rec.Manifest
+		n := m.NumChunks()
+		if i < 0 || i >= n {
+			return fmt.Errorf("%w: chunk %d of file %s, which has %d", chat.ErrInvalid, i, h, n)
+		}
+		if held = rec.Has(i); held {
+			return nil
+		}
+		var known bool
+		if c, known, err = chunkAt(txn, h, i, n); err != nil {
+			return err
+		}
+		if !known {
+			return fmt.Errorf("%w: the chunk list of file %s is not known yet", chat.ErrInvalid, h)
+		}
+		return nil
+	})
+	if err != nil || held {
 		return err
 	}
-	m := rec.Manifest
-	switch {
-	case !rec.ChunksKnown():
-		return fmt.Errorf("%w: the chunk list of file %s is not known yet", chat.ErrInvalid, h)
-	case i < 0 || i >= len(rec.Chunks):
-		return fmt.Errorf("%w: chunk %d of file %s, which has %d", chat.ErrInvalid, i, h, len(rec.Chunks))
-	case rec.Has(i):
-		return nil
-	}
-	c := rec.Chunks[i]
 	if len(data) != crypto.ChunkLen(m.Size, m.ChunkSize, i) || crypto.ChunkHash(data) != c {
 		return fmt.Errorf("%w: chunk %d of file %s does not match its hash", chat.ErrInvalid, i, h)
 	}
@@ -652,7 +733,7 @@ func (s *Store) PutChunk(h chat.FileHash, i int, data []byte) error {
 	s.files.mu.Lock()
 	defer s.files.mu.Unlock()
 	err = s.update(func(txn *badger.Txn) error {
-		rec, found, err := loadFile(txn, h)
+		rec, found, err := loadFileParts(txn, h, false)
 		if err != nil {
 			return err
 		}
@@ -687,7 +768,7 @@ func (s *Store) PutChunk(h chat.FileHash, i int, data []byte) error {
 }
 
 // Chunk implements chat.FileStore.
-func (s *Store) Chunk(h chat.FileHash, i int) ([]byte, error) {
+func (s *Store) Chunk(h chat.FileHash, i int, buf []byte) ([]byte, error) {
 	if err := s.filesReady(); err != nil {
 		return nil, err
 	}
@@ -725,7 +806,7 @@ func (s *Store) Chunk(h chat.FileHash, i int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := s.files.readChunk(c)
+	data, err := s.files.readChunk(c, buf)
 	if err != nil {
 		if errors.Is(err, chat.ErrNotFound) {
 			s.log.Warn("a file chunk held is missing or damaged", "file", h.String(), "index", i)
@@ -870,8 +951,10 @@ func (s *Store) SaveFile(h chat.FileHash, dir string, pin bool) (string, error) 
 // assemble writes every chunk of rec to f, verified, then syncs and closes
 // f (a full disk shows as early as it can).
 func (s *Store) assemble(f *os.File, rec chat.FileRecord) error {
+	var data []byte
 	for _, c := range rec.Chunks {
-		data, err := s.files.readChunk(c)
+		var err error
+		data, err = s.files.readChunk(c, data)
 		if err != nil {
 			_ = f.Close()
 			return err

@@ -138,7 +138,7 @@ func checkChunks(t *testing.T, s *store.Store, h chat.FileHash, data []byte) {
 	t.Helper()
 	for i := 0; len(data) > 0; i++ {
 		n := min(testChunk, len(data))
-		got, err := s.Chunk(h, i)
+		got, err := s.Chunk(h, i, nil)
 		if err != nil {
 			t.Fatalf("Chunk(%d): %v", i, err)
 		}
@@ -191,7 +191,7 @@ func TestImportFile(t *testing.T) {
 				t.Errorf("chunk files: got %d, want %d", got, distinctChunks(data, testChunk))
 			}
 			checkChunks(t, r.s, m.Hash, data)
-			if _, err := r.s.Chunk(m.Hash, tc.chunks); !errors.Is(err, chat.ErrNotFound) {
+			if _, err := r.s.Chunk(m.Hash, tc.chunks, nil); !errors.Is(err, chat.ErrNotFound) {
 				t.Errorf("Chunk past the end: got %v, want ErrNotFound", err)
 			}
 
@@ -350,7 +350,7 @@ func TestPutChunkOutOfOrderAndResume(t *testing.T) {
 			t.Fatalf("PutChunk(%d): %v", i, err)
 		}
 	}
-	if _, err := r.s.Chunk(h, 0); !errors.Is(err, chat.ErrNotFound) {
+	if _, err := r.s.Chunk(h, 0, nil); !errors.Is(err, chat.ErrNotFound) {
 		t.Errorf("Chunk not held: got %v, want ErrNotFound", err)
 	}
 
@@ -593,7 +593,7 @@ func TestEvictFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkChunks(t, r.s, b, []byte(ck('b') + ck('x'))[testChunk:testChunk]) // nothing: chunk 0 is not held
-	if got, err := r.s.Chunk(b, 1); err != nil || string(got) != ck('x') {
+	if got, err := r.s.Chunk(b, 1, nil); err != nil || string(got) != ck('x') {
 		t.Errorf("chunk fetched again: got %q, %v", got, err)
 	}
 }
@@ -625,7 +625,7 @@ func TestChunkDamagedOnDisk(t *testing.T) {
 	if err := os.WriteFile(path, []byte("a chunk that r0ts"[:testChunk]), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.s.Chunk(rec.Manifest.Hash, 0); !errors.Is(err, chat.ErrNotFound) || !strings.Contains(err.Error(), "damaged") {
+	if _, err := r.s.Chunk(rec.Manifest.Hash, 0, nil); !errors.Is(err, chat.ErrNotFound) || !strings.Contains(err.Error(), "damaged") {
 		t.Errorf("a damaged chunk: got %v, want ErrNotFound (damaged)", err)
 	}
 	out := t.TempDir()
@@ -652,7 +652,7 @@ func TestFilesInMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := m.Chunk(rec.Manifest.Hash, 0); err != nil || string(got) != "in memory" {
+	if got, err := m.Chunk(rec.Manifest.Hash, 0, nil); err != nil || string(got) != "in memory" {
 		t.Errorf("Chunk: got %q, %v", got, err)
 	}
 	if files := chunkFiles(t, dir); len(files) != 1 {
@@ -710,7 +710,7 @@ func TestFilesConcurrent(t *testing.T) {
 		if !got.Has(i) {
 			continue
 		}
-		b, err := r.s.Chunk(h, i)
+		b, err := r.s.Chunk(h, i, nil)
 		if err != nil || !bytes.Equal(b, data[i*testChunk:(i+1)*testChunk]) {
 			t.Fatalf("chunk %d held: got %d bytes, %v", i, len(b), err)
 		}
