@@ -113,11 +113,15 @@ type Kind uint8
 // Kinds of message. The numbers match the wire enum.
 const (
 	KindText   Kind = 1
-	KindJoin   Kind = 2 // rooms: the author joined (a system line)
-	KindLeave  Kind = 3 // rooms: the author left (a system line)
-	KindTyping Kind = 4 // rooms: the author is typing (ephemeral, never stored)
-	KindOp     Kind = 5 // private rooms: a membership operation (kept and synced, not shown)
-	KindKey    Kind = 6 // direct: a private room's epoch key (never shown)
+	KindJoin   Kind = 2  // rooms: the author joined (a system line)
+	KindLeave  Kind = 3  // rooms: the author left (a system line)
+	KindTyping Kind = 4  // rooms: the author is typing (ephemeral, never stored)
+	KindOp     Kind = 5  // private rooms: a membership operation (kept and synced, not shown)
+	KindKey    Kind = 6  // direct: a private room's epoch key (never shown)
+	KindEdit   Kind = 7  // the author replaces Target's text (Body: the new text)
+	KindDelete Kind = 8  // the author (or a private room's admin) deletes Target for everyone
+	KindReact  Kind = 9  // a member adds (or, with Remove, takes back) Emoji on Target
+	KindRead   Kind = 10 // a member has read its conversation up to Target
 )
 
 // Stored reports whether room messages of kind k are kept in history.
@@ -137,6 +141,14 @@ func (k Kind) String() string {
 		return "op"
 	case KindKey:
 		return "key"
+	case KindEdit:
+		return "edit"
+	case KindDelete:
+		return "delete"
+	case KindReact:
+		return "react"
+	case KindRead:
+		return "read"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -185,6 +197,22 @@ type Message struct {
 	Body         string
 	ReplyTo      MessageID
 	Files        []FileManifest // files shared with the message (KindText; Body is then the caption)
+	// Thread is, for a thread reply (KindText), the thread's root message;
+	// zero otherwise. AlsoRoom: the reply is shown in the room too.
+	Thread   MessageID
+	AlsoRoom bool
+	// Mentions are the peers the text mentions (@nick, resolved to the
+	// peer when sent, so a rename does not break it); MentionAll is @room
+	// or @here.
+	Mentions   []PeerID
+	MentionAll bool
+	// Target is the message an edit, delete, reaction or read receipt
+	// acts on; TargetHLC its position (a delete's tombstone keeps it).
+	Target    MessageID
+	TargetHLC HLC
+	// Emoji is a reaction's emoji; Remove takes the author's back.
+	Emoji  string
+	Remove bool
 
 	// Envelope is the exact encoded envelope the ID was computed from.
 	Envelope []byte
