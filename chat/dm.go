@@ -96,10 +96,16 @@ func (s *Service) SendDM(ctx context.Context, to PeerID, body string) (*Message,
 
 // sendDM is SendDM for a text and files (either may be empty, not both).
 func (s *Service) sendDM(ctx context.Context, to PeerID, body string, files []FileManifest) (*Message, error) {
+	return s.sendDMMessage(ctx, to, &Message{Kind: KindText, Body: body, Files: files})
+}
+
+// sendDMMessage sends m, whose content fields (Kind, Body, Files, the
+// relations) are set, to peer `to`.
+func (s *Service) sendDMMessage(ctx context.Context, to PeerID, m *Message) (*Message, error) {
 	if to == s.self {
 		return nil, ErrSelf
 	}
-	if !utf8.ValidString(body) {
+	if !utf8.ValidString(m.Body) {
 		return nil, fmt.Errorf("%w: text is not UTF-8", ErrBadEnvelope)
 	}
 	if s.life.Stopping() {
@@ -108,27 +114,23 @@ func (s *Service) sendDM(ctx context.Context, to PeerID, body string, files []Fi
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m := &Message{
-		Conversation: s.peers.dmConversation(to),
-		Author:       s.self,
-		To:           to,
-		HLC:          s.clock.Now(),
-		Kind:         KindText,
-		Body:         body,
-		Files:        files,
-		Status:       StatusQueued,
-		ReceivedAt:   s.cfg.Now(),
+	m.Conversation = s.peers.dmConversation(to)
+	m.Author, m.To, m.HLC = s.self, to, s.clock.Now()
+	m.Status, m.ReceivedAt = StatusQueued, s.cfg.Now()
+	if m.Kind == KindText || m.Kind == KindEdit {
+		s.fillMentions(m)
 	}
 	if err := encodeEnvelope(m); err != nil {
 		return nil, err
 	}
 	if size := dmFrameSize(m); size > s.cfg.MaxFrame {
-		return nil, fmt.Errorf("%w: %d bytes of text make a %d-byte frame, the limit is %d", ErrTooLarge, len(body), size, s.cfg.MaxFrame)
+		return nil, fmt.Errorf("%w: %d bytes of text make a %d-byte frame, the limit is %d", ErrTooLarge, len(m.Body), size, s.cfg.MaxFrame)
 	}
 	if err := s.cfg.Store.Enqueue(m); err != nil {
 		return nil, fmt.Errorf("store message: %w", err)
 	}
 	s.peers.touch(to)
+	s.relationsArrived([]*Message{m})
 	s.publish(Event{Type: EventMessage, Message: m})
 	s.dms.link(to).enqueue(m)
 	return m, nil
@@ -152,14 +154,19 @@ func (s *Service) storeArrived(ms []*Message) (int, error) {
 		return 0, fmt.Errorf("store messages: %w", err)
 	}
 	n := 0
+	var fresh []*Message
 	for i, m := range ms {
 		if added[i] {
 			n++
-			if len(m.Files) > 0 {
-				s.filesArrived(m) // recorded before anyone hears of the message
-			}
-			s.publish(Event{Type: EventMessage, Message: m})
+			fresh = append(fresh, m)
 		}
+	}
+	s.relationsArrived(fresh) // deletes erase before anyone hears of them
+	for _, m := range fresh {
+		if len(m.Files) > 0 {
+			s.filesArrived(m) // recorded before anyone hears of the message
+		}
+		s.publish(Event{Type: EventMessage, Message: m})
 	}
 	return n, nil
 }

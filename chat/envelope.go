@@ -3,6 +3,8 @@ package chat
 import (
 	"crypto/sha256"
 	"fmt"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
@@ -29,9 +31,24 @@ func encodeEnvelope(m *Message) error {
 		Op:      m.op,
 		Grant:   m.grant,
 		Files:   fileManifestsToWire(m.Files),
+
+		AlsoRoom:   m.AlsoRoom,
+		MentionAll: m.MentionAll,
+		TargetHlc:  uint64(m.TargetHLC),
+		Emoji:      m.Emoji,
+		Remove:     m.Remove,
 	}
 	if !m.ReplyTo.IsZero() {
 		env.ReplyTo = m.ReplyTo[:]
+	}
+	if !m.Thread.IsZero() {
+		env.Thread = m.Thread[:]
+	}
+	if !m.Target.IsZero() {
+		env.Target = m.Target[:]
+	}
+	for _, p := range m.Mentions {
+		env.Mentions = append(env.Mentions, []byte(p))
 	}
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(env)
 	if err != nil {
@@ -40,6 +57,19 @@ func encodeEnvelope(m *Message) error {
 	m.Envelope = b
 	m.ID = MessageIDOf(b)
 	return nil
+}
+
+// StripEnvelope returns envelope without its text, files and mentions:
+// what a store keeps of a message deleted for everyone (its tombstone).
+// The result hashes to another ID and carries no signature; the store
+// keeps the original ID beside it.
+func StripEnvelope(envelope []byte) ([]byte, error) {
+	var env wire.Envelope
+	if err := proto.Unmarshal(envelope, &env); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadEnvelope, err)
+	}
+	env.Body, env.Files, env.Mentions, env.MentionAll = "", nil, nil, false
+	return proto.MarshalOptions{Deterministic: true}.Marshal(&env)
 }
 
 // UnmarshalEnvelope reads an envelope's fields into a message without
@@ -71,7 +101,71 @@ func UnmarshalEnvelope(envelope []byte) (*Message, error) {
 	if len(env.ReplyTo) == len(m.ReplyTo) {
 		copy(m.ReplyTo[:], env.ReplyTo)
 	}
+	readRelations(m, &env)
+	for _, p := range env.Mentions {
+		m.Mentions = append(m.Mentions, PeerID(p))
+	}
 	return m, nil
+}
+
+// readRelations copies what an envelope says of other messages (thread,
+// target) and a reaction into m.
+func readRelations(m *Message, env *wire.Envelope) {
+	if len(env.Thread) == len(m.Thread) {
+		copy(m.Thread[:], env.Thread)
+	}
+	if len(env.Target) == len(m.Target) {
+		copy(m.Target[:], env.Target)
+	}
+	m.AlsoRoom, m.MentionAll = env.AlsoRoom, env.MentionAll
+	m.TargetHLC, m.Emoji, m.Remove = HLC(env.TargetHlc), env.Emoji, env.Remove
+}
+
+// Limits on what a message says of others.
+const (
+	MaxMentions = 64 // peers one message mentions
+	MaxEmojiLen = 64 // bytes of one reaction
+)
+
+// checkRelations checks, for DecodeEnvelope, the fields that tie a
+// message to others: which kinds carry a thread, a target, mentions and
+// a reaction, and that each is well formed.
+func checkRelations(m *Message, env *wire.Envelope) error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrBadEnvelope, fmt.Sprintf(format, a...))
+	}
+	readRelations(m, env)
+	acts := m.Kind == KindEdit || m.Kind == KindDelete || m.Kind == KindReact || m.Kind == KindRead
+	switch {
+	case len(env.Thread) != 0 && (m.Kind != KindText || len(env.Thread) != len(m.Thread)):
+		return bad("a thread is a 32-byte root ID, on a text message")
+	case m.AlsoRoom && (m.Thread.IsZero() || m.Room == ""):
+		return bad("also_room goes with a thread reply in a room")
+	case acts != (len(env.Target) != 0):
+		return bad("an edit, delete, reaction or read receipt names its target, and only they do")
+	case acts && (len(env.Target) != len(m.Target) || m.TargetHLC == 0 || m.TargetHLC >= m.HLC):
+		return bad("a target is a 32-byte ID with an HLC before the message's own")
+	case !acts && m.TargetHLC != 0:
+		return bad("target_hlc without a target")
+	case (m.Kind == KindReact) != (m.Emoji != "") || (m.Remove && m.Kind != KindReact):
+		return bad("a reaction has an emoji (and only a reaction)")
+	case len(m.Emoji) > MaxEmojiLen || !utf8.ValidString(m.Emoji) || strings.ContainsFunc(m.Emoji, unicode.IsSpace):
+		return bad("a reaction is 1 to %d bytes of UTF-8 without spaces", MaxEmojiLen)
+	case (len(env.Mentions) > 0 || m.MentionAll) && m.Kind != KindText && m.Kind != KindEdit:
+		return bad("only a text or an edit mentions anyone")
+	case len(env.Mentions) > MaxMentions:
+		return bad("%d mentions, at most %d", len(env.Mentions), MaxMentions)
+	case m.Kind == KindEdit && strings.TrimSpace(m.Body) == "":
+		return bad("an edit has a text")
+	}
+	for _, b := range env.Mentions {
+		p, err := crypto.PeerIDFromBytes(b)
+		if err != nil {
+			return bad("mention: %v", err)
+		}
+		m.Mentions = append(m.Mentions, p)
+	}
+	return nil
 }
 
 // DecodeEnvelope decodes an envelope from a peer and checks everything that
@@ -121,11 +215,15 @@ func DecodeEnvelope(envelope []byte) (*Message, error) {
 	case m.Kind == KindText:
 	case m.Room != "" && (m.Kind == KindJoin || m.Kind == KindLeave || m.Kind == KindTyping || m.Kind == KindOp):
 	case m.Room == "" && m.Kind == KindKey:
+	case m.Kind == KindEdit || m.Kind == KindDelete || m.Kind == KindReact || m.Kind == KindRead:
 	default:
 		return nil, fmt.Errorf("%w: unknown kind %d", ErrBadEnvelope, env.Kind)
 	}
-	if m.Kind != KindText && (m.Body != "" || len(env.Files) > 0) {
+	if m.Kind != KindText && (m.Body != "" && m.Kind != KindEdit || len(env.Files) > 0) {
 		return nil, fmt.Errorf("%w: a %v message has no body and no files", ErrBadEnvelope, m.Kind)
+	}
+	if err := checkRelations(m, &env); err != nil {
+		return nil, err
 	}
 	if m.Files, err = fileManifestsFromWire(env.Files, true); err != nil {
 		return nil, err

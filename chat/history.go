@@ -21,7 +21,10 @@ type HistoryQuery struct {
 // History returns a page of conv, oldest first, with live delivery
 // states: the newest q.Limit messages before q.Before. Without q.All, join
 // and leave lines are left out and do not count: pages are read until
-// q.Limit text messages are found or history begins.
+// q.Limit text messages are found or history begins. Edits, deletes and
+// reactions are never lines of their own, nor are thread replies not
+// also sent to the room (see Thread); each message shows what they say of
+// it (see Message's view fields).
 func (s *Service) History(conv Conversation, q HistoryQuery) ([]*Message, error) {
 	if q.Limit == 0 {
 		q.Limit = DefaultHistoryLimit
@@ -47,13 +50,10 @@ func (s *Service) History(conv Conversation, q HistoryQuery) ([]*Message, error)
 		if err != nil {
 			return nil, err
 		}
-		page := ms
-		if !q.All {
-			page = make([]*Message, 0, len(ms))
-			for _, m := range ms {
-				if m.Kind == KindText {
-					page = append(page, m)
-				}
+		page := make([]*Message, 0, len(ms))
+		for _, m := range ms {
+			if inRoomView(m) && (q.All || m.Kind == KindText) {
+				page = append(page, m)
 			}
 		}
 		out = append(page, out...)
@@ -61,6 +61,9 @@ func (s *Service) History(conv Conversation, q HistoryQuery) ([]*Message, error)
 			break // the beginning of history
 		}
 		before = CursorOf(ms[0])
+	}
+	if err := s.decorate(out); err != nil {
+		return nil, err
 	}
 	s.dms.overlaySent(conv, out)
 	return out, nil
@@ -70,6 +73,9 @@ func (s *Service) History(conv Conversation, q HistoryQuery) ([]*Message, error)
 func (s *Service) Message(id MessageID) (*Message, error) {
 	m, err := s.cfg.Store.Message(id)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.decorate([]*Message{m}); err != nil {
 		return nil, err
 	}
 	s.dms.overlaySent(m.Conversation, []*Message{m})

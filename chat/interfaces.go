@@ -74,7 +74,9 @@ type Store interface {
 	// one transaction.
 	Enqueue(m *Message) error
 	// AddMessages persists messages idempotently by ID: added[i] reports
-	// whether ms[i] was new. A message already held is left as it is.
+	// whether ms[i] was new. A message already held is left as it is,
+	// except a placeholder tombstone (Message.Placeholder), which the
+	// message itself replaces when it arrives.
 	AddMessages(ms []*Message) (added []bool, err error)
 	// SetStatus records delivery outcomes of enqueued messages and drops
 	// their outbox entries, in one transaction.
@@ -87,6 +89,14 @@ type Store interface {
 	Messages(conv Conversation, before Cursor, limit int) ([]*Message, error)
 	// Message returns one message by ID, or ErrNotFound.
 	Message(id MessageID) (*Message, error)
+	// Related returns the held messages whose Target or Thread is id
+	// (edits, deletes and reactions of it; replies in its thread), in
+	// conversation order.
+	Related(id MessageID) ([]*Message, error)
+	// Erase deletes a held message's text, files and mentions for good,
+	// keeping its tombstone (ID, position, author, reply and thread),
+	// deleted by `by`. Erasing a tombstone again changes nothing.
+	Erase(id MessageID, by PeerID) error
 	// Peers returns every known peer.
 	Peers() ([]Peer, error)
 	// PutPeer creates or replaces a known peer.
@@ -111,7 +121,7 @@ type RoomStore interface {
 	// Has reports whether a message is held.
 	Has(id MessageID) (bool, error)
 	// SyncItems returns the positions of conv's published messages with
-	// HLC >= since, in order.
+	// HLC >= since, in order, leaving out those deleted for everyone.
 	SyncItems(conv Conversation, since HLC) ([]Cursor, error)
 	// DeleteBefore deletes conv's messages with HLC < before (retention)
 	// and reports how many it deleted.

@@ -291,6 +291,9 @@ func (r *room) postMessage(ctx context.Context, m *Message, done func(*Message, 
 	m.HLC = s.clock.Now()
 	m.Status = StatusQueued
 	m.ReceivedAt = s.cfg.Now()
+	if kind == KindText || kind == KindEdit {
+		s.fillMentions(m)
+	}
 	err := encodeEnvelope(m)
 	if err == nil && len(m.Envelope) > maxEnvelope(r.priv != nil) {
 		err = fmt.Errorf("%w: %d bytes of text make a %d-byte message, the limit is %d", ErrTooLarge, len(m.Body), len(m.Envelope), maxEnvelope(r.priv != nil))
@@ -308,6 +311,7 @@ func (r *room) postMessage(ctx context.Context, m *Message, done func(*Message, 
 	// m's proof and status.
 	shown := *m
 	if kind.Stored() && kind != KindOp {
+		s.relationsArrived([]*Message{&shown})
 		s.publish(Event{Type: EventMessage, Message: &shown})
 	}
 	r.outbox <- outItem{m: m, done: done} // never blocks: it holds a slot

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/parley-chat/parley/crypto"
@@ -118,6 +119,7 @@ type Service struct {
 	rooms   *roomSet
 	syncs   *syncServer
 	markers *markers
+	relMu   sync.Mutex // orders relationsArrived
 	inbound *streamSet
 	fetches fetches
 }

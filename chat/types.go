@@ -125,7 +125,14 @@ const (
 )
 
 // Stored reports whether room messages of kind k are kept in history.
-func (k Kind) Stored() bool { return k == KindText || k == KindJoin || k == KindLeave || k == KindOp }
+func (k Kind) Stored() bool {
+	return k == KindText || k == KindJoin || k == KindLeave || k == KindOp || k.Acts() && k != KindRead
+}
+
+// Acts reports whether messages of kind k act on another message (their
+// Target): edits, deletes, reactions and read receipts. They are never
+// shown as lines of their own.
+func (k Kind) Acts() bool { return k == KindEdit || k == KindDelete || k == KindReact || k == KindRead }
 
 func (k Kind) String() string {
 	switch k {
@@ -233,6 +240,35 @@ type Message struct {
 	Status     Status
 	Reason     string    // why a message failed, for a person
 	ReceivedAt time.Time // when this node stored it
+
+	// Deleted: the message was deleted for everyone (by DeletedBy); its
+	// text, files and mentions are gone from the store and Envelope is
+	// the original stripped of them. Placeholder: it was deleted before
+	// it arrived here, so only its ID, position and deleter are known.
+	Deleted     bool
+	DeletedBy   PeerID
+	Placeholder bool
+
+	// View: what other messages say of this one, filled in by the Service
+	// when it lists history (see Service.History).
+	Edited    bool      // Body is the newest edit's text
+	Versions  []Version // earlier texts, oldest first (the original first)
+	Reactions []Reaction
+	Replies   int // a thread root: its replies
+	LastReply HLC // a thread root: the newest reply's HLC
+}
+
+// Version is one earlier text of an edited message.
+type Version struct {
+	Body string
+	HLC  HLC // when it was written (the original's HLC, or the edit's)
+}
+
+// Reaction is one emoji on a message and who put it there, in the order
+// they did.
+type Reaction struct {
+	Emoji string
+	By    []PeerID
 }
 
 // SentAt is the author's wall-clock time of the message, from its HLC.

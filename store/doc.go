@@ -20,6 +20,8 @@
 //	'L' root(32)                             -> chunk hashes(32 each, in order) (its verified chunk list)
 //	'H' root(32)                             -> bitset of chunks held (absent: none)
 //	'R' chunk(32)                            -> uint64 big-endian  (references to a chunk file)
+//	'T' target(32) hlc(8) id(32)             -> empty              (a message's edits, deletes, reactions and thread replies)
+//	'x' conv 0x00 hlc(8) id(32)              -> empty              (deleted for everyone: left out of sync)
 //	'v'                                      -> schema version (1 byte)
 //
 // Message keys sort by conversation, then (HLC, ID): the order every node
@@ -28,6 +30,14 @@
 // contains no 0x00 byte; room is a room name without '#'; peer is the
 // binary peer ID. The member index is kept in step with a room's messages
 // as they are written; DeleteBefore leaves it as it is.
+//
+// A message deleted for everyone keeps its record as a tombstone: the
+// envelope stripped of text, files and mentions (chat.StripEnvelope),
+// flagged erased, with the original ID and the deleter. Badger may keep
+// the old value in its value log until that file is garbage-collected;
+// the record itself, every index and search no longer hold the text. A
+// delete that arrives before its target leaves a placeholder tombstone
+// (ID and HLC from the delete), which the target replaces if it comes.
 //
 // # Files
 //

@@ -24,6 +24,8 @@ const (
 	tagChunkList   = 'L'
 	tagHave        = 'H'
 	tagChunkRef    = 'R'
+	tagRelated     = 'T'
+	tagErased      = 'x'
 )
 
 const idLen = len(chat.MessageID{})
@@ -125,3 +127,21 @@ func haveKey(h chat.FileHash) []byte { return append([]byte{tagHave}, h[:]...) }
 
 // chunkRefKey holds a chunk's reference count: 'R' chunk hash(32).
 func chunkRefKey(c chat.FileHash) []byte { return append([]byte{tagChunkRef}, c[:]...) }
+
+// relatedKey indexes message id under the message it relates to (its
+// target, or its thread's root): 'T' target(32) hlc(8) id(32).
+func relatedKey(target chat.MessageID, h chat.HLC, id chat.MessageID) []byte {
+	k := make([]byte, 0, 1+idLen+8+idLen)
+	k = append(k, tagRelated)
+	k = append(k, target[:]...)
+	k = binary.BigEndian.AppendUint64(k, uint64(h))
+	return append(k, id[:]...)
+}
+
+// erasedKey marks a message deleted for everyone, which sync leaves out:
+// 'x' conv 0x00 hlc(8) id(32).
+func erasedKey(conv chat.Conversation, h chat.HLC, id chat.MessageID) []byte {
+	k := append([]byte{tagErased}, conv...)
+	k = append(k, 0)
+	return appendPosition(k, h, id)
+}

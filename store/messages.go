@@ -17,7 +17,7 @@ import (
 var _ chat.Store = (*Store)(nil)
 
 func encodeMessage(m *chat.Message) ([]byte, error) {
-	return proto.Marshal(&wire.StoredMessage{
+	sm := &wire.StoredMessage{
 		Envelope:     m.Envelope,
 		Signature:    m.Proof.Signature,
 		Status:       uint32(m.Status),
@@ -25,7 +25,18 @@ func encodeMessage(m *chat.Message) ([]byte, error) {
 		Reason:       m.Reason,
 		Seqno:        m.Proof.Seqno,
 		Sealed:       m.Sealed,
-	})
+	}
+	if m.Deleted {
+		// A tombstone: nothing that could show the text, nothing to
+		// prove it with (it is never served).
+		env, err := chat.StripEnvelope(m.Envelope)
+		if err != nil {
+			return nil, err
+		}
+		sm.Envelope, sm.Sealed, sm.Signature, sm.Seqno = env, nil, nil, nil
+		sm.Erased, sm.Id, sm.DeletedBy, sm.Placeholder = true, m.ID[:], []byte(m.DeletedBy), m.Placeholder
+	}
+	return proto.Marshal(sm)
 }
 
 // decodeMessage reads a record. The envelope was checked when it arrived;
@@ -45,6 +56,13 @@ func decodeMessage(key, val []byte) (*chat.Message, error) {
 		return nil, fmt.Errorf("decode stored envelope: %w", err)
 	}
 	m.Conversation = conv
+	if sm.Erased {
+		if len(sm.Id) != idLen {
+			return nil, errors.New("decode stored message: an erased message without its ID")
+		}
+		m.ID = chat.MessageID(sm.Id)
+		m.Deleted, m.DeletedBy, m.Placeholder = true, chat.PeerID(sm.DeletedBy), sm.Placeholder
+	}
 	m.Proof = chat.Proof{Seqno: sm.Seqno, Signature: sm.Signature}
 	m.Sealed = sm.Sealed
 	m.Status = chat.Status(sm.Status)
@@ -53,11 +71,29 @@ func decodeMessage(key, val []byte) (*chat.Message, error) {
 	return m, nil
 }
 
-// putNew writes m unless its ID is already held; it reports whether it wrote.
+// putNew writes m unless its ID is already held (other than as a
+// placeholder tombstone, which m replaces); it reports whether it wrote.
 func putNew(txn *badger.Txn, m *chat.Message) (bool, error) {
 	ik := indexKey(m.ID)
 	if _, err := txn.Get(ik); err == nil {
-		return false, nil
+		if m.Placeholder {
+			return false, nil
+		}
+		k, v, err := getByID(txn, m.ID)
+		if err != nil {
+			return false, err
+		}
+		held, err := decodeMessage(k, v)
+		if err != nil || !held.Placeholder {
+			return false, err
+		}
+		// Its keys have the delete's idea of the HLC.
+		if err := txn.Delete(k); err != nil {
+			return false, err
+		}
+		if err := txn.Delete(erasedKey(held.Conversation, held.HLC, held.ID)); err != nil {
+			return false, err
+		}
 	} else if !errors.Is(err, badger.ErrKeyNotFound) {
 		return false, err
 	}
@@ -81,6 +117,18 @@ func putMessage(txn *badger.Txn, m *chat.Message) error {
 	if m.Kind == chat.KindOp {
 		if err := txn.Set(opKey(m.Conversation, m.HLC, m.ID), nil); err != nil {
 			return err
+		}
+	}
+	if m.Deleted {
+		if err := txn.Set(erasedKey(m.Conversation, m.HLC, m.ID), nil); err != nil {
+			return err
+		}
+	}
+	for _, to := range []chat.MessageID{m.Target, m.Thread} {
+		if !to.IsZero() {
+			if err := txn.Set(relatedKey(to, m.HLC, m.ID), nil); err != nil {
+				return err
+			}
 		}
 	}
 	if m.Room != "" {
@@ -144,12 +192,29 @@ func (s *Store) AddMessages(ms []*chat.Message) ([]bool, error) {
 }
 
 // SetStatus implements chat.Store. The caller holds each message as it was
-// enqueued, so the records are rewritten without being read.
+// enqueued, so the records are rewritten without being read, unless
+// erased meanwhile (a tombstone stays one).
 func (s *Store) SetStatus(updates []chat.StatusUpdate) error {
 	return s.update(func(txn *badger.Txn) error {
 		for _, u := range updates {
 			m := *u.Message
 			m.Status, m.Reason = u.Status, u.Reason
+			erased, err := isErased(txn, &m)
+			if err != nil {
+				return err
+			}
+			if erased {
+				k, v, err := getByID(txn, m.ID)
+				if err != nil {
+					return err
+				}
+				held, err := decodeMessage(k, v)
+				if err != nil {
+					return err
+				}
+				held.Status, held.Reason = u.Status, u.Reason
+				m = *held
+			}
 			if err := putMessage(txn, &m); err != nil {
 				return err
 			}
@@ -332,3 +397,78 @@ func (s *Store) DeleteBefore(conv chat.Conversation, before chat.HLC) (int, erro
 
 // deleteBatch is how many messages one DeleteBefore transaction deletes.
 const deleteBatch = 1000
+
+// Related implements chat.Store. An index entry whose message retention
+// deleted is skipped.
+func (s *Store) Related(id chat.MessageID) ([]*chat.Message, error) {
+	var out []*chat.Message
+	err := s.db.View(func(txn *badger.Txn) error {
+		prefix := append([]byte{tagRelated}, id[:]...)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		var ids []chat.MessageID
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if len(k) != len(prefix)+8+idLen {
+				continue
+			}
+			ids = append(ids, chat.MessageID(k[len(prefix)+8:]))
+		}
+		for _, rid := range ids {
+			k, v, err := getByID(txn, rid)
+			if errors.Is(err, chat.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			m, err := decodeMessage(k, v)
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read related messages: %w", err)
+	}
+	return out, nil
+}
+
+// Erase implements chat.Store.
+func (s *Store) Erase(id chat.MessageID, by chat.PeerID) error {
+	err := s.update(func(txn *badger.Txn) error {
+		k, v, err := getByID(txn, id)
+		if err != nil {
+			return err
+		}
+		m, err := decodeMessage(k, v)
+		if err != nil || m.Deleted {
+			return err
+		}
+		m.Deleted, m.DeletedBy = true, by
+		val, err := encodeMessage(m)
+		if err != nil {
+			return err
+		}
+		if err := txn.Set(erasedKey(m.Conversation, m.HLC, m.ID), nil); err != nil {
+			return err
+		}
+		return txn.Set(k, val)
+	})
+	if err != nil {
+		return fmt.Errorf("erase message %s: %w", id, err)
+	}
+	return nil
+}
+
+// isErased reports whether m (as its conversation, HLC and ID say) was
+// deleted for everyone.
+func isErased(txn *badger.Txn, m *chat.Message) (bool, error) {
+	_, err := txn.Get(erasedKey(m.Conversation, m.HLC, m.ID))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}

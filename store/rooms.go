@@ -161,7 +161,7 @@ func (s *Store) EnqueueRoom(ms ...*chat.Message) error {
 
 // SetProofs implements chat.Store: messages (as enqueued) were published,
 // their Proof set; one transaction. A message deleted meanwhile (by
-// DeleteBefore) stays deleted.
+// DeleteBefore) stays deleted, and one erased meanwhile stays erased.
 func (s *Store) SetProofs(ms []*chat.Message) error {
 	vals := make([][]byte, len(ms))
 	for i, m := range ms {
@@ -181,8 +181,14 @@ func (s *Store) SetProofs(ms []*chat.Message) error {
 			} else if err != nil {
 				return err
 			}
-			if err := txn.Set(messageKey(m.Conversation, m.HLC, m.ID), vals[i]); err != nil {
+			erased, err := isErased(txn, m)
+			if err != nil {
 				return err
+			}
+			if !erased {
+				if err := txn.Set(messageKey(m.Conversation, m.HLC, m.ID), vals[i]); err != nil {
+					return err
+				}
 			}
 			if err := txn.Delete(unpublishedKey(m.Conversation, m.HLC, m.ID)); err != nil {
 				return err
@@ -244,17 +250,22 @@ func (s *Store) Has(id chat.MessageID) (bool, error) {
 func (s *Store) SyncItems(conv chat.Conversation, since chat.HLC) ([]chat.Cursor, error) {
 	var out []chat.Cursor
 	err := s.db.View(func(txn *badger.Txn) error {
+		// Left out: what was never published (nothing proves it yet),
+		// and what was deleted for everyone (never served; a member that
+		// never had it keeps a placeholder, so both sides leave it out).
 		unpublished := map[chat.MessageID]bool{}
-		up := append([]byte{tagUnpublished}, conv...)
-		up = append(up, 0)
-		uit := txn.NewIterator(badger.IteratorOptions{Prefix: up})
-		for uit.Rewind(); uit.Valid(); uit.Next() {
-			var id chat.MessageID
-			k := uit.Item().Key()
-			copy(id[:], k[len(k)-idLen:])
-			unpublished[id] = true
+		for _, tag := range []byte{tagUnpublished, tagErased} {
+			up := append([]byte{tag}, conv...)
+			up = append(up, 0)
+			uit := txn.NewIterator(badger.IteratorOptions{Prefix: up})
+			for uit.Rewind(); uit.Valid(); uit.Next() {
+				var id chat.MessageID
+				k := uit.Item().Key()
+				copy(id[:], k[len(k)-idLen:])
+				unpublished[id] = true
+			}
+			uit.Close()
 		}
-		uit.Close()
 
 		prefix := convPrefix(conv)
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})

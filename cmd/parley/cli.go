@@ -53,6 +53,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.PersistentFlags().StringVar(&c.home, "home", "", "node directory (default $PARLEY_HOME, else ~/.local/share/parley and ~/.config/parley)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(c.initCmd(), c.daemonCmd(), c.idCmd(), c.peersCmd(), c.connectCmd(), c.sendCmd(), c.historyCmd(), c.tailCmd(),
+		c.replyCmd(), c.editCmd(), c.deleteCmd(), c.reactCmd(),
 		c.joinCmd(), c.leaveCmd(), c.roomsCmd(), c.membersCmd(), c.retentionCmd(), c.verifyCmd(), c.openCmd(),
 		c.createCmd(), c.inviteCmd(), c.removeCmd(), c.promoteCmd(), c.settingsCmd(), c.shareCmd(), c.getCmd())
 	_, err := root.ExecuteC()

@@ -51,9 +51,9 @@ func (c *cli) sendCmd() *cobra.Command {
 func (c *cli) historyCmd() *cobra.Command {
 	var all, keepUnread bool
 	var limit int
-	var before string
+	var before, thread string
 	cmd := clientCommand(c, clientCmd[[]api.Message]{
-		use:   "history PEER|#ROOM [--limit N] [--json]",
+		use:   "history PEER|#ROOM [--limit N] [--thread ROOT_ID] [--json]",
 		short: "Show a conversation (peer ID, @nick or #room), oldest first, and mark it read",
 		args:  exactArgs(1, "a peer (peer ID or @nick) or #room"),
 		before: func([]string) error {
@@ -64,6 +64,10 @@ func (c *cli) historyCmd() *cobra.Command {
 		},
 		json: true,
 		call: func(cl *api.Client, args []string) ([]api.Message, error) {
+			if thread != "" {
+				ms, err := cl.Thread(c.ctx, thread)
+				return nonNil(ms), err
+			}
 			ms, err := cl.HistoryAll(c.ctx, args[0], limit, before, all)
 			if err != nil {
 				return nil, err
@@ -87,6 +91,7 @@ func (c *cli) historyCmd() *cobra.Command {
 	cmd.Flags().StringVar(&before, "before", "", "show messages before this message ID (paging)")
 	cmd.Flags().BoolVar(&all, "all", false, "rooms: include join and leave lines")
 	cmd.Flags().BoolVar(&keepUnread, "keep-unread", false, "do not mark the conversation read")
+	cmd.Flags().StringVar(&thread, "thread", "", "show the thread of this root message: the root, then its replies")
 	return cmd
 }
 
@@ -157,6 +162,31 @@ func (c *cli) printMessage(m api.Message, me self) {
 		_, _ = fmt.Fprintf(c.stdout, "%s  * %s %s #%s\n", at, who, verb, m.Room)
 		return
 	}
+	switch m.Kind {
+	case "edit", "delete", "react":
+		what := map[string]string{"edit": "edited", "delete": "deleted", "react": "reacted " + m.Emoji + " to"}[m.Kind]
+		if m.Remove {
+			what = "took back " + m.Emoji + " on"
+		}
+		_, _ = fmt.Fprintf(c.stdout, "%s  * %s %s %s\n", at, who, what, shortID(m.Target))
+		return
+	}
+	text := m.Text
+	switch {
+	case m.Deleted:
+		text = "(message deleted)"
+	case m.Edited:
+		text += " (edited)"
+	}
+	if m.Thread != "" {
+		text = "[thread " + shortID(m.Thread) + "] " + text
+	}
+	for _, r := range m.Reactions {
+		text += fmt.Sprintf("  %s %d", r.Emoji, len(r.By))
+	}
+	if m.Replies > 0 {
+		text += fmt.Sprintf("  [%d %s]", m.Replies, map[bool]string{true: "reply", false: "replies"}[m.Replies == 1])
+	}
 	status := ""
 	if m.Status != "received" {
 		status = "  [" + m.Status + "]"
@@ -164,7 +194,7 @@ func (c *cli) printMessage(m api.Message, me self) {
 			status = "  [" + m.Status + ": " + m.Reason + "]"
 		}
 	}
-	_, _ = fmt.Fprintf(c.stdout, "%s  <%s> %s%s\n", at, who, m.Text, status)
+	_, _ = fmt.Fprintf(c.stdout, "%s  <%s> %s%s\n", at, who, text, status)
 }
 
 func shortID(id string) string { return crypto.Short(id) }

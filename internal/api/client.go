@@ -137,6 +137,36 @@ func (c *Client) Send(ctx context.Context, to, text string) (Message, error) {
 	return out, c.do(ctx, http.MethodPost, "/api/v1/messages", SendRequest{To: to, Text: text}, &out)
 }
 
+// Reply calls POST /api/v1/messages/{id}/reply.
+func (c *Client) Reply(ctx context.Context, id string, req ReplyRequest) (Message, error) {
+	var out Message
+	return out, c.do(ctx, http.MethodPost, "/api/v1/messages/"+url.PathEscape(id)+"/reply", req, &out)
+}
+
+// Edit calls POST /api/v1/messages/{id}/edit.
+func (c *Client) Edit(ctx context.Context, id, text string) (Message, error) {
+	var out Message
+	return out, c.do(ctx, http.MethodPost, "/api/v1/messages/"+url.PathEscape(id)+"/edit", EditRequest{Text: text}, &out)
+}
+
+// Delete calls DELETE /api/v1/messages/{id}.
+func (c *Client) Delete(ctx context.Context, id string) (Message, error) {
+	var out Message
+	return out, c.do(ctx, http.MethodDelete, "/api/v1/messages/"+url.PathEscape(id), nil, &out)
+}
+
+// React calls POST /api/v1/messages/{id}/react.
+func (c *Client) React(ctx context.Context, id, emoji string) (ReactResponse, error) {
+	var out ReactResponse
+	return out, c.do(ctx, http.MethodPost, "/api/v1/messages/"+url.PathEscape(id)+"/react", ReactRequest{Emoji: emoji}, &out)
+}
+
+// Thread calls GET /api/v1/messages/{id}/thread: the root, then replies.
+func (c *Client) Thread(ctx context.Context, root string) ([]Message, error) {
+	var out []Message
+	return out, c.do(ctx, http.MethodGet, "/api/v1/messages/"+url.PathEscape(root)+"/thread", nil, &out)
+}
+
 // History calls GET /api/v1/history (text messages only).
 func (c *Client) History(ctx context.Context, with string, limit int, before string) ([]Message, error) {
 	return c.HistoryAll(ctx, with, limit, before, false)

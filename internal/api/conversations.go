@@ -59,6 +59,15 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, CodeBadRequest, "missing ?with=<#room, peer ID or @nick>")
 		return
 	}
+	if v := q.Get("thread"); v != "" {
+		root, err := chat.ParseMessageID(v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+			return
+		}
+		s.writeThread(w, root)
+		return
+	}
 	hq := chat.HistoryQuery{All: q.Get("all") == "true" || q.Get("all") == "1"}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -36,6 +36,11 @@ type Backend interface {
 	SendRoom(ctx context.Context, room, text string) (*chat.Message, error)
 	History(conv chat.Conversation, q chat.HistoryQuery) ([]*chat.Message, error)
 	Message(id chat.MessageID) (*chat.Message, error)
+	Reply(ctx context.Context, parent chat.MessageID, text string, thread, alsoRoom bool) (*chat.Message, error)
+	Edit(ctx context.Context, id chat.MessageID, text string) (*chat.Message, error)
+	Delete(ctx context.Context, id chat.MessageID) (*chat.Message, error)
+	React(ctx context.Context, id chat.MessageID, emoji string) (*chat.Message, bool, error)
+	Thread(root chat.MessageID) ([]*chat.Message, error)
 	MarkRead(conv chat.Conversation, upTo chat.MessageID) error
 	JoinRoom(ctx context.Context, room string) (bool, error)
 	CreatePrivateRoom(ctx context.Context, room string) error
@@ -185,6 +190,11 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /api/v1/nick", s.handleNick)
 	mux.HandleFunc("POST /api/v1/messages", s.handleSend)
 	mux.HandleFunc("GET /api/v1/messages/{id}", s.handleMessage)
+	mux.HandleFunc("DELETE /api/v1/messages/{id}", s.handleDelete)
+	mux.HandleFunc("POST /api/v1/messages/{id}/reply", s.handleReply)
+	mux.HandleFunc("POST /api/v1/messages/{id}/edit", s.handleEdit)
+	mux.HandleFunc("POST /api/v1/messages/{id}/react", s.handleReact)
+	mux.HandleFunc("GET /api/v1/messages/{id}/thread", s.handleThread)
 	mux.HandleFunc("GET /api/v1/history", s.handleHistory)
 	mux.HandleFunc("POST /api/v1/read", s.handleRead)
 	mux.HandleFunc("GET /api/v1/conversations", s.handleConversations)

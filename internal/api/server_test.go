@@ -360,6 +360,8 @@ func TestSend(t *testing.T) {
 		Text:         "hello bob",
 		SentAt:       stored.SentAt().Format(time.RFC3339Nano),
 		Status:       "queued",
+		Reactions:    []Reaction{},
+		Mentions:     []string{},
 	}
 	if !reflect.DeepEqual(m, want) {
 		t.Errorf("Send: got %+v, want %+v", m, want)
@@ -529,7 +531,7 @@ func TestWrongMethodIsAnError(t *testing.T) {
 		{http.MethodPost, "/api/v1/peers", "GET"},
 		{http.MethodPut, "/api/v1/rooms", "GET, POST"},
 		{http.MethodGet, "/api/v1/rooms/dev", "PATCH, DELETE"},
-		{http.MethodPost, "/api/v1/messages/" + strings.Repeat("ab", 32), "GET"},
+		{http.MethodPost, "/api/v1/messages/" + strings.Repeat("ab", 32), "GET, DELETE"},
 		{http.MethodDelete, "/api/v1/read", "POST"},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
@@ -935,7 +937,7 @@ func TestMessageJSON(t *testing.T) {
 		{
 			name:     "received",
 			m:        in,
-			wantKeys: []string{"conversation", "from", "from_display", "id", "kind", "sent_at", "status", "text", "to"},
+			wantKeys: []string{"conversation", "deleted", "edited", "from", "from_display", "id", "kind", "mentions", "reactions", "replies", "sent_at", "status", "text", "to"},
 			want: map[string]string{
 				"id":           in.ID.String(),
 				"from":         bob.ID.String(),
@@ -950,7 +952,7 @@ func TestMessageJSON(t *testing.T) {
 		{
 			name:     "room",
 			m:        out,
-			wantKeys: []string{"conversation", "from", "from_display", "id", "kind", "room", "sent_at", "status", "text"},
+			wantKeys: []string{"conversation", "deleted", "edited", "from", "from_display", "id", "kind", "mentions", "reactions", "replies", "room", "sent_at", "status", "text"},
 			want: map[string]string{
 				"id":           out.ID.String(),
 				"from":         alice.ID.String(),

@@ -46,6 +46,61 @@ type Message struct {
 	Reason       string `json:"reason,omitempty"`
 	ReplyTo      string `json:"reply_to,omitempty"`
 	Files        []File `json:"files,omitempty"` // files shared with the message, with their state here
+
+	// Threads: a thread reply names its root (thread), and is in the
+	// room's history only when also_room; a root counts its replies.
+	Thread      string `json:"thread,omitempty"`
+	AlsoRoom    bool   `json:"also_room,omitempty"`
+	Replies     int    `json:"replies"`
+	LastReplyAt string `json:"last_reply_at,omitempty"` // RFC 3339, the newest reply's
+	// What others said of it: text is the newest edit's; versions the
+	// earlier texts, oldest first; a deleted message has no text.
+	Edited     bool       `json:"edited"`
+	Deleted    bool       `json:"deleted"`
+	Versions   []Version  `json:"versions,omitempty"`
+	Reactions  []Reaction `json:"reactions"`
+	Mentions   []string   `json:"mentions"`              // peer IDs
+	MentionAll bool       `json:"mention_all,omitempty"` // @room or @here
+	// Kinds "edit", "delete", "react" (in events): the message acted on.
+	Target string `json:"target,omitempty"`
+	Emoji  string `json:"emoji,omitempty"`
+	Remove bool   `json:"remove,omitempty"`
+}
+
+// Version is one earlier text of an edited message.
+type Version struct {
+	Text   string `json:"text"`
+	SentAt string `json:"sent_at"`
+}
+
+// Reaction is one emoji on a message and who put it there (peer IDs).
+type Reaction struct {
+	Emoji string   `json:"emoji"`
+	By    []string `json:"by"`
+}
+
+// ReplyRequest is POST /api/v1/messages/{id}/reply.
+type ReplyRequest struct {
+	Text     string `json:"text"`
+	Thread   bool   `json:"thread,omitempty"`    // a reply in the thread of the message's root
+	AlsoRoom bool   `json:"also_room,omitempty"` // a thread reply shown in the room too
+}
+
+// EditRequest is POST /api/v1/messages/{id}/edit.
+type EditRequest struct {
+	Text string `json:"text"`
+}
+
+// ReactRequest is POST /api/v1/messages/{id}/react.
+type ReactRequest struct {
+	Emoji string `json:"emoji"`
+}
+
+// ReactResponse answers it: the reaction's message, and whether the emoji
+// is now there (false: it was taken back).
+type ReactResponse struct {
+	Message Message `json:"message"`
+	Added   bool    `json:"added"`
 }
 
 // StatusChange is the payload of a "status" event.
@@ -261,6 +316,32 @@ func MessageOf(m *chat.Message, fromDisplay string) Message {
 	}
 	if !m.ReplyTo.IsZero() {
 		out.ReplyTo = m.ReplyTo.String()
+	}
+	if !m.Thread.IsZero() {
+		out.Thread, out.AlsoRoom = m.Thread.String(), m.AlsoRoom
+	}
+	if m.LastReply != 0 {
+		out.LastReplyAt = m.LastReply.Time().Format(time.RFC3339Nano)
+	}
+	out.Replies, out.Edited, out.Deleted = m.Replies, m.Edited, m.Deleted
+	for _, v := range m.Versions {
+		out.Versions = append(out.Versions, Version{Text: v.Body, SentAt: v.HLC.Time().Format(time.RFC3339Nano)})
+	}
+	out.Reactions = make([]Reaction, 0, len(m.Reactions))
+	for _, r := range m.Reactions {
+		by := make([]string, len(r.By))
+		for i, p := range r.By {
+			by[i] = p.String()
+		}
+		out.Reactions = append(out.Reactions, Reaction{Emoji: r.Emoji, By: by})
+	}
+	out.Mentions = make([]string, 0, len(m.Mentions))
+	for _, p := range m.Mentions {
+		out.Mentions = append(out.Mentions, p.String())
+	}
+	out.MentionAll = m.MentionAll
+	if !m.Target.IsZero() {
+		out.Target, out.Emoji, out.Remove = m.Target.String(), m.Emoji, m.Remove
 	}
 	return out
 }

@@ -98,7 +98,7 @@ func TestMessageOfFailedReply(t *testing.T) {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := sortedKeys(raw), []string{"conversation", "from", "from_display", "id", "kind", "reason", "reply_to", "sent_at", "status", "text", "to"}; !slices.Equal(got, want) {
+	if got, want := sortedKeys(raw), []string{"conversation", "deleted", "edited", "from", "from_display", "id", "kind", "mentions", "reactions", "reason", "replies", "reply_to", "sent_at", "status", "text", "to"}; !slices.Equal(got, want) {
 		t.Errorf("keys: got %v, want %v", got, want)
 	}
 	for k, want := range map[string]string{

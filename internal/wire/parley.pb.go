@@ -32,23 +32,31 @@ type Kind int32
 const (
 	Kind_KIND_UNSPECIFIED Kind = 0
 	Kind_KIND_TEXT        Kind = 1
-	Kind_KIND_JOIN        Kind = 2 // rooms: the author joined (stored, shown as a system line)
-	Kind_KIND_LEAVE       Kind = 3 // rooms: the author left (stored, shown as a system line)
-	Kind_KIND_TYPING      Kind = 4 // rooms: the author is typing (ephemeral: never stored or synced)
-	Kind_KIND_OP          Kind = 5 // private rooms: a membership operation (op), kept and synced, not shown as text
-	Kind_KIND_KEY         Kind = 6 // direct: a private room's epoch key for the recipient (grant), never shown
+	Kind_KIND_JOIN        Kind = 2  // rooms: the author joined (stored, shown as a system line)
+	Kind_KIND_LEAVE       Kind = 3  // rooms: the author left (stored, shown as a system line)
+	Kind_KIND_TYPING      Kind = 4  // rooms: the author is typing (ephemeral: never stored or synced)
+	Kind_KIND_OP          Kind = 5  // private rooms: a membership operation (op), kept and synced, not shown as text
+	Kind_KIND_KEY         Kind = 6  // direct: a private room's epoch key for the recipient (grant), never shown
+	Kind_KIND_EDIT        Kind = 7  // the author's new text (body) for target; kept and synced, shown on the target
+	Kind_KIND_DELETE      Kind = 8  // the author (or a private room's admin) deletes target for everyone; kept and synced
+	Kind_KIND_REACT       Kind = 9  // a member adds emoji to target (remove: takes it back); kept and synced
+	Kind_KIND_READ        Kind = 10 // the author has read its conversation up to target (ephemeral: never stored or synced)
 )
 
 // Enum value maps for Kind.
 var (
 	Kind_name = map[int32]string{
-		0: "KIND_UNSPECIFIED",
-		1: "KIND_TEXT",
-		2: "KIND_JOIN",
-		3: "KIND_LEAVE",
-		4: "KIND_TYPING",
-		5: "KIND_OP",
-		6: "KIND_KEY",
+		0:  "KIND_UNSPECIFIED",
+		1:  "KIND_TEXT",
+		2:  "KIND_JOIN",
+		3:  "KIND_LEAVE",
+		4:  "KIND_TYPING",
+		5:  "KIND_OP",
+		6:  "KIND_KEY",
+		7:  "KIND_EDIT",
+		8:  "KIND_DELETE",
+		9:  "KIND_REACT",
+		10: "KIND_READ",
 	}
 	Kind_value = map[string]int32{
 		"KIND_UNSPECIFIED": 0,
@@ -58,6 +66,10 @@ var (
 		"KIND_TYPING":      4,
 		"KIND_OP":          5,
 		"KIND_KEY":         6,
+		"KIND_EDIT":        7,
+		"KIND_DELETE":      8,
+		"KIND_REACT":       9,
+		"KIND_READ":        10,
 	}
 )
 
@@ -331,11 +343,19 @@ type Envelope struct {
 	Room          string                 `protobuf:"bytes,4,opt,name=room,proto3" json:"room,omitempty"`                   // room message: room name without '#'
 	Hlc           uint64                 `protobuf:"varint,5,opt,name=hlc,proto3" json:"hlc,omitempty"`                    // hybrid logical clock: ms since epoch << 16 | counter
 	Kind          Kind                   `protobuf:"varint,6,opt,name=kind,proto3,enum=parley.v1.Kind" json:"kind,omitempty"`
-	Body          string                 `protobuf:"bytes,7,opt,name=body,proto3" json:"body,omitempty"`                      // UTF-8 text for KIND_TEXT
-	ReplyTo       []byte                 `protobuf:"bytes,8,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"` // optional: ID of the message this one answers (32 bytes)
-	Op            *RoomOp                `protobuf:"bytes,9,opt,name=op,proto3" json:"op,omitempty"`                          // KIND_OP: the operation
-	Grant         *KeyGrant              `protobuf:"bytes,10,opt,name=grant,proto3" json:"grant,omitempty"`                   // KIND_KEY: the key
-	Files         []*FileManifest        `protobuf:"bytes,11,rep,name=files,proto3" json:"files,omitempty"`                   // KIND_TEXT: files shared with the message (body: the caption, may be empty)
+	Body          string                 `protobuf:"bytes,7,opt,name=body,proto3" json:"body,omitempty"`                                 // UTF-8 text for KIND_TEXT
+	ReplyTo       []byte                 `protobuf:"bytes,8,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`            // optional: ID of the message this one answers (32 bytes)
+	Op            *RoomOp                `protobuf:"bytes,9,opt,name=op,proto3" json:"op,omitempty"`                                     // KIND_OP: the operation
+	Grant         *KeyGrant              `protobuf:"bytes,10,opt,name=grant,proto3" json:"grant,omitempty"`                              // KIND_KEY: the key
+	Files         []*FileManifest        `protobuf:"bytes,11,rep,name=files,proto3" json:"files,omitempty"`                              // KIND_TEXT: files shared with the message (body: the caption, may be empty)
+	Thread        []byte                 `protobuf:"bytes,12,opt,name=thread,proto3" json:"thread,omitempty"`                            // KIND_TEXT: a thread reply's root message ID (32 bytes)
+	AlsoRoom      bool                   `protobuf:"varint,13,opt,name=also_room,json=alsoRoom,proto3" json:"also_room,omitempty"`       // KIND_TEXT thread reply: shown in the room as well
+	Mentions      [][]byte               `protobuf:"bytes,14,rep,name=mentions,proto3" json:"mentions,omitempty"`                        // KIND_TEXT, KIND_EDIT: mentioned peers (binary peer IDs, at most 64)
+	MentionAll    bool                   `protobuf:"varint,15,opt,name=mention_all,json=mentionAll,proto3" json:"mention_all,omitempty"` // KIND_TEXT, KIND_EDIT: @room or @here
+	Target        []byte                 `protobuf:"bytes,16,opt,name=target,proto3" json:"target,omitempty"`                            // KIND_EDIT, KIND_DELETE, KIND_REACT, KIND_READ: the message acted on (32 bytes)
+	TargetHlc     uint64                 `protobuf:"varint,17,opt,name=target_hlc,json=targetHlc,proto3" json:"target_hlc,omitempty"`    // with target: that message's HLC (before this one's)
+	Emoji         string                 `protobuf:"bytes,18,opt,name=emoji,proto3" json:"emoji,omitempty"`                              // KIND_REACT: the reaction (1 to 64 bytes of UTF-8)
+	Remove        bool                   `protobuf:"varint,19,opt,name=remove,proto3" json:"remove,omitempty"`                           // KIND_REACT: take the author's reaction back
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -445,6 +465,62 @@ func (x *Envelope) GetFiles() []*FileManifest {
 		return x.Files
 	}
 	return nil
+}
+
+func (x *Envelope) GetThread() []byte {
+	if x != nil {
+		return x.Thread
+	}
+	return nil
+}
+
+func (x *Envelope) GetAlsoRoom() bool {
+	if x != nil {
+		return x.AlsoRoom
+	}
+	return false
+}
+
+func (x *Envelope) GetMentions() [][]byte {
+	if x != nil {
+		return x.Mentions
+	}
+	return nil
+}
+
+func (x *Envelope) GetMentionAll() bool {
+	if x != nil {
+		return x.MentionAll
+	}
+	return false
+}
+
+func (x *Envelope) GetTarget() []byte {
+	if x != nil {
+		return x.Target
+	}
+	return nil
+}
+
+func (x *Envelope) GetTargetHlc() uint64 {
+	if x != nil {
+		return x.TargetHlc
+	}
+	return 0
+}
+
+func (x *Envelope) GetEmoji() string {
+	if x != nil {
+		return x.Emoji
+	}
+	return ""
+}
+
+func (x *Envelope) GetRemove() bool {
+	if x != nil {
+		return x.Remove
+	}
+	return false
 }
 
 // FileManifest describes one shared file. Its chunks are fetched over
@@ -1945,7 +2021,7 @@ var File_parley_v1_parley_proto protoreflect.FileDescriptor
 
 const file_parley_v1_parley_proto_rawDesc = "" +
 	"\n" +
-	"\x16parley/v1/parley.proto\x12\tparley.v1\"\xcc\x02\n" +
+	"\x16parley/v1/parley.proto\x12\tparley.v1\"\xa3\x04\n" +
 	"\bEnvelope\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x16\n" +
 	"\x06author\x18\x02 \x01(\fR\x06author\x12\x17\n" +
@@ -1958,7 +2034,17 @@ const file_parley_v1_parley_proto_rawDesc = "" +
 	"\x02op\x18\t \x01(\v2\x11.parley.v1.RoomOpR\x02op\x12)\n" +
 	"\x05grant\x18\n" +
 	" \x01(\v2\x13.parley.v1.KeyGrantR\x05grant\x12-\n" +
-	"\x05files\x18\v \x03(\v2\x17.parley.v1.FileManifestR\x05files\"\xd3\x01\n" +
+	"\x05files\x18\v \x03(\v2\x17.parley.v1.FileManifestR\x05files\x12\x16\n" +
+	"\x06thread\x18\f \x01(\fR\x06thread\x12\x1b\n" +
+	"\talso_room\x18\r \x01(\bR\balsoRoom\x12\x1a\n" +
+	"\bmentions\x18\x0e \x03(\fR\bmentions\x12\x1f\n" +
+	"\vmention_all\x18\x0f \x01(\bR\n" +
+	"mentionAll\x12\x16\n" +
+	"\x06target\x18\x10 \x01(\fR\x06target\x12\x1d\n" +
+	"\n" +
+	"target_hlc\x18\x11 \x01(\x04R\ttargetHlc\x12\x14\n" +
+	"\x05emoji\x18\x12 \x01(\tR\x05emoji\x12\x16\n" +
+	"\x06remove\x18\x13 \x01(\bR\x06remove\"\xd3\x01\n" +
 	"\fFileManifest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x04R\x04size\x12\x12\n" +
@@ -2096,7 +2182,7 @@ const file_parley_v1_parley_proto_rawDesc = "" +
 	"\x04have\x18\x02 \x01(\fR\x04have\x12!\n" +
 	"\fchunk_hashes\x18\x03 \x03(\fR\vchunkHashes\x12\x14\n" +
 	"\x05index\x18\x04 \x01(\rR\x05index\x12\x12\n" +
-	"\x04data\x18\x05 \x01(\fR\x04data*v\n" +
+	"\x04data\x18\x05 \x01(\fR\x04data*\xb5\x01\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tKIND_TEXT\x10\x01\x12\r\n" +
@@ -2105,7 +2191,13 @@ const file_parley_v1_parley_proto_rawDesc = "" +
 	"KIND_LEAVE\x10\x03\x12\x0f\n" +
 	"\vKIND_TYPING\x10\x04\x12\v\n" +
 	"\aKIND_OP\x10\x05\x12\f\n" +
-	"\bKIND_KEY\x10\x06*W\n" +
+	"\bKIND_KEY\x10\x06\x12\r\n" +
+	"\tKIND_EDIT\x10\a\x12\x0f\n" +
+	"\vKIND_DELETE\x10\b\x12\x0e\n" +
+	"\n" +
+	"KIND_REACT\x10\t\x12\r\n" +
+	"\tKIND_READ\x10\n" +
+	"*W\n" +
 	"\tAckStatus\x12\x1a\n" +
 	"\x16ACK_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11ACK_STATUS_STORED\x10\x01\x12\x17\n" +

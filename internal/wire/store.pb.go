@@ -34,6 +34,10 @@ type StoredMessage struct {
 	Reason        string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`                                    // why it failed, if it did
 	Seqno         []byte                 `protobuf:"bytes,6,opt,name=seqno,proto3" json:"seqno,omitempty"`                                      // rooms: the pubsub seqno of the signature
 	Sealed        []byte                 `protobuf:"bytes,7,opt,name=sealed,proto3" json:"sealed,omitempty"`                                    // private rooms: the Sealed bytes published (what the signature covers)
+	Erased        bool                   `protobuf:"varint,8,opt,name=erased,proto3" json:"erased,omitempty"`                                   // deleted for everyone: envelope is the original stripped of text, files and mentions (not signed)
+	Id            []byte                 `protobuf:"bytes,9,opt,name=id,proto3" json:"id,omitempty"`                                            // erased: the original message ID (the stripped envelope hashes to another)
+	DeletedBy     []byte                 `protobuf:"bytes,10,opt,name=deleted_by,json=deletedBy,proto3" json:"deleted_by,omitempty"`            // erased: who deleted it (binary peer ID)
+	Placeholder   bool                   `protobuf:"varint,11,opt,name=placeholder,proto3" json:"placeholder,omitempty"`                        // erased before it arrived here: only its ID and HLC are known (from the delete)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -115,6 +119,34 @@ func (x *StoredMessage) GetSealed() []byte {
 		return x.Sealed
 	}
 	return nil
+}
+
+func (x *StoredMessage) GetErased() bool {
+	if x != nil {
+		return x.Erased
+	}
+	return false
+}
+
+func (x *StoredMessage) GetId() []byte {
+	if x != nil {
+		return x.Id
+	}
+	return nil
+}
+
+func (x *StoredMessage) GetDeletedBy() []byte {
+	if x != nil {
+		return x.DeletedBy
+	}
+	return nil
+}
+
+func (x *StoredMessage) GetPlaceholder() bool {
+	if x != nil {
+		return x.Placeholder
+	}
+	return false
 }
 
 // StoredRoom is the value under a joined room's key.
@@ -585,7 +617,7 @@ var File_parley_v1_store_proto protoreflect.FileDescriptor
 
 const file_parley_v1_store_proto_rawDesc = "" +
 	"\n" +
-	"\x15parley/v1/store.proto\x12\tparley.v1\"\xcd\x01\n" +
+	"\x15parley/v1/store.proto\x12\tparley.v1\"\xb6\x02\n" +
 	"\rStoredMessage\x12\x1a\n" +
 	"\benvelope\x18\x01 \x01(\fR\benvelope\x12\x1c\n" +
 	"\tsignature\x18\x02 \x01(\fR\tsignature\x12\x16\n" +
@@ -593,7 +625,13 @@ const file_parley_v1_store_proto_rawDesc = "" +
 	"\x0ereceived_at_ms\x18\x04 \x01(\x03R\freceivedAtMs\x12\x16\n" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x14\n" +
 	"\x05seqno\x18\x06 \x01(\fR\x05seqno\x12\x16\n" +
-	"\x06sealed\x18\a \x01(\fR\x06sealed\"\xa2\x01\n" +
+	"\x06sealed\x18\a \x01(\fR\x06sealed\x12\x16\n" +
+	"\x06erased\x18\b \x01(\bR\x06erased\x12\x0e\n" +
+	"\x02id\x18\t \x01(\fR\x02id\x12\x1d\n" +
+	"\n" +
+	"deleted_by\x18\n" +
+	" \x01(\fR\tdeletedBy\x12 \n" +
+	"\vplaceholder\x18\v \x01(\bR\vplaceholder\"\xa2\x01\n" +
 	"\n" +
 	"StoredRoom\x12 \n" +
 	"\fjoined_at_ms\x18\x01 \x01(\x03R\n" +
