@@ -56,7 +56,7 @@ func SessionBusAddress(getenv func(string) string) string {
 
 // Desktop returns the desktop notifier of this session: a D-Bus one when
 // a session bus is there, else nil, which it logs once (at Info).
-func Desktop(log *slog.Logger) Notifier {
+func Desktop(log *slog.Logger) *DBus {
 	addr := SessionBusAddress(os.Getenv)
 	if addr == "" {
 		log.Info("no D-Bus session bus: desktop notifications are off (clients still get notify events)")
