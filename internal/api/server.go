@@ -64,9 +64,9 @@ var _ Backend = (*chat.Service)(nil)
 type Config struct {
 	Backend Backend
 	Notify  Notifications // notification rules and alerts; nil: none (the notify endpoints answer 503)
-	Token   string       // guards the TCP listener
-	Version string       // Parley's version, in GET /id
-	UI      http.Handler // the web client, served on the TCP listener at "/"; nil for none
+	Token   string        // guards the TCP listener
+	Version string        // Parley's version, in GET /id
+	UI      http.Handler  // the web client, served on the TCP listener at "/"; nil for none
 	Logger  *slog.Logger
 	Unix    net.Listener // the unix socket; nil for none
 	TCP     net.Listener // the loopback TCP listener; nil for none
