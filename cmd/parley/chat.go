@@ -52,8 +52,9 @@ func (c *cli) chat() error {
 		Color: !plain,
 		// Plain terminals get plain marks too ([p] for 🔒), and so does
 		// the Linux console, whose fonts have no emoji.
-		ASCII:  plain || os.Getenv("TERM") == "linux",
-		Notify: tui.DesktopNotifier(),
+		// No desktop notifier: the node (daemon or embedded) raises
+		// desktop notifications itself, by its rules (internal/notify).
+		ASCII: plain || os.Getenv("TERM") == "linux",
 	}
 	opts.Bell = c.bell
 	if err := tui.Run(ctx, cl, opts, c.stdin, c.stdout); err != nil {

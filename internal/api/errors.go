@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/parley-chat/parley/chat"
+	"github.com/parley-chat/parley/internal/notify"
 )
 
 // MaxRequestBody caps request bodies.
@@ -54,7 +55,8 @@ func writeErr(w http.ResponseWriter, err error) {
 	case errors.Is(err, chat.ErrInvalid):
 		writeError(w, http.StatusBadRequest, CodeBadRequest, strings.TrimPrefix(err.Error(), chat.ErrInvalid.Error()+": "))
 	case errors.Is(err, chat.ErrEmptyMessage), errors.Is(err, chat.ErrSelf), errors.Is(err, chat.ErrBadEnvelope),
-		errors.Is(err, chat.ErrBadNick), errors.Is(err, chat.ErrBadRoom), errors.Is(err, chat.ErrBadAddr):
+		errors.Is(err, chat.ErrBadNick), errors.Is(err, chat.ErrBadRoom), errors.Is(err, chat.ErrBadAddr),
+		errors.Is(err, notify.ErrBadLevel), errors.Is(err, notify.ErrBadDND):
 		writeError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
 	case errors.Is(err, chat.ErrUnknownPeer), errors.Is(err, chat.ErrNotFound), errors.Is(err, chat.ErrNotJoined):
 		writeError(w, http.StatusNotFound, CodeNotFound, err.Error())

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/parley-chat/parley/internal/notify"
 )
 
 // keepAliveEvery is how often an idle event stream gets a keep-alive.
@@ -20,6 +22,12 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	sse := strings.Contains(r.Header.Get("Accept"), "text/event-stream")
 	events, cancel := s.backend.Subscribe()
 	defer cancel()
+	var alerts <-chan notify.Alert
+	if s.cfg.Notify != nil {
+		var stop func()
+		alerts, stop = s.cfg.Notify.Subscribe()
+		defer stop()
+	}
 	if sse {
 		w.Header().Set("Content-Type", "text/event-stream")
 	} else {
@@ -55,6 +63,17 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			if len(events) == 0 {
 				flusher.Flush()
 			}
+		case a := <-alerts:
+			if sse {
+				_, _ = w.Write([]byte("event: notify\ndata: "))
+			}
+			if err := enc.Encode(AlertEvent(a, time.Now())); err != nil {
+				return
+			}
+			if sse {
+				_, _ = w.Write([]byte("\n"))
+			}
+			flusher.Flush()
 		case <-keepalive.C:
 			if sse {
 				_, _ = w.Write([]byte(": keep-alive\n\n"))

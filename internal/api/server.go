@@ -68,9 +68,10 @@ var _ Backend = (*chat.Service)(nil)
 // Config configures a Server.
 type Config struct {
 	Backend Backend
-	Token   string       // guards the TCP listener
-	Version string       // Parley's version, in GET /id
-	UI      http.Handler // the web client, served on the TCP listener at "/"; nil for none
+	Notify  Notifications // notification rules and alerts; nil: none (the notify endpoints answer 503)
+	Token   string        // guards the TCP listener
+	Version string        // Parley's version, in GET /id
+	UI      http.Handler  // the web client, served on the TCP listener at "/"; nil for none
 	Logger  *slog.Logger
 	Unix    net.Listener // the unix socket; nil for none
 	TCP     net.Listener // the loopback TCP listener; nil for none
@@ -215,6 +216,9 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /api/v1/files/{hash}/thumb", s.handleFileThumb)
 	mux.HandleFunc("POST /api/v1/messages/{id}/fetch", s.handleFetch)
 	mux.HandleFunc("GET /api/v1/events", s.handleEvents)
+	mux.HandleFunc("GET /api/v1/notify", s.handleNotifySettings)
+	mux.HandleFunc("PUT /api/v1/notify/{conv}", s.handleNotifyLevel)
+	mux.HandleFunc("PUT /api/v1/dnd", s.handleDND)
 	mux.HandleFunc("POST /api/v1/login-link", s.handleLoginLink)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		// Another method on a known path is 405, not 404.

@@ -113,14 +113,21 @@ type StatusChange struct {
 
 // Event is one entry of GET /api/v1/events.
 type Event struct {
-	Type         string        `json:"type"` // "message", "status", "peer", "typing", "presence", "room", "read", "members"
+	Type         string        `json:"type"` // "message", "status", "peer", "typing", "presence", "room", "read", "members", "notify"
 	Time         time.Time     `json:"time"`
 	Message      *Message      `json:"message,omitempty"`
 	Status       *StatusChange `json:"status,omitempty"`
 	Peer         *Peer         `json:"peer,omitempty"`         // peer, typing, presence (connected = online in the room)
 	Room         string        `json:"room,omitempty"`         // typing, presence, room, members
 	Joined       *bool         `json:"joined,omitempty"`       // room
-	Conversation string        `json:"conversation,omitempty"` // read
+	Conversation string        `json:"conversation,omitempty"` // read, notify
+
+	// notify: the daemon's rules say message ID notifies (see NotifySettings);
+	// Title and Body are what the desktop notification shows.
+	ID      string `json:"id,omitempty"`
+	Title   string `json:"title,omitempty"`
+	Body    string `json:"body,omitempty"`
+	Mention bool   `json:"mention,omitempty"` // the message mentions this node
 
 	// file.progress and file.complete (and file.failed): a file being fetched.
 	Hash    string `json:"hash,omitempty"`

@@ -20,6 +20,7 @@ import (
 	"github.com/parley-chat/parley/chat"
 	"github.com/parley-chat/parley/crypto"
 	"github.com/parley-chat/parley/internal/api"
+	"github.com/parley-chat/parley/internal/notify"
 	"github.com/parley-chat/parley/internal/web"
 	"github.com/parley-chat/parley/node"
 	"github.com/parley-chat/parley/store"
@@ -96,9 +97,13 @@ type Options struct {
 	NoDHT     bool
 	APIListen string // loopback TCP address of the API; "127.0.0.1:0" by default, "off" for none
 	Logger    *slog.Logger
+	// Notifier shows desktop notifications; nil: the session's D-Bus
+	// notifier when there is a session bus (notify.Desktop).
+	Notifier notify.Notifier
 }
 
-// App is one node: its store, libp2p node, chat service and local API.
+// App is one node: its store, libp2p node, chat service, notifications
+// and local API.
 // Open builds it, Run runs every part, Close releases what Open acquired.
 type App struct {
 	Paths    Paths
@@ -107,12 +112,14 @@ type App struct {
 	Store    *store.Store
 	Node     *node.Node
 	Chat     *chat.Service
+	Notify   *notify.Engine
 	API      *api.Server
 
 	log     *slog.Logger
 	unixL   net.Listener
 	tcpL    net.Listener
 	token   string
+	desktop *notify.DBus // the desktop notifier Open made, closed by Close
 	closeMu sync.Mutex
 	closed  bool
 	cfgMu   sync.Mutex
@@ -227,11 +234,28 @@ func Open(p Paths, o Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	notifier := o.Notifier
+	if notifier == nil {
+		if d := notify.Desktop(log.With("part", "notify")); d != nil {
+			notifier, a.desktop = d, d
+		}
+	}
+	a.Notify, err = notify.New(notify.Config{
+		Source:   a.Chat,
+		Notifier: notifier,
+		File:     p.NotifyFile(),
+		Keywords: cfg.NotifyKeywords,
+		Logger:   log.With("part", "notify"),
+	})
+	if err != nil {
+		return nil, err
+	}
 	if err := a.listenAPI(o.APIListen); err != nil {
 		return nil, err
 	}
 	a.API = api.New(api.Config{
 		Backend: a.Chat,
+		Notify:  a.Notify,
 		Token:   a.token,
 		Version: Version,
 		UI:      web.Handler(),
@@ -328,10 +352,10 @@ type part struct {
 	run  func(context.Context) error
 }
 
-// Run runs every part (store, node, chat service, and the API once the
-// chat service has started) until ctx is cancelled, and returns once all
-// of them have stopped. A part that fails
-// stops the others, and Run returns its error; after ctx is cancelled
+// Run runs every part (store, node, chat service, notifications, and the
+// API once the chat service has started) until ctx is cancelled, and
+// returns once all of them have stopped. A part that fails stops the
+// others, and Run returns its error; after ctx is cancelled
 // nothing counts as failing (a part still starting fails when the parts
 // under it stop first).
 func (a *App) Run(ctx context.Context) error {
@@ -340,6 +364,7 @@ func (a *App) Run(ctx context.Context) error {
 		{"store", a.Store.Run},
 		{"node", a.Node.Run},
 		{"chat", a.Chat.Run},
+		{"notify", a.Notify.Run},
 		{"api", a.serveAPI},
 	} {
 		g.Go(func() error {
@@ -387,8 +412,14 @@ func (a *App) Close() error {
 	if a.API != nil {
 		errs = append(errs, a.API.Close())
 	}
+	if a.Notify != nil {
+		errs = append(errs, a.Notify.Close())
+	}
 	if a.Chat != nil {
 		errs = append(errs, a.Chat.Close())
+	}
+	if a.desktop != nil {
+		_ = a.desktop.Close()
 	}
 	if a.Node != nil {
 		errs = append(errs, a.Node.Close())

@@ -32,6 +32,10 @@ type Config struct {
 	APIListen string   `toml:"api_listen,omitempty"`
 	LogLevel  string   `toml:"log_level,omitempty"` // debug, info, warn, error
 
+	// NotifyKeywords are words (or phrases) that notify like a mention
+	// wherever they occur as whole words, in any case; none by default.
+	NotifyKeywords []string `toml:"notify_keywords,omitempty"`
+
 	// Files.
 	AutoDownload string `toml:"auto_download,omitempty"` // files up to this size are fetched on arrival: "16MiB" by default, "0" for none
 	MaxFileSize  string `toml:"max_file_size,omitempty"` // the largest file shared or fetched: "4GiB" by default

@@ -56,3 +56,6 @@ func (p Paths) Socket() string { return filepath.Join(p.Data, "api.sock") }
 
 // TokenFile holds the bearer token of the TCP API (0600).
 func (p Paths) TokenFile() string { return filepath.Join(p.Data, "api.token") }
+
+// NotifyFile is where the notification levels and do-not-disturb are kept.
+func (p Paths) NotifyFile() string { return filepath.Join(p.Data, "notify.json") }

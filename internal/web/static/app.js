@@ -6,7 +6,7 @@
   const PAGE = 100; // messages per history page
   const TYPING_SHOW_MS = 6000;
   const TYPING_SEND_MS = 3000;
-  const EVENT_TYPES = ['message', 'status', 'peer', 'typing', 'presence', 'room', 'read', 'members', 'file.progress', 'file.complete', 'file.failed'];
+  const EVENT_TYPES = ['message', 'status', 'peer', 'typing', 'presence', 'room', 'read', 'members', 'notify', 'file.progress', 'file.complete', 'file.failed'];
   // The message kinds a timeline shows; others (a private room's "op"
   // and "key" messages, kinds this client does not know) are hidden.
   const SHOWN_KINDS = new Set(['text', 'join', 'leave']);
@@ -177,7 +177,10 @@
     for (const c of sorted) {
       const active = state.cur !== null && state.cur.conv === c.conversation;
       const unread = !active && c.unread > 0;
-      if (unread) total += c.unread;
+      // The tab's title counts every unread message, the open
+      // conversation's too while the tab is in the background (it is
+      // marked read once the tab is seen again).
+      if (c.unread > 0 && (!active || document.visibilityState !== 'visible')) total += c.unread;
       const r = c.kind === 'room' ? state.rooms.get(c.room) : null;
       const priv = !!(r && r.private);
       const removed = !!(r && r.removed);
@@ -581,6 +584,20 @@
     },
     read() {
       refreshConvsSoon();
+    },
+    // The node's rules say this message notifies (the daemon raised its
+    // desktop notification too, where it has a desktop). The tab shows a
+    // browser notification of its own while it is out of sight.
+    notify(ev) {
+      window.dispatchEvent(new CustomEvent('parley:notify', { detail: ev }));
+      if (!('Notification' in window) || Notification.permission !== 'granted') return;
+      if (document.visibilityState === 'visible' && document.hasFocus()) return;
+      const n = new Notification(ev.title || 'Parley', { body: ev.body || '', tag: ev.id });
+      n.onclick = () => {
+        window.focus();
+        select(withOf(ev.conversation));
+        n.close();
+      };
     },
     'file.progress'(ev) {
       if (!ev.hash) return;
@@ -1478,6 +1495,17 @@
     $('notice').addEventListener('click', () => { $('notice').hidden = true; });
     document.addEventListener('visibilitychange', () => {
       if (document.visibilityState === 'visible' && state.cur) markRead();
+      renderConvs(); // the title's count
+    });
+    // Browser notifications: permission is asked from this button (a
+    // user gesture), never on load.
+    const nb = $('notify-button');
+    const showNotifyButton = () => {
+      nb.hidden = !('Notification' in window) || Notification.permission !== 'default';
+    };
+    showNotifyButton();
+    nb.addEventListener('click', () => {
+      Promise.resolve(Notification.requestPermission()).then(showNotifyButton, showNotifyButton);
     });
   }
 
