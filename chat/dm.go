@@ -129,6 +129,7 @@ func (s *Service) sendDM(ctx context.Context, to PeerID, body string, files []Fi
 		return nil, fmt.Errorf("store message: %w", err)
 	}
 	s.peers.touch(to)
+	s.indexMessages([]*Message{m})
 	s.publish(Event{Type: EventMessage, Message: m})
 	s.dms.link(to).enqueue(m)
 	return m, nil
@@ -158,6 +159,7 @@ func (s *Service) storeArrived(ms []*Message) (int, error) {
 			if len(m.Files) > 0 {
 				s.filesArrived(m) // recorded before anyone hears of the message
 			}
+			s.indexMessages(ms[i : i+1])
 			s.publish(Event{Type: EventMessage, Message: m})
 		}
 	}

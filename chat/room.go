@@ -308,6 +308,7 @@ func (r *room) postMessage(ctx context.Context, m *Message, done func(*Message, 
 	// m's proof and status.
 	shown := *m
 	if kind.Stored() && kind != KindOp {
+		s.indexMessages([]*Message{&shown})
 		s.publish(Event{Type: EventMessage, Message: &shown})
 	}
 	r.outbox <- outItem{m: m, done: done} // never blocks: it holds a slot

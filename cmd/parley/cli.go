@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(c.initCmd(), c.daemonCmd(), c.idCmd(), c.peersCmd(), c.connectCmd(), c.sendCmd(), c.historyCmd(), c.tailCmd(),
 		c.joinCmd(), c.leaveCmd(), c.roomsCmd(), c.membersCmd(), c.retentionCmd(), c.verifyCmd(), c.openCmd(),
-		c.createCmd(), c.inviteCmd(), c.removeCmd(), c.promoteCmd(), c.settingsCmd(), c.shareCmd(), c.getCmd())
+		c.createCmd(), c.inviteCmd(), c.removeCmd(), c.promoteCmd(), c.settingsCmd(), c.shareCmd(), c.getCmd(), c.searchCmd())
 	_, err := root.ExecuteC()
 	var re runtimeError
 	var ue usageError
