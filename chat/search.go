@@ -3,6 +3,7 @@ package chat
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -103,6 +104,7 @@ func (s *Service) Search(q SearchQuery) ([]SearchHit, error) {
 		return nil, fmt.Errorf("search: %w", err)
 	}
 	out := make([]SearchHit, 0, len(hits))
+	pos := make(map[MessageID]Cursor, len(hits))
 	var gone []MessageID
 	for _, h := range hits {
 		m, err := s.cfg.Store.Message(h.ID)
@@ -118,8 +120,12 @@ func (s *Service) Search(q SearchQuery) ([]SearchHit, error) {
 			gone = append(gone, h.ID)
 			continue
 		}
-		out = append(out, SearchHit{ID: m.ID, Conversation: m.Conversation, From: m.Author, Text: text, SentAt: m.HLC.Time()})
+		out = append(out, SearchHit{ID: m.ID, Conversation: m.Conversation, From: m.Author, Text: text, SentAt: m.SentAt()})
+		pos[m.ID] = CursorOf(m)
 	}
+	// The index orders by the millisecond; messages of one millisecond
+	// take their order from the clock's logical counter, as history does.
+	slices.SortStableFunc(out, func(a, b SearchHit) int { return compareCursor(pos[b.ID], pos[a.ID]) })
 	if len(gone) > 0 {
 		s.unindex(gone)
 	}
@@ -180,18 +186,21 @@ type searchOp struct {
 // searchIndexer applies queued changes to the index in order, in one
 // goroutine, batching whatever accumulated while it was busy.
 type searchIndexer struct {
-	mu         sync.Mutex
-	ops        []searchOp
-	queued     uint64        // ops pushed so far
-	done       uint64        // ops applied (or failed) so far
-	rebuilding bool          // a rebuild runs: Search does not wait for it
-	wake       chan struct{} // poked on push
-	progress   chan struct{} // closed and replaced whenever done grows
+	mu        sync.Mutex
+	ops       []searchOp
+	queued    uint64        // ops pushed so far
+	done      uint64        // ops applied (or failed) so far
+	wake      chan struct{} // poked on push
+	progress  chan struct{} // closed and replaced whenever done grows
+	ready     chan struct{} // closed once the index is built (rebuilt from the store if it had to be)
+	readyOnce sync.Once
 }
 
 func newSearchIndexer() *searchIndexer {
-	return &searchIndexer{wake: make(chan struct{}, 1), progress: make(chan struct{})}
+	return &searchIndexer{wake: make(chan struct{}, 1), progress: make(chan struct{}), ready: make(chan struct{})}
 }
+
+func (x *searchIndexer) setReady() { x.readyOnce.Do(func() { close(x.ready) }) }
 
 func (x *searchIndexer) push(op searchOp) {
 	x.mu.Lock()
@@ -218,23 +227,23 @@ func (x *searchIndexer) finish(done uint64) {
 	x.mu.Unlock()
 }
 
-func (x *searchIndexer) setRebuilding(b bool) {
-	x.mu.Lock()
-	x.rebuilding = b
-	x.mu.Unlock()
-}
-
-// waitIndexed waits up to d for the ops queued before the call to be
-// applied (not while a rebuild runs, which may take minutes).
+// waitIndexed waits up to d for the index to be built and for the ops
+// queued before the call to be applied: a rebuild of a small history
+// goes unnoticed, a long one answers from what it has indexed so far.
 func (x *searchIndexer) waitIndexed(d time.Duration) {
 	x.mu.Lock()
 	target := x.queued
 	x.mu.Unlock()
 	timeout := time.NewTimer(d)
 	defer timeout.Stop()
+	select {
+	case <-x.ready:
+	case <-timeout.C:
+		return
+	}
 	for {
 		x.mu.Lock()
-		if x.done >= target || x.rebuilding {
+		if x.done >= target {
 			x.mu.Unlock()
 			return
 		}
@@ -256,6 +265,7 @@ func (s *Service) runIndexer() {
 	if err := s.rebuildIndex(); err != nil && !s.life.Stopping() {
 		s.log.Warn("could not rebuild the search index", "err", err)
 	}
+	x.setReady()
 	for {
 		s.applyIndexOps()
 		select {
@@ -312,8 +322,6 @@ func (s *Service) rebuildIndex() error {
 	if err != nil {
 		return err
 	}
-	s.indexer.setRebuilding(true)
-	defer s.indexer.setRebuilding(false)
 	start, total := time.Now(), 0
 	for _, conv := range convs {
 		before := Cursor{}
