@@ -275,8 +275,8 @@ func (x *Index) query(q chat.SearchQuery) query.Query {
 		if len(terms) == 0 {
 			continue
 		}
-		switch {
-		case c.kind == clausePrefix:
+		switch c.kind {
+		case clausePrefix:
 			last := terms[len(terms)-1]
 			if len(terms) > 1 {
 				parts = append(parts, phrase(terms[:len(terms)-1]))
