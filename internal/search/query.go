@@ -2,6 +2,7 @@ package search
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -25,13 +26,13 @@ type clause struct {
 const minPrefix = 2
 
 // parseQuery splits what a user typed into clauses: words separated by
-// spaces, "quoted phrases" (an unclosed quote runs to the end), and
+// white space, "quoted phrases" (an unclosed quote runs to the end), and
 // prefixes (a word ending in '*'). It never fails: anything else is part
 // of a word, and the analyzer decides later what a word's letters are.
 func parseQuery(q string) []clause {
 	var out []clause
 	for {
-		q = strings.TrimLeft(q, " \t\r\n")
+		q = strings.TrimLeftFunc(q, unicode.IsSpace)
 		if q == "" {
 			return out
 		}
@@ -43,7 +44,7 @@ func parseQuery(q string) []clause {
 			q = rest
 			continue
 		}
-		end := strings.IndexAny(q, " \t\r\n\"")
+		end := strings.IndexFunc(q, func(r rune) bool { return r == '"' || unicode.IsSpace(r) })
 		if end < 0 {
 			end = len(q)
 		}
