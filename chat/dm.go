@@ -130,7 +130,7 @@ func (s *Service) sendDMMessage(ctx context.Context, to PeerID, m *Message) (*Me
 		return nil, fmt.Errorf("store message: %w", err)
 	}
 	s.peers.touch(to)
-	s.relationsArrived([]*Message{m})
+	s.relationsArrived([]*Message{m}) // indexes it too
 	s.publish(Event{Type: EventMessage, Message: m})
 	s.dms.link(to).enqueue(m)
 	return m, nil

@@ -6,9 +6,11 @@
 // chat owns the interfaces it consumes (interfaces.go): a Transport
 // (streams to peers) and a Network (node facts: addresses, discovery,
 // connections), both implemented by package node over libp2p; a PubSub
-// (topics, publication proofs), implemented by node with GossipSub; and a
+// (topics, publication proofs), implemented by node with GossipSub; a
 // Store (history, outbox, peers, rooms), implemented by package store over
-// Badger. It imports neither libp2p nor Badger (internal/deptest checks).
+// Badger; and a SearchIndex (full-text search), implemented by
+// internal/search with bleve. It imports neither libp2p nor Badger
+// (internal/deptest checks).
 // Tests plug in the in-memory network of chat/chattest.
 //
 // # Shape
@@ -26,6 +28,7 @@
 //	membership.go               a private room's ops, applied in room order
 //	private_api.go, invite.go   creating, inviting (/parley/invite/1.0.0), removing
 //	read.go, history.go         read markers; history pages, conversations
+//	search.go                   Search over a SearchIndex kept current (one goroutine, in order), rebuilt from the store
 //	streams.go                  inbound streams, reset when the service stops
 //
 // # Names and verified peers

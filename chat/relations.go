@@ -232,6 +232,8 @@ func react(rs []Reaction, emoji string, p PeerID, on bool) []Reaction {
 // a delete erases its target (and the target's edits), or leaves a
 // placeholder when the target is not here yet; a message that arrives
 // after its delete, and an edit of a deleted message, are erased at once.
+// It keeps the search index in step: a text message is indexed with its
+// current text, an edit re-indexes its target, a delete unindexes it.
 func (s *Service) relationsArrived(ms []*Message) {
 	// One at a time: a delete and an edit of the same message stored at
 	// once must each see the other's outcome (the second sees the first
@@ -244,9 +246,9 @@ func (s *Service) relationsArrived(ms []*Message) {
 		case m.Kind == KindDelete:
 			err = s.applyDelete(m)
 		case m.Kind == KindText && !m.Deleted:
-			err = s.eraseIfDeleted(m)
+			err = s.textArrived(m)
 		case m.Kind == KindEdit:
-			err = s.eraseEditOfDeleted(m)
+			err = s.editArrived(m)
 		}
 		if err != nil {
 			s.log.Warn("could not apply a message's delete", "id", m.ID.String()[:8], "err", err)
@@ -276,8 +278,9 @@ func (s *Service) applyDelete(d *Message) error {
 	return s.erase(t, d.Author)
 }
 
-// eraseIfDeleted erases m if a delete of it is here already.
-func (s *Service) eraseIfDeleted(m *Message) error {
+// textArrived erases text message m if a delete of it is here already,
+// and otherwise indexes its current text (edits may have come first).
+func (s *Service) textArrived(m *Message) error {
 	rel, err := s.cfg.Store.Related(m.ID)
 	if err != nil {
 		return err
@@ -287,16 +290,30 @@ func (s *Service) eraseIfDeleted(m *Message) error {
 			return s.erase(m, d.Author)
 		}
 	}
+	shown := *m
+	s.applyRelated(&shown, rel)
+	s.indexMessages([]*Message{&shown})
 	return nil
 }
 
-// eraseEditOfDeleted erases edit e when its target is deleted.
-func (s *Service) eraseEditOfDeleted(e *Message) error {
+// editArrived erases edit e when its target is deleted, and otherwise
+// indexes the target's current text.
+func (s *Service) editArrived(e *Message) error {
 	t, err := s.cfg.Store.Message(e.Target)
-	if err != nil || !t.Deleted {
-		return nil //nolint:nilerr // the target is not here: nothing says it is deleted
+	if err != nil {
+		return nil //nolint:nilerr // the target is not here: it is indexed, edits applied, when it comes
 	}
-	return s.cfg.Store.Erase(e.ID, t.DeletedBy)
+	if t.Deleted {
+		return s.cfg.Store.Erase(e.ID, t.DeletedBy)
+	}
+	if e.Author != t.Author {
+		return nil // not an edit anyone shows
+	}
+	if err := s.decorate([]*Message{t}); err != nil {
+		return err
+	}
+	s.indexMessages([]*Message{t})
+	return nil
 }
 
 // erase erases t and the texts of its edits, deleted by `by`, and takes
@@ -314,7 +331,11 @@ func (s *Service) erase(t *Message, by PeerID) error {
 		}
 	}
 	t.Deleted, t.DeletedBy = true, by
-	return s.cfg.Store.Erase(t.ID, by)
+	if err := s.cfg.Store.Erase(t.ID, by); err != nil {
+		return err
+	}
+	s.unindex([]MessageID{t.ID})
+	return nil
 }
 
 // fillMentions sets m's mentions from its text: @room and @here mention

@@ -311,7 +311,7 @@ func (r *room) postMessage(ctx context.Context, m *Message, done func(*Message, 
 	// m's proof and status.
 	shown := *m
 	if kind.Stored() && kind != KindOp {
-		s.relationsArrived([]*Message{&shown})
+		s.relationsArrived([]*Message{&shown}) // indexes it too
 		s.publish(Event{Type: EventMessage, Message: &shown})
 	}
 	r.outbox <- outItem{m: m, done: done} // never blocks: it holds a slot

@@ -68,6 +68,10 @@ type Config struct {
 	// DownloadDir is where fetched files are saved when no directory is
 	// asked for.
 	DownloadDir string
+
+	// Search is the full-text index Search answers from, kept current by
+	// the Service (search.go); nil: search is off.
+	Search SearchIndex
 }
 
 func (c *Config) setDefaults() {
@@ -122,6 +126,7 @@ type Service struct {
 	relMu   sync.Mutex // orders relationsArrived
 	inbound *streamSet
 	fetches fetches
+	indexer *searchIndexer
 }
 
 // New builds a Service; Run starts it.
@@ -145,6 +150,7 @@ func New(cfg Config) (*Service, error) {
 		inbound: newStreamSet(),
 		syncs:   newSyncServer(),
 		markers: &markers{},
+		indexer: newSearchIndexer(),
 	}
 	peers, err := newPeerBook(s)
 	if err != nil {
@@ -198,6 +204,7 @@ func (s *Service) start() error {
 		return fmt.Errorf("load outbox: %w", err)
 	}
 	s.resumeFetches()
+	s.startSearch()
 	return nil
 }
 

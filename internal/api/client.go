@@ -188,6 +188,24 @@ func (c *Client) HistoryAll(ctx context.Context, with string, limit int, before 
 	return out, c.do(ctx, http.MethodGet, "/api/v1/history?"+q.Encode(), nil, &out)
 }
 
+// Search calls GET /api/v1/search: messages matching text (in a
+// conversation and by an author when set; limit 0: the default), newest
+// first.
+func (c *Client) Search(ctx context.Context, text, in, from string, limit int) ([]SearchHit, error) {
+	q := url.Values{"q": {text}}
+	if in != "" {
+		q.Set("in", in)
+	}
+	if from != "" {
+		q.Set("from", from)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var out []SearchHit
+	return out, c.do(ctx, http.MethodGet, "/api/v1/search?"+q.Encode(), nil, &out)
+}
+
 // Events follows GET /api/v1/events, calling fn for each event until ctx
 // ends, fn returns an error, or the daemon closes the stream.
 func (c *Client) Events(ctx context.Context, fn func(Event) error) error {

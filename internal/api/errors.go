@@ -72,6 +72,8 @@ func writeErr(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusConflict, CodeConflict, err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
 		writeError(w, http.StatusGatewayTimeout, CodeTimeout, err.Error())
+	case errors.Is(err, chat.ErrSearchOff):
+		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, err.Error())
 	case errors.Is(err, chat.ErrClosed):
 		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "the node is shutting down")
 	default:

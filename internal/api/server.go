@@ -61,6 +61,7 @@ type Backend interface {
 	FetchFileTo(ctx context.Context, id chat.MessageID, h chat.FileHash, dir string) (string, error)
 	FileRecord(h chat.FileHash) (chat.FileRecord, error)
 	OpenFile(h chat.FileHash) (io.ReadSeeker, chat.FileRecord, error)
+	Search(q chat.SearchQuery) ([]chat.SearchHit, error)
 }
 
 var _ Backend = (*chat.Service)(nil)
@@ -197,6 +198,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /api/v1/messages/{id}/react", s.handleReact)
 	mux.HandleFunc("GET /api/v1/messages/{id}/thread", s.handleThread)
 	mux.HandleFunc("GET /api/v1/history", s.handleHistory)
+	mux.HandleFunc("GET /api/v1/search", s.handleSearch)
 	mux.HandleFunc("POST /api/v1/read", s.handleRead)
 	mux.HandleFunc("GET /api/v1/conversations", s.handleConversations)
 	mux.HandleFunc("GET /api/v1/rooms", s.handleRooms)

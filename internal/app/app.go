@@ -21,6 +21,7 @@ import (
 	"github.com/parley-chat/parley/crypto"
 	"github.com/parley-chat/parley/internal/api"
 	"github.com/parley-chat/parley/internal/notify"
+	"github.com/parley-chat/parley/internal/search"
 	"github.com/parley-chat/parley/internal/web"
 	"github.com/parley-chat/parley/node"
 	"github.com/parley-chat/parley/store"
@@ -110,6 +111,7 @@ type App struct {
 	Config   Config
 	Identity *crypto.Identity
 	Store    *store.Store
+	Search   *search.Index
 	Node     *node.Node
 	Chat     *chat.Service
 	Notify   *notify.Engine
@@ -159,6 +161,11 @@ func Open(p Paths, o Options) (_ *App, err error) {
 	if errors.Is(err, store.ErrLocked) {
 		return nil, fmt.Errorf("another parley process is using %s (is a daemon running?)", p.Data)
 	}
+	if err != nil {
+		return nil, err
+	}
+
+	a.Search, err = search.Open(p.SearchDir(), search.Options{Logger: log.With("part", "search")})
 	if err != nil {
 		return nil, err
 	}
@@ -230,6 +237,8 @@ func Open(p Paths, o Options) (_ *App, err error) {
 		FileCache:    fileCache,
 		MaxFileSize:  maxFile,
 		DownloadDir:  downloads,
+
+		Search: a.Search,
 	})
 	if err != nil {
 		return nil, err
@@ -430,6 +439,9 @@ func (a *App) Close() error {
 	}
 	if a.tcpL != nil {
 		_ = a.tcpL.Close()
+	}
+	if a.Search != nil {
+		errs = append(errs, a.Search.Close())
 	}
 	if a.Store != nil {
 		errs = append(errs, a.Store.Close())

@@ -51,6 +51,9 @@ func (p Paths) ConfigFile() string { return filepath.Join(p.Config, "config.toml
 // StoreDir is the Badger directory.
 func (p Paths) StoreDir() string { return filepath.Join(p.Data, "store") }
 
+// SearchDir is the search index's directory.
+func (p Paths) SearchDir() string { return filepath.Join(p.Data, "search") }
+
 // Socket is the local API's unix socket (0600).
 func (p Paths) Socket() string { return filepath.Join(p.Data, "api.sock") }
 

@@ -28,7 +28,7 @@ var rules = []struct {
 	pkg       string
 	forbidden []string
 }{
-	{"chat", slices.Concat(libp2p, []string{badger, module + "/store", module + "/node"})},
+	{"chat", slices.Concat(libp2p, []string{badger, "github.com/blevesearch", module + "/store", module + "/node", module + "/internal/search"})},
 	{"store", slices.Concat(libp2p, []string{module + "/node"})},
 	{"chat/chattest", slices.Concat(libp2p, []string{module + "/node"})}, // store is fine
 	{"internal/api", slices.Concat(libp2p, []string{badger, module + "/store", module + "/node"})},

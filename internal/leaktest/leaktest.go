@@ -26,6 +26,8 @@ var ignored = []goleak.Option{
 	// Badger's and ristretto's caches run one process-wide ticker goroutine.
 	goleak.IgnoreAnyFunction("github.com/dgraph-io/ristretto/v2/z.(*AllocatorPool).freeupAllocators"),
 	goleak.IgnoreAnyFunction("github.com/golang/glog.(*fileSink).flushDaemon"),
+	// bleve (internal/search) starts its analysis workers when loaded.
+	goleak.IgnoreTopFunction("github.com/blevesearch/bleve_index_api.AnalysisWorker"),
 }
 
 // Main runs the package's tests, then fails it if any goroutine other than
