@@ -376,7 +376,7 @@ func (l *dmLink) applyAck(ack *wire.Ack) error {
 	l.progress = time.Now()
 	l.mu.Unlock()
 	for _, u := range updates {
-		if u.Message.Kind != KindKey { // key grants are never shown
+		if k := u.Message.Kind; k != KindKey && k != KindRead { // key grants and read receipts are never shown
 			l.s.publish(Event{Type: EventStatus, Message: statusCopy(u.Message, u.Status, u.Reason)})
 		}
 	}
@@ -389,7 +389,7 @@ func (l *dmLink) publishSent(ms []*Message) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, m := range ms {
-		if _, ok := l.inflight[m.ID]; ok && m.Kind != KindKey {
+		if _, ok := l.inflight[m.ID]; ok && m.Kind != KindKey && m.Kind != KindRead {
 			l.s.publish(Event{Type: EventStatus, Message: statusCopy(m, StatusSent, "")})
 		}
 	}

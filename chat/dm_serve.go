@@ -122,6 +122,12 @@ func (d *dmLinks) accept(remote PeerID, b []byte) (*Message, *wire.AckEntry, err
 		}
 		return nil, &wire.AckEntry{Id: id[:], Status: wire.AckStatus_ACK_STATUS_STORED}, nil
 	}
+	if m.Kind == KindRead {
+		// A read receipt: applied to the conversation, not kept as a message.
+		m.Conversation = s.peers.dmConversation(remote)
+		s.receiptArrived(m)
+		return nil, &wire.AckEntry{Id: id[:], Status: wire.AckStatus_ACK_STATUS_STORED}, nil
+	}
 	m.Envelope = slices.Clone(m.Envelope)
 	m.Conversation = s.peers.dmConversation(remote)
 	m.Status = StatusReceived

@@ -18,6 +18,7 @@ const (
 	EventRoom     EventType = "room"     // this node joined (Joined) or left Room
 	EventRead     EventType = "read"     // Conversation's read marker moved
 	EventMembers  EventType = "members"  // a private room's members, roles or settings changed (Room)
+	EventReceipt  EventType = "receipt"  // Peer's read position in Conversation moved up to message ID
 )
 
 // Event is one entry of the event stream.
@@ -28,7 +29,8 @@ type Event struct {
 	Peer         *Peer        // EventPeer, EventTyping, EventPresence
 	Room         string       // EventTyping, EventPresence, EventRoom
 	Joined       bool         // EventRoom
-	Conversation Conversation // EventRead
+	Conversation Conversation // EventRead, EventReceipt
+	ID           MessageID    // EventReceipt: the message read up to
 	File         *FileEvent   // EventFile
 }
 

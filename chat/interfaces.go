@@ -129,6 +129,11 @@ type RoomStore interface {
 	// Marker and SetMarker keep a conversation's read marker.
 	Marker(conv Conversation) (Cursor, error)
 	SetMarker(conv Conversation, c Cursor) error
+	// SetReceipt moves p's read position (its read receipt) in conv
+	// forward to c, never back, and reports whether it moved; Receipts
+	// returns every member's.
+	SetReceipt(conv Conversation, p PeerID, c Cursor) (moved bool, err error)
+	Receipts(conv Conversation) (map[PeerID]Cursor, error)
 	// CountAfter counts text messages of conv after a position, not written by except.
 	CountAfter(conv Conversation, after Cursor, except PeerID) (int, error)
 	// Flag and SetFlag keep one-time facts ("lobby joined").

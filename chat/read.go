@@ -22,7 +22,8 @@ func (s *Service) Unread(conv Conversation) (int, error) {
 }
 
 // MarkRead moves conv's read marker up to message id (zero: the newest
-// message). The marker never moves back.
+// message). The marker never moves back. When it moves, the
+// conversation's members get this node's read receipt (see receipts.go).
 func (s *Service) MarkRead(conv Conversation, id MessageID) error {
 	var upTo Cursor
 	if id.IsZero() {
@@ -53,12 +54,28 @@ func (s *Service) MarkRead(conv Conversation, id MessageID) error {
 	if !cursorLess(cur, upTo) {
 		return nil
 	}
+	// A direct receipt is a stored message: sent only when the peer's
+	// messages were read, not for reading one's own.
+	tell := true
+	if _, room := conv.Room(); !room {
+		n, err := s.cfg.Store.CountAfter(conv, cur, s.self)
+		if err != nil {
+			return err
+		}
+		tell = n > 0
+	}
 	if err := s.cfg.Store.SetMarker(conv, upTo); err != nil {
 		return err
 	}
 	s.publish(Event{Type: EventRead, Conversation: conv})
+	if tell {
+		s.sendReceipt(conv, upTo)
+	}
 	return nil
 }
+
+// Less reports whether c sorts before d (conversation order).
+func (c Cursor) Less(d Cursor) bool { return cursorLess(c, d) }
 
 func cursorLess(a, b Cursor) bool {
 	if a.HLC != b.HLC {

@@ -172,7 +172,8 @@ func inRoomView(m *Message) bool {
 	return !m.Kind.Acts() && (m.Thread.IsZero() || m.AlsoRoom)
 }
 
-// decorate fills in what other messages say of each text message of ms:
+// decorate fills in what other messages say of each text message of ms
+// (and who has read it, see decorateReceipts):
 // its newest text and earlier versions, its reactions, its replies.
 func (s *Service) decorate(ms []*Message) error {
 	for _, m := range ms {
@@ -185,7 +186,7 @@ func (s *Service) decorate(ms []*Message) error {
 		}
 		s.applyRelated(m, rel)
 	}
-	return nil
+	return s.decorateReceipts(ms)
 }
 
 // applyRelated derives m's view from rel (the messages naming it, in

@@ -243,7 +243,7 @@ func (r *room) opsArrived(ms []*Message) {
 }
 
 // accept appends a validated message from another node to batch, or
-// handles it at once (typing, and what is past retention).
+// handles it at once (typing, read receipts, and what is past retention).
 func (r *room) accept(m *Message, batch []*Message) []*Message {
 	s := r.s
 	switch {
@@ -251,6 +251,9 @@ func (r *room) accept(m *Message, batch []*Message) []*Message {
 		return batch // ours, relayed back: stored when posted
 	case m.Kind == KindTyping:
 		s.publish(Event{Type: EventTyping, Room: r.name, Peer: &Peer{ID: m.Author, Nick: s.peers.nickOf(m.Author)}})
+		return batch
+	case m.Kind == KindRead:
+		s.receiptArrived(m)
 		return batch
 	case m.HLC < r.floor():
 		return batch
@@ -479,6 +482,11 @@ func (r *room) peerLoop() {
 		if !ev.Joined {
 			continue
 		}
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.announceReceipt() // how far this node has read, for one who was away
+		}()
 		// Both sides see the join; the one with the smaller ID opens the
 		// session, the other only if none has run after SyncSettle (a
 		// session is two-way: one is enough).

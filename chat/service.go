@@ -72,6 +72,10 @@ type Config struct {
 	// Search is the full-text index Search answers from, kept current by
 	// the Service (search.go); nil: search is off.
 	Search SearchIndex
+
+	// NoReadReceipts keeps this node's read positions to itself: it then
+	// sends no read receipts (it still shows others').
+	NoReadReceipts bool
 }
 
 func (c *Config) setDefaults() {

@@ -172,6 +172,7 @@ const (
 	StatusDelivered
 	StatusFailed
 	StatusReceived
+	StatusRead // shown, never stored: a direct message the recipient has read
 )
 
 var statusNames = map[Status]string{
@@ -180,6 +181,7 @@ var statusNames = map[Status]string{
 	StatusDelivered: "delivered",
 	StatusFailed:    "failed",
 	StatusReceived:  "received",
+	StatusRead:      "read",
 }
 
 func (s Status) String() string {
@@ -256,6 +258,11 @@ type Message struct {
 	Reactions []Reaction
 	Replies   int // a thread root: its replies
 	LastReply HLC // a thread root: the newest reply's HLC
+	// SeenBy (room messages): the members other than the author whose
+	// read position has reached the message, by their read receipts (this
+	// node by its read marker, unless it sends none). A direct message of
+	// this node's that the recipient has read shows StatusRead.
+	SeenBy []PeerID
 }
 
 // Version is one earlier text of an edited message.

@@ -13,6 +13,7 @@
 //	'r' room                                 -> wire.StoredRoom    (joined rooms)
 //	'n' room 0x00 peer                       -> wire.StoredMember  (member index)
 //	'k' conv                                 -> wire.StoredMarker  (read marker)
+//	'a' conv 0x00 peer                       -> wire.StoredMarker  (a member's read receipt: how far it has read)
 //	'f' name                                 -> empty              (one-time flags)
 //	'O' conv 0x00 hlc(8) id(32)              -> empty              (a private room's ops; retention keeps them)
 //	'e' room ID(16) epoch(32)                -> wire.StoredKey     (a private room's epoch secrets)

@@ -26,6 +26,7 @@ const (
 	tagChunkRef    = 'R'
 	tagRelated     = 'T'
 	tagErased      = 'x'
+	tagReceipt     = 'a'
 )
 
 const idLen = len(chat.MessageID{})
@@ -96,6 +97,16 @@ func unpublishedKey(conv chat.Conversation, h chat.HLC, id chat.MessageID) []byt
 }
 
 func markerKey(conv chat.Conversation) []byte { return append([]byte{tagMarker}, conv...) }
+
+// receiptPrefix is 'a' conv 0x00: every read receipt of conv starts with it.
+func receiptPrefix(conv chat.Conversation) []byte {
+	k := append([]byte{tagReceipt}, conv...)
+	return append(k, 0)
+}
+
+func receiptKey(conv chat.Conversation, p chat.PeerID) []byte {
+	return append(receiptPrefix(conv), p...)
+}
 
 func flagKey(name string) []byte { return append([]byte{tagFlag}, name...) }
 

@@ -319,6 +319,72 @@ func (s *Store) SetMarker(conv chat.Conversation, c chat.Cursor) error {
 	return s.update(func(txn *badger.Txn) error { return txn.Set(markerKey(conv), b) })
 }
 
+// SetReceipt implements chat.Store: p's read position in conv moves
+// forward to c (never back); moved reports whether it did.
+func (s *Store) SetReceipt(conv chat.Conversation, p chat.PeerID, c chat.Cursor) (moved bool, err error) {
+	b, err := proto.Marshal(&wire.StoredMarker{Hlc: uint64(c.HLC), Id: c.ID[:]})
+	if err != nil {
+		return false, err
+	}
+	err = s.update(func(txn *badger.Txn) error {
+		moved = false
+		k := receiptKey(conv, p)
+		item, err := txn.Get(k)
+		switch {
+		case errors.Is(err, badger.ErrKeyNotFound):
+		case err != nil:
+			return err
+		default:
+			cur, err := decodeMarker(item)
+			if err != nil {
+				return err
+			}
+			if !cur.Less(c) {
+				return nil
+			}
+		}
+		moved = true
+		return txn.Set(k, b)
+	})
+	return moved, err
+}
+
+// Receipts implements chat.Store: every member's read position in conv.
+func (s *Store) Receipts(conv chat.Conversation) (map[chat.PeerID]chat.Cursor, error) {
+	out := map[chat.PeerID]chat.Cursor{}
+	prefix := receiptPrefix(conv)
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 16})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			c, err := decodeMarker(it.Item())
+			if err != nil {
+				return err
+			}
+			out[chat.PeerID(it.Item().Key()[len(prefix):])] = c
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read receipts: %w", err)
+	}
+	return out, nil
+}
+
+func decodeMarker(item *badger.Item) (chat.Cursor, error) {
+	var c chat.Cursor
+	var sm wire.StoredMarker
+	if err := item.Value(func(v []byte) error { return proto.Unmarshal(v, &sm) }); err != nil {
+		return c, err
+	}
+	if len(sm.Id) != len(c.ID) {
+		return c, errors.New("malformed read position")
+	}
+	c.HLC = chat.HLC(sm.Hlc)
+	copy(c.ID[:], sm.Id)
+	return c, nil
+}
+
 // CountAfter implements chat.Store: text messages of conv after `after`
 // (the zero Cursor: all) not written by `except`.
 func (s *Store) CountAfter(conv chat.Conversation, after chat.Cursor, except chat.PeerID) (int, error) {

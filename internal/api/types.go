@@ -61,6 +61,10 @@ type Message struct {
 	Reactions  []Reaction `json:"reactions"`
 	Mentions   []string   `json:"mentions"`              // peer IDs
 	MentionAll bool       `json:"mention_all,omitempty"` // @room or @here
+	// SeenBy (room messages): the members other than the author whose read
+	// receipts have reached it (absent: none yet). A direct message of
+	// this node's that the peer has read has status "read".
+	SeenBy []string `json:"seen_by,omitempty"`
 	// Kinds "edit", "delete", "react" (in events): the message acted on.
 	Target string `json:"target,omitempty"`
 	Emoji  string `json:"emoji,omitempty"`
@@ -113,17 +117,18 @@ type StatusChange struct {
 
 // Event is one entry of GET /api/v1/events.
 type Event struct {
-	Type         string        `json:"type"` // "message", "status", "peer", "typing", "presence", "room", "read", "members", "notify"
+	Type         string        `json:"type"` // "message", "status", "peer", "typing", "presence", "room", "read", "receipt", "members", "notify"
 	Time         time.Time     `json:"time"`
 	Message      *Message      `json:"message,omitempty"`
 	Status       *StatusChange `json:"status,omitempty"`
-	Peer         *Peer         `json:"peer,omitempty"`         // peer, typing, presence (connected = online in the room)
+	Peer         *Peer         `json:"peer,omitempty"`         // peer, typing, presence (connected = online in the room), receipt (who read)
 	Room         string        `json:"room,omitempty"`         // typing, presence, room, members
 	Joined       *bool         `json:"joined,omitempty"`       // room
-	Conversation string        `json:"conversation,omitempty"` // read, notify
+	Conversation string        `json:"conversation,omitempty"` // read, receipt, notify
 
 	// notify: the daemon's rules say message ID notifies (see NotifySettings);
-	// Title and Body are what the desktop notification shows.
+	// Title and Body are what the desktop notification shows. receipt: peer
+	// has read conversation up to message ID.
 	ID      string `json:"id,omitempty"`
 	Title   string `json:"title,omitempty"`
 	Body    string `json:"body,omitempty"`
@@ -347,6 +352,9 @@ func MessageOf(m *chat.Message, fromDisplay string) Message {
 		out.Mentions = append(out.Mentions, p.String())
 	}
 	out.MentionAll = m.MentionAll
+	for _, p := range m.SeenBy {
+		out.SeenBy = append(out.SeenBy, p.String())
+	}
 	if !m.Target.IsZero() {
 		out.Target, out.Emoji, out.Remove = m.Target.String(), m.Emoji, m.Remove
 	}
@@ -388,6 +396,11 @@ func EventOf(e chat.Event, display func(chat.PeerID) string) Event {
 		out.Joined = &joined
 	case chat.EventRead:
 		out.Conversation = string(e.Conversation)
+	case chat.EventReceipt:
+		out.Conversation = string(e.Conversation)
+		out.ID = e.ID.String()
+		p := PeerOf(*e.Peer)
+		out.Peer = &p
 	case chat.EventFile:
 		f := e.File
 		out.Type = "file.progress"

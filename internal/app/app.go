@@ -238,7 +238,8 @@ func Open(p Paths, o Options) (_ *App, err error) {
 		MaxFileSize:  maxFile,
 		DownloadDir:  downloads,
 
-		Search: a.Search,
+		Search:         a.Search,
+		NoReadReceipts: cfg.ReadReceipts != nil && !*cfg.ReadReceipts,
 	})
 	if err != nil {
 		return nil, err

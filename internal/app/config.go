@@ -36,6 +36,11 @@ type Config struct {
 	// wherever they occur as whole words, in any case; none by default.
 	NotifyKeywords []string `toml:"notify_keywords,omitempty"`
 
+	// ReadReceipts tells the members of a conversation how far this node
+	// has read it ("seen by" in rooms, "read" in direct messages); default
+	// true. Off, this node sends none and still shows others'.
+	ReadReceipts *bool `toml:"read_receipts,omitempty"`
+
 	// Files.
 	AutoDownload string `toml:"auto_download,omitempty"` // files up to this size are fetched on arrival: "16MiB" by default, "0" for none
 	MaxFileSize  string `toml:"max_file_size,omitempty"` // the largest file shared or fetched: "4GiB" by default
