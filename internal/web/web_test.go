@@ -119,7 +119,9 @@ func TestWebElementIDs(t *testing.T) {
 		}
 	}
 	// The private rooms' controls the e2e tests drive.
-	for _, id := range []string{"create-private", "link-input", "link-error", "invite-button", "invite-link", "invite-copy", "invite-qr", "invite-revoke", "settings-history", "settings-invite", "members-list", "conv-lock", "removed-note", "confirm-dialog"} {
+	for _, id := range []string{"create-private", "link-input", "link-error", "invite-button", "invite-link", "invite-copy", "invite-qr", "invite-revoke", "settings-history", "settings-invite", "members-list", "conv-lock", "removed-note", "confirm-dialog",
+		// Threads, quoting and search (TestWebRelations).
+		"thread-pane", "thread-list", "thread-messages", "thread-input", "thread-title", "reply-bar", "reply-text", "search-input", "search-results", "search-list"} {
 		if !ids[id] {
 			t.Errorf("index.html has no #%s", id)
 		}

@@ -6,10 +6,16 @@
   const PAGE = 100; // messages per history page
   const TYPING_SHOW_MS = 6000;
   const TYPING_SEND_MS = 3000;
-  const EVENT_TYPES = ['message', 'status', 'peer', 'typing', 'presence', 'room', 'read', 'members', 'notify', 'file.progress', 'file.complete', 'file.failed'];
+  const EVENT_TYPES = ['message', 'status', 'peer', 'typing', 'presence', 'room', 'read', 'receipt', 'members', 'notify', 'file.progress', 'file.complete', 'file.failed'];
   // The message kinds a timeline shows; others (a private room's "op"
   // and "key" messages, kinds this client does not know) are hidden.
   const SHOWN_KINDS = new Set(['text', 'join', 'leave']);
+  // Messages that act on another (its "target"): never a line of their
+  // own; the target is fetched again and shown as it now is.
+  const OPS = new Set(['edit', 'delete', 'react']);
+  const COMMON_EMOJI = ['👍', '❤️', '😄', '🎉', '🙏', '👀', '🚀', '👎'];
+  const FLASH_MS = 4000; // how long a message jumped to stays highlighted
+  const SEARCH_LIMIT = 50;
   const INVITE_PREFIX = 'parley://invite/';
   const MAX_INVITE_USES = 10000; // what the daemon allows an invite
 
@@ -26,6 +32,14 @@
     byId: new Map(),
     hasMore: false,
     loading: false,
+    pageP: null, // the open conversation's first page, while it loads
+    olderP: null, // an older page, while it loads
+    parents: new Map(), // message ID -> a quoted message not in view (GET /messages/{id})
+    replyTo: null, // the message the composer's next message quotes
+    thread: null, // the thread panel: {root, msgs, byId, loading}
+    editing: null, // {id, where}: the message being edited, and in which list
+    picking: null, // {id, where}: the message whose emoji picker is open
+    flash: null, // {id, until}: the message jumped to
     seq: 0, // bumped on every conversation switch
     typers: new Map(), // peer ID -> timer
     lastTyping: 0,
@@ -310,7 +324,13 @@
     state.byId = new Map();
     state.hasMore = false;
     state.loading = true;
+    state.olderP = null;
     state.members = [];
+    state.replyTo = null;
+    state.editing = null;
+    state.picking = null;
+    closeThread();
+    renderReplyBar();
     clearTypers();
     history.replaceState(null, '', '#' + encodeURIComponent(w));
     renderHeader();
@@ -322,7 +342,9 @@
     if (!ta.disabled) ta.focus();
     let ms;
     try {
-      ms = await api('GET', 'history?' + query({ with: w, limit: PAGE, all: 'true' }));
+      const page = api('GET', 'history?' + query({ with: w, limit: PAGE, all: 'true' }));
+      state.pageP = page.then(() => {}, () => {});
+      ms = await page;
     } catch (e) {
       if (seq !== state.seq) return;
       state.loading = false;
@@ -344,9 +366,20 @@
     markRead();
   }
 
-  async function loadOlder() {
+  // loadOlder loads the page before the oldest message loaded; a call
+  // while one loads waits for that one.
+  function loadOlder() {
+    if (state.olderP) return state.olderP;
     const c = state.cur;
-    if (!c || state.loading || !state.hasMore || !state.oldest) return;
+    if (!c || state.loading || !state.hasMore || !state.oldest) return Promise.resolve();
+    const p = loadOlderPage(c).finally(() => {
+      if (state.olderP === p) state.olderP = null;
+    });
+    state.olderP = p;
+    return p;
+  }
+
+  async function loadOlderPage(c) {
     const seq = state.seq;
     state.loading = true;
     $('load-older').disabled = true;
@@ -374,6 +407,7 @@
     queued: ['○', 'queued: waiting to be sent'],
     sent: ['✓', 'sent'],
     delivered: ['✓✓', 'delivered'],
+    read: ['✓✓', 'read'],
     failed: ['✗', 'failed'],
   };
 
@@ -384,11 +418,200 @@
   }
 
   function continues(prev, m) {
-    return prev && prev.kind === 'text' && m.kind === 'text' && prev.from === m.from &&
+    return prev && prev.kind === 'text' && m.kind === 'text' && prev.from === m.from && !m.reply_to &&
       Date.parse(m.sent_at) - Date.parse(prev.sent_at) < 5 * 60 * 1000;
   }
 
-  function messageNode(m, prev) {
+  // A thread reply not also sent to the room lives in its thread only.
+  const threadOnly = (m) => !!m.thread && !m.also_room;
+  // mentionsMe: another's message that names this node, or @room/@here.
+  const mentionsMe = (m) => !isMe(m.from) && (!!m.mention_all || (m.mentions || []).includes(state.me.peer_id));
+
+  function firstLine(text) {
+    const line = String(text || '').split('\n')[0];
+    return line.length > 120 ? line.slice(0, 119) + '…' : line;
+  }
+
+  // textNodes splits a message's text into text nodes, with its @nick
+  // tokens as highlighted spans (this node's own nick stands out more).
+  function textNodes(text) {
+    const out = [];
+    const re = /@[\p{L}\p{N}_.-]*[\p{L}\p{N}_]/gu;
+    const mine = state.me && state.me.nick ? '@' + state.me.nick.toLowerCase() : null;
+    let at = 0;
+    for (const m of text.matchAll(re)) {
+      if (m.index > 0 && /[\p{L}\p{N}_]/u.test(text[m.index - 1])) continue; // an address, not a mention
+      if (m.index > at) out.push(document.createTextNode(text.slice(at, m.index)));
+      const tok = m[0];
+      const lower = tok.toLowerCase();
+      const me = lower === mine || lower === '@room' || lower === '@here';
+      out.push(el('span', { class: 'at' + (me ? ' me' : ''), text: tok }));
+      at = m.index + tok.length;
+    }
+    if (at < text.length) out.push(document.createTextNode(text.slice(at)));
+    return out;
+  }
+
+  // findMsg finds a message this page holds: in the open conversation,
+  // the thread panel, or fetched as the parent of a reply.
+  function findMsg(id) {
+    return state.byId.get(id) || (state.thread && state.thread.byId.get(id)) || state.parents.get(id);
+  }
+
+  // quoteNode is the line above a reply: its parent's author and first
+  // line; a click jumps to the parent.
+  function quoteNode(m) {
+    const p = findMsg(m.reply_to);
+    if (!p) loadParent(m.reply_to);
+    let who = '';
+    let what = '…';
+    if (p && p.missing) what = 'a message not held here';
+    else if (p && p.deleted) what = 'message deleted';
+    else if (p) {
+      who = nickOf(p.from, p.from_display);
+      what = firstLine(p.text) || (p.files && p.files.length ? p.files.map((f) => f.name).join(', ') : '');
+    }
+    const q = el('button', { type: 'button', class: 'quote', 'data-reply-to': m.reply_to, title: 'Show the message this replies to' },
+      el('span', { class: 'quote-nick', text: who }),
+      el('span', { class: 'quote-text', text: what }));
+    q.addEventListener('click', () => {
+      if (state.thread && state.thread.byId.has(m.reply_to) && !state.byId.has(m.reply_to)) flashIn('#thread-messages', m.reply_to);
+      else jumpTo(m.reply_to);
+    });
+    return q;
+  }
+
+  const parentLoads = new Set();
+  async function loadParent(id) {
+    if (parentLoads.has(id)) return;
+    parentLoads.add(id);
+    try {
+      state.parents.set(id, await api('GET', 'messages/' + encodeURIComponent(id)));
+    } catch (_) {
+      state.parents.set(id, { id, missing: true });
+    }
+    redrawQuotes(id);
+  }
+
+  function redrawQuotes(id) {
+    for (const q of document.querySelectorAll(`.quote[data-reply-to="${CSS.escape(id)}"]`)) {
+      const m = findMsg(q.closest('.message').dataset.id);
+      if (m) q.replaceWith(quoteNode(m));
+    }
+  }
+
+  function reactionsNode(m) {
+    const box = el('div', { class: 'reactions' });
+    for (const r of m.reactions || []) {
+      const by = r.by || [];
+      if (!by.length) continue;
+      const mine = state.me && by.includes(state.me.peer_id);
+      const chip = el('button', {
+        type: 'button', class: 'reaction' + (mine ? ' mine' : ''), 'data-emoji': r.emoji, 'aria-pressed': mine ? 'true' : 'false',
+        title: 'Reacted by ' + by.map((id) => nickOf(id)).join(', ') + (mine ? ' (click to take yours back)' : ''),
+      }, el('span', { class: 'emoji', text: r.emoji }), ' ', el('span', { class: 'count', text: String(by.length) }));
+      chip.addEventListener('click', () => react(m.id, r.emoji));
+      box.append(chip);
+    }
+    return box.childNodes.length ? box : null;
+  }
+
+  function versionsNode(m) {
+    const vs = m.versions || [];
+    const mark = el('button', {
+      type: 'button', class: 'edited', 'aria-expanded': 'false',
+      title: vs.length ? 'Edited. Earlier versions:\n' + vs.map((v) => `${hhmm(new Date(v.sent_at))} ${v.text}`).join('\n') : 'Edited',
+      text: '(edited)',
+    });
+    const list = el('ol', { class: 'versions', hidden: true },
+      ...vs.map((v) => el('li', null,
+        el('time', { datetime: v.sent_at, text: hhmm(new Date(v.sent_at)) + ' ' }),
+        el('span', { class: 'version-text', text: v.text }))));
+    mark.addEventListener('click', () => {
+      list.hidden = !list.hidden;
+      mark.setAttribute('aria-expanded', String(!list.hidden));
+    });
+    return [mark, list];
+  }
+
+  function threadSummary(m) {
+    const n = m.replies;
+    let text = `${n} repl${n === 1 ? 'y' : 'ies'}`;
+    if (m.last_reply_at) text += ', last at ' + hhmm(new Date(m.last_reply_at));
+    const b = el('button', { type: 'button', class: 'thread-summary', title: 'Open the thread', text });
+    b.addEventListener('click', () => openThread(m.id));
+    return b;
+  }
+
+  function actionButton(cls, label, title, fn) {
+    const b = el('button', { type: 'button', class: cls, title, 'aria-label': title, text: label });
+    b.addEventListener('click', fn);
+    return b;
+  }
+
+  // actionsNode is the message's toolbar (shown on hover and focus).
+  function actionsNode(m, where) {
+    const bar = el('div', { class: 'actions', role: 'toolbar', 'aria-label': 'Message actions' });
+    if (where === 'room') bar.append(actionButton('act-reply', 'Reply', 'Reply, quoting this message', () => startReply(m.id)));
+    bar.append(actionButton('act-thread', 'Thread', 'Reply in thread', () => openThread(m.thread || m.id)));
+    bar.append(actionButton('act-react', 'React', 'Add a reaction', () => togglePicker(m.id, where)));
+    if (isMe(m.from)) {
+      bar.append(actionButton('act-edit', 'Edit', 'Edit your message', () => startEdit(m.id, where)));
+      bar.append(actionButton('act-delete', 'Delete', 'Delete your message for everyone', () => deleteMessage(m.id)));
+    }
+    return bar;
+  }
+
+  // pickerNode: a few common emojis, and a field for any other.
+  function pickerNode(m) {
+    const box = el('div', { class: 'picker', role: 'group', 'aria-label': 'Pick a reaction' });
+    for (const e of COMMON_EMOJI) {
+      const b = el('button', { type: 'button', class: 'pick', 'data-emoji': e, title: 'React with ' + e, text: e });
+      b.addEventListener('click', () => react(m.id, e));
+      box.append(b);
+    }
+    const input = el('input', { class: 'pick-input', maxlength: 32, placeholder: 'other', 'aria-label': 'Another reaction', spellcheck: 'false' });
+    const add = el('button', { type: 'button', class: 'pick-add', text: 'Add' });
+    const submit = () => {
+      const e = input.value.trim();
+      if (e) react(m.id, e);
+    };
+    add.addEventListener('click', submit);
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') {
+        e.preventDefault();
+        submit();
+      } else if (e.key === 'Escape') {
+        closePicker();
+      }
+    });
+    box.append(input, add);
+    return box;
+  }
+
+  function editorNode(m, where) {
+    const ta = el('textarea', { class: 'edit-input', rows: 2, 'aria-label': 'Edit the message (Enter saves, Esc cancels)' });
+    ta.value = m.text;
+    const save = el('button', { type: 'button', class: 'edit-save', text: 'Save' });
+    const cancel = el('button', { type: 'button', class: 'edit-cancel', text: 'Cancel' });
+    save.addEventListener('click', () => saveEdit(m.id, where, ta.value));
+    cancel.addEventListener('click', () => stopEdit());
+    ta.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        saveEdit(m.id, where, ta.value);
+      } else if (e.key === 'Escape') {
+        e.preventDefault();
+        stopEdit();
+      }
+    });
+    return el('div', { class: 'editor' }, ta,
+      el('div', { class: 'editor-buttons' }, save, cancel, el('span', { class: 'hint', text: 'Enter saves · Esc cancels' })));
+  }
+
+  // messageNode draws message m, after prev, for a list: 'room' (the
+  // conversation's timeline) or 'thread' (the thread panel).
+  function messageNode(m, prev, where = 'room') {
     const d = new Date(m.sent_at);
     const li = el('li', { class: 'message', 'data-id': m.id, 'data-from': m.from, 'data-kind': m.kind, 'data-status': m.status });
     const time = el('time', { class: 'time', datetime: m.sent_at, title: d.toLocaleString(), text: hhmm(d) });
@@ -399,14 +622,45 @@
       return li;
     }
     if (continues(prev, m)) li.classList.add('cont');
+    if (m.deleted) li.classList.add('deleted');
+    if (m.edited) li.classList.add('was-edited');
+    if (mentionsMe(m)) li.classList.add('mention');
+    if (state.flash && state.flash.id === m.id && Date.now() < state.flash.until) li.classList.add('flash');
+    const body = el('div', { class: 'body' });
+    const inThread = where === 'thread' && state.thread && m.id !== state.thread.root;
+    if (m.reply_to && !(inThread && m.reply_to === state.thread.root)) body.append(quoteNode(m));
+    const editing = !m.deleted && state.editing && state.editing.id === m.id && state.editing.where === where;
+    if (m.deleted) {
+      body.append(el('span', { class: 'text tombstone', text: 'message deleted' }));
+    } else if (editing) {
+      body.append(editorNode(m, where));
+    } else {
+      body.append(el('span', { class: 'text' }, ...textNodes(m.text)));
+      if (m.edited) body.append(...versionsNode(m));
+    }
+    if (where === 'room' && m.thread && m.also_room) {
+      const b = el('button', { type: 'button', class: 'in-thread', title: 'Open the thread', text: 'in thread' });
+      b.addEventListener('click', () => openThread(m.thread));
+      body.append(b);
+    }
+    if (!m.deleted) {
+      const rs = reactionsNode(m);
+      if (rs) body.append(rs);
+      if (state.picking && state.picking.id === m.id && state.picking.where === where) body.append(pickerNode(m));
+    }
+    if (where === 'room' && m.replies > 0) body.append(threadSummary(m));
+    if (isMe(m.from) && Array.isArray(m.seen_by) && m.seen_by.length) {
+      body.append(el('span', { class: 'seen', title: 'Seen by ' + m.seen_by.map((id) => nickOf(id)).join(', '), text: `seen by ${m.seen_by.length}` }));
+    }
     li.append(time,
       el('span', { class: 'nick ' + colorClass(m.from), title: m.from, text: nickOf(m.from, m.from_display) }),
-      el('span', { class: 'text', text: m.text }));
+      body);
     if (isMe(m.from)) {
       li.classList.add('mine');
       li.append(stateNode(m));
     }
-    if (m.files && m.files.length) li.append(filesNode(m));
+    if (m.files && m.files.length && !m.deleted) li.append(filesNode(m));
+    if (!m.deleted && !editing) li.append(actionsNode(m, where));
     return li;
   }
 
@@ -434,7 +688,7 @@
 
   // addLive puts a message that arrived after the page was loaded in place.
   function addLive(m) {
-    if (!shown(m)) return;
+    if (!shown(m) || threadOnly(m)) return;
     const old = state.byId.get(m.id);
     if (old) {
       setStatus(old, m.status, m.reason);
@@ -469,7 +723,7 @@
 
   // setStatus moves a message's delivery state forward, never back: the
   // answer to a send can arrive after the events that overtook it.
-  const RANK = { queued: 0, sent: 1, delivered: 2, failed: 2 };
+  const RANK = { queued: 0, sent: 1, delivered: 2, failed: 2, read: 3 };
   function setStatus(m, status, reason) {
     if ((RANK[status] || 0) < (RANK[m.status] || 0)) return;
     m.status = status;
@@ -478,11 +732,402 @@
   }
 
   function updateState(m) {
-    const li = document.querySelector(`.message[data-id="${CSS.escape(m.id)}"]`);
-    if (!li) return;
-    li.dataset.status = m.status;
-    const old = li.querySelector('.state');
-    if (old) old.replaceWith(stateNode(m));
+    for (const li of document.querySelectorAll(`.message[data-id="${CSS.escape(m.id)}"]`)) {
+      li.dataset.status = m.status;
+      const old = li.querySelector('.state');
+      if (old) old.replaceWith(stateNode(m));
+    }
+  }
+
+  // ---- one message changed: edits, deletes, reactions, replies ----
+
+  // refreshMessage fetches message id again (an edit, delete or reaction
+  // named it, or its thread grew) and shows it as it now is.
+  async function refreshMessage(id) {
+    if (!findMsg(id)) return; // not on the page: nothing to redraw
+    const n = ticket('msg:' + id);
+    let m;
+    try {
+      m = await api('GET', 'messages/' + encodeURIComponent(id));
+    } catch (_) {
+      return;
+    }
+    if (keep('msg:' + id, n)) applyMessage(m);
+  }
+
+  // applyMessage puts a fresh copy of a message wherever the page shows it.
+  function applyMessage(m) {
+    const lists = [['#messages', state.msgs, state.byId, 'room']];
+    if (state.thread) lists.push(['#thread-messages', state.thread.msgs, state.thread.byId, 'thread']);
+    for (const [sel, msgs, byId, where] of lists) {
+      const i = msgs.findIndex((x) => x.id === m.id);
+      if (i < 0) continue;
+      const old = msgs[i];
+      const fresh = Object.assign({}, m);
+      // The delivery state only moves forward (a status event may be newer).
+      if ((RANK[fresh.status] || 0) < (RANK[old.status] || 0)) {
+        fresh.status = old.status;
+        fresh.reason = old.reason;
+      }
+      msgs[i] = fresh;
+      byId.set(m.id, fresh);
+      const li = document.querySelector(`${sel} .message[data-id="${CSS.escape(m.id)}"]`);
+      if (li) li.replaceWith(messageNode(fresh, msgs[i - 1], where));
+    }
+    if (state.parents.has(m.id)) state.parents.set(m.id, m);
+    redrawQuotes(m.id);
+  }
+
+  // redraw draws message id again where it is shown (an editor or a
+  // picker opened or closed).
+  function redraw(id) {
+    const m = findMsg(id);
+    if (m) applyMessage(m);
+  }
+
+  function startReply(id) {
+    const m = findMsg(id);
+    if (!m) return;
+    state.replyTo = id;
+    renderReplyBar();
+    $('composer-input').focus();
+  }
+
+  function cancelReply() {
+    state.replyTo = null;
+    renderReplyBar();
+  }
+
+  function renderReplyBar() {
+    const bar = $('reply-bar');
+    const m = state.replyTo && findMsg(state.replyTo);
+    bar.hidden = !m;
+    if (!m) return;
+    $('reply-who').textContent = 'Replying to ' + nickOf(m.from, m.from_display);
+    $('reply-text').textContent = firstLine(m.text);
+  }
+
+  function togglePicker(id, where) {
+    const was = state.picking;
+    state.picking = was && was.id === id && was.where === where ? null : { id, where };
+    if (was) redraw(was.id);
+    if (state.picking) {
+      redraw(id);
+      const input = document.querySelector(`${where === 'thread' ? '#thread-messages' : '#messages'} .message[data-id="${CSS.escape(id)}"] .pick`);
+      if (input) input.focus();
+    }
+  }
+
+  function closePicker() {
+    const was = state.picking;
+    state.picking = null;
+    if (was) redraw(was.id);
+  }
+
+  // react toggles this node's emoji on message id.
+  async function react(id, emoji) {
+    closePicker();
+    try {
+      await api('POST', 'messages/' + encodeURIComponent(id) + '/react', { emoji });
+    } catch (e) {
+      showNotice('Could not react: ' + e.message);
+      return;
+    }
+    refreshMessage(id);
+  }
+
+  function startEdit(id, where) {
+    const was = state.editing;
+    state.editing = { id, where };
+    if (was && was.id !== id) redraw(was.id);
+    redraw(id);
+    const ta = document.querySelector(`${where === 'thread' ? '#thread-messages' : '#messages'} .message[data-id="${CSS.escape(id)}"] .edit-input`);
+    if (ta) {
+      ta.focus();
+      ta.setSelectionRange(ta.value.length, ta.value.length);
+    }
+  }
+
+  function stopEdit() {
+    const was = state.editing;
+    state.editing = null;
+    if (was) redraw(was.id);
+  }
+
+  async function saveEdit(id, where, text) {
+    const m = findMsg(id);
+    if (!m) return;
+    if (!text.trim()) {
+      showNotice('A message cannot be empty: delete it instead.');
+      return;
+    }
+    if (text === m.text) {
+      stopEdit();
+      return;
+    }
+    try {
+      await api('POST', 'messages/' + encodeURIComponent(id) + '/edit', { text });
+    } catch (e) {
+      showNotice('Could not edit: ' + e.message);
+      return;
+    }
+    if (state.editing && state.editing.id === id) state.editing = null;
+    await refreshMessage(id);
+    redraw(id);
+  }
+
+  async function deleteMessage(id) {
+    if (!await confirmDialog('Delete this message for everyone? Its text is erased on every member\'s node.', 'Delete', true)) return;
+    try {
+      await api('DELETE', 'messages/' + encodeURIComponent(id));
+    } catch (e) {
+      showNotice('Could not delete: ' + e.message);
+      return;
+    }
+    refreshMessage(id);
+  }
+
+  // ---- threads ----
+
+  let threadSeq = 0;
+
+  async function openThread(root) {
+    const seq = ++threadSeq;
+    state.thread = { root, msgs: [], byId: new Map(), loading: true };
+    $('app').classList.add('thread-open');
+    $('thread-pane').hidden = false;
+    renderThread();
+    let ms;
+    try {
+      ms = await api('GET', 'messages/' + encodeURIComponent(root) + '/thread');
+    } catch (e) {
+      if (seq === threadSeq) closeThread();
+      showNotice('Could not open the thread: ' + e.message);
+      return;
+    }
+    if (seq !== threadSeq || !state.thread) return;
+    // Replies that arrived live while it loaded go after it.
+    const extra = state.thread.msgs.filter((m) => !ms.some((x) => x.id === m.id));
+    state.thread.msgs = ms.concat(extra);
+    state.thread.byId = new Map(state.thread.msgs.map((m) => [m.id, m]));
+    state.thread.loading = false;
+    renderThread();
+    const list = $('thread-list');
+    list.scrollTop = list.scrollHeight;
+    const ta = $('thread-input');
+    if (!ta.disabled) ta.focus();
+  }
+
+  function closeThread() {
+    threadSeq++;
+    state.thread = null;
+    if (state.editing && state.editing.where === 'thread') state.editing = null;
+    if (state.picking && state.picking.where === 'thread') state.picking = null;
+    $('app').classList.remove('thread-open');
+    $('thread-pane').hidden = true;
+    $('thread-messages').replaceChildren();
+  }
+
+  function renderThread() {
+    const th = state.thread;
+    if (!th) return;
+    const c = state.cur;
+    $('thread-also-label').textContent = c && c.room ? 'Also send to #' + c.room : 'Also send to the conversation';
+    const root = th.byId.get(th.root);
+    const n = th.msgs.filter((m) => m.id !== th.root).length;
+    $('thread-title').textContent = th.loading ? 'Thread' : `Thread · ${n} repl${n === 1 ? 'y' : 'ies'}`;
+    const nodes = [];
+    let prev = null;
+    for (const m of th.msgs) {
+      nodes.push(messageNode(m, prev, 'thread'));
+      if (m.id === th.root) nodes.push(el('li', { class: 'thread-divider', role: 'separator', text: n ? `${n} repl${n === 1 ? 'y' : 'ies'}` : 'No replies yet' }));
+      prev = m;
+    }
+    if (th.loading) nodes.push(el('li', { class: 'empty', text: 'Loading…' }));
+    else if (!root) nodes.unshift(el('li', { class: 'empty', text: 'The thread\'s first message is not held here' }));
+    $('thread-messages').replaceChildren(...nodes);
+    const r = c && c.room ? state.rooms.get(c.room) : null;
+    const off = !c || !!(r && r.removed);
+    $('thread-input').disabled = off;
+    $('thread-send').disabled = off;
+  }
+
+  // addThreadLive puts a reply that arrived live in the open thread.
+  function addThreadLive(m) {
+    const th = state.thread;
+    if (!th || m.thread !== th.root) return;
+    if (th.byId.has(m.id)) {
+      setStatus(th.byId.get(m.id), m.status, m.reason);
+      return;
+    }
+    th.byId.set(m.id, m);
+    th.msgs.push(m);
+    if (th.loading) return;
+    const list = $('thread-list');
+    const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 48 || isMe(m.from);
+    renderThread();
+    if (stick) list.scrollTop = list.scrollHeight;
+  }
+
+  async function sendThread() {
+    const th = state.thread;
+    const ta = $('thread-input');
+    const text = ta.value;
+    if (!th || !text.trim()) return;
+    const also = $('thread-also').checked;
+    ta.value = '';
+    try {
+      const body = { text, thread: true };
+      if (also) body.also_room = true;
+      const m = await api('POST', 'messages/' + encodeURIComponent(th.root) + '/reply', body);
+      addThreadLive(m);
+      if (state.cur && m.conversation === state.cur.conv) addLive(m);
+      $('thread-also').checked = false;
+      refreshMessage(th.root);
+    } catch (e) {
+      if (ta.value === '') ta.value = text;
+      showNotice(e.message);
+    }
+  }
+
+  // ---- jumping to a message ----
+
+  // flashIn scrolls list sel to message id and highlights it a while.
+  function flashIn(sel, id) {
+    const li = document.querySelector(`${sel} .message[data-id="${CSS.escape(id)}"]`);
+    if (!li) return false;
+    state.flash = { id, until: Date.now() + FLASH_MS };
+    for (const old of document.querySelectorAll('.message.flash')) old.classList.remove('flash');
+    li.classList.add('flash');
+    li.scrollIntoView({ block: 'center' });
+    setTimeout(() => {
+      if (state.flash && state.flash.id === id && Date.now() >= state.flash.until) state.flash = null;
+      for (const e of document.querySelectorAll(`.message.flash[data-id="${CSS.escape(id)}"]`)) e.classList.remove('flash');
+    }, FLASH_MS);
+    return true;
+  }
+
+  // jumpTo shows message id of the open conversation in its place: older
+  // pages are loaded until it is there.
+  async function jumpTo(id) {
+    const seq = state.seq;
+    if (state.loading && state.pageP) await state.pageP;
+    while (seq === state.seq && !state.byId.has(id) && state.hasMore) {
+      const before = state.oldest;
+      await loadOlder();
+      if (state.oldest === before) break; // no progress: an error, shown already
+    }
+    if (seq !== state.seq) return false;
+    if (!flashIn('#messages', id)) {
+      showNotice('That message is not in this conversation\'s history on this node.');
+      return false;
+    }
+    return true;
+  }
+
+  // openAt opens conversation conv at message id (a search result): a
+  // thread-only reply opens its thread beside its root.
+  async function openAt(conv, id) {
+    let m;
+    try {
+      m = await api('GET', 'messages/' + encodeURIComponent(id));
+    } catch (e) {
+      showNotice(e.message);
+      return;
+    }
+    if (!state.cur || state.cur.conv !== conv) await select(withOf(conv));
+    if (!state.cur || state.cur.conv !== conv) return;
+    if (threadOnly(m)) {
+      await jumpTo(m.thread);
+      if (!state.thread || state.thread.root !== m.thread) await openThread(m.thread);
+      flashIn('#thread-messages', id);
+      return;
+    }
+    await jumpTo(id);
+  }
+
+  // ---- search ----
+
+  let searchSeq = 0;
+
+  function convName(conv) {
+    const c = state.convs.find((x) => x.conversation === conv);
+    if (c) return c.name;
+    if (conv.startsWith('room:')) return '#' + conv.slice(5);
+    if (conv.startsWith('dm:')) return nickOf(conv.slice(3));
+    return conv;
+  }
+
+  async function runSearch() {
+    const q = $('search-input').value.trim();
+    if (!q) {
+      closeSearch();
+      return;
+    }
+    const seq = ++searchSeq;
+    const box = $('search-results');
+    box.hidden = false;
+    $('search-summary').textContent = 'Searching…';
+    $('search-list').replaceChildren();
+    let hits;
+    try {
+      hits = await api('GET', 'search?' + query({ q, limit: SEARCH_LIMIT }));
+    } catch (e) {
+      if (seq === searchSeq) $('search-summary').textContent = 'Search failed: ' + e.message;
+      return;
+    }
+    if (seq !== searchSeq) return;
+    const n = hits.length;
+    $('search-summary').textContent = n ? `${n}${n >= SEARCH_LIMIT ? '+' : ''} result${n === 1 ? '' : 's'} for “${q}”` : `Nothing found for “${q}”`;
+    $('search-list').replaceChildren(...hits.map((h) => {
+      const d = new Date(h.sent_at);
+      const b = el('button', { type: 'button', class: 'search-hit', 'data-id': h.id, 'data-conv': h.conversation },
+        el('span', { class: 'hit-meta' },
+          el('span', { class: 'hit-conv', text: convName(h.conversation) }),
+          el('span', { class: 'hit-nick ' + colorClass(h.from), text: nickOf(h.from) }),
+          el('time', { class: 'hit-time', datetime: h.sent_at, title: d.toLocaleString(), text: d.toLocaleDateString() + ' ' + hhmm(d) })),
+        el('span', { class: 'hit-text', text: h.text }));
+      b.addEventListener('click', () => {
+        closeSearch();
+        openAt(h.conversation, h.id);
+      });
+      return el('li', null, b);
+    }));
+  }
+
+  function closeSearch() {
+    searchSeq++;
+    $('search-results').hidden = true;
+    $('search-list').replaceChildren();
+  }
+
+  // ---- read receipts ----
+
+  // refreshSeen reads the loaded newest page again for what changed in
+  // it without a message of its own: seen_by, a direct message's read.
+  async function refreshSeen() {
+    const c = state.cur;
+    if (!c || state.loading) return;
+    const seq = state.seq;
+    const n = Math.max(1, Math.min(state.msgs.length, PAGE));
+    let ms;
+    try {
+      ms = await api('GET', 'history?' + query({ with: c.with, limit: n, all: 'true' }));
+    } catch (_) {
+      return;
+    }
+    if (seq !== state.seq) return;
+    for (const m of ms) {
+      const old = state.byId.get(m.id);
+      if (!old) continue;
+      if (JSON.stringify(old.seen_by || []) !== JSON.stringify(m.seen_by || []) || (RANK[m.status] || 0) > (RANK[old.status] || 0)) applyMessage(m);
+    }
+  }
+
+  let seenTimer = null;
+  function refreshSeenSoon() {
+    clearTimeout(seenTimer);
+    seenTimer = setTimeout(refreshSeen, 250);
   }
 
   let readTimer = null;
@@ -523,7 +1168,21 @@
     message(ev) {
       const m = ev.message;
       if (!m) return;
-      if (state.cur && m.conversation === state.cur.conv) {
+      const here = state.cur && m.conversation === state.cur.conv;
+      if (OPS.has(m.kind)) {
+        // An edit, delete or reaction: show its target as it now is.
+        if (m.target) {
+          if (state.thread && state.thread.byId.has(m.target) && m.kind === 'delete') refreshMessage(state.thread.root);
+          refreshMessage(m.target);
+        }
+        if (here && m.kind !== 'react') dropTyper(m.from);
+        return;
+      }
+      if (m.thread) {
+        addThreadLive(m);
+        refreshMessage(m.thread); // its reply count
+      }
+      if (here) {
         addLive(m);
         dropTyper(m.from);
         if (!isMe(m.from)) markRead();
@@ -533,8 +1192,10 @@
     },
     status(ev) {
       const s = ev.status;
-      const m = s && state.byId.get(s.id);
-      if (m) setStatus(m, s.status, s.reason);
+      if (!s) return;
+      for (const m of [state.byId.get(s.id), state.thread && state.thread.byId.get(s.id)]) {
+        if (m) setStatus(m, s.status, s.reason);
+      }
     },
     peer(ev) {
       const p = ev.peer;
@@ -549,6 +1210,7 @@
         const fromBottom = tl.scrollHeight - tl.scrollTop;
         renderMessages();
         tl.scrollTop = tl.scrollHeight - fromBottom;
+        renderThread();
       }
       refreshConvsSoon();
     },
@@ -584,6 +1246,11 @@
     },
     read() {
       refreshConvsSoon();
+    },
+    // A read position moved (a receipt): what the open page says of who
+    // has seen what.
+    receipt(ev) {
+      if (state.cur && ev.conversation === state.cur.conv) refreshSeenSoon();
     },
     // The node's rules say this message notifies (the daemon raised its
     // desktop notification too, where it has a desktop). The tab shows a
@@ -1133,7 +1800,7 @@
   // fileChanged applies what is now known of a file to every message of
   // the open conversation that has it, and redraws those cards.
   function fileChanged(hash, change) {
-    for (const m of state.msgs) {
+    for (const m of state.thread ? state.msgs.concat(state.thread.msgs) : state.msgs) {
       for (const f of m.files || []) {
         if (f.hash !== hash) continue;
         // A progress note can overtake the completion it preceded.
@@ -1143,7 +1810,7 @@
       }
     }
     for (const card of document.querySelectorAll(`.file[data-hash="${CSS.escape(hash)}"]`)) {
-      const m = state.byId.get(card.dataset.msg);
+      const m = findMsg(card.dataset.msg);
       const f = m && (m.files || []).find((x) => x.hash === hash);
       if (!f) continue;
       const bar = card.querySelector('progress');
@@ -1163,7 +1830,7 @@
   // fetchFiles asks the daemon for every file of message id (POST fetch
   // answers once all are here); file events move the cards meanwhile.
   async function fetchFiles(id) {
-    const m = state.byId.get(id);
+    const m = findMsg(id);
     if (!m || fetching.has(id)) return;
     fetching.add(id);
     for (const f of m.files || []) {
@@ -1187,7 +1854,7 @@
   let viewing = null; // {id, hash}: the image the viewer shows
 
   function viewedFile() {
-    const m = viewing && state.byId.get(viewing.id);
+    const m = viewing && findMsg(viewing.id);
     return m && (m.files || []).find((f) => f.hash === viewing.hash);
   }
 
@@ -1385,8 +2052,12 @@
     const c = state.cur;
     if (!c || !text.trim()) return;
     ta.value = '';
+    const replyTo = state.replyTo;
     try {
-      const m = await api('POST', 'messages', { to: c.with, text });
+      const m = replyTo
+        ? await api('POST', 'messages/' + encodeURIComponent(replyTo) + '/reply', { text })
+        : await api('POST', 'messages', { to: c.with, text });
+      if (replyTo && state.replyTo === replyTo) cancelReply();
       if (state.cur && m.conversation === state.cur.conv) addLive(m);
     } catch (e) {
       if (ta.value === '') ta.value = text;
@@ -1488,7 +2159,37 @@
     $('safety-verify').addEventListener('click', verifySafety);
     $('safety-close').addEventListener('click', () => $('safety-dialog').close());
     onClose('safety-dialog', () => { safetyPeer = null; });
-    $('load-older').addEventListener('click', loadOlder);
+    $('load-older').addEventListener('click', () => loadOlder());
+    $('reply-cancel').addEventListener('click', cancelReply);
+    $('thread-close').addEventListener('click', closeThread);
+    $('thread-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      sendThread();
+    });
+    $('thread-input').addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        sendThread();
+      }
+    });
+    $('search-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      runSearch();
+    });
+    $('search-input').addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.isComposing) {
+        e.preventDefault();
+        runSearch();
+      } else if (e.key === 'Escape') {
+        closeSearch();
+      }
+    });
+    $('search-close').addEventListener('click', closeSearch);
+    document.addEventListener('keydown', (e) => {
+      if (e.key !== 'Escape') return;
+      if (state.picking) closePicker();
+      else if (state.replyTo && document.activeElement === $('composer-input')) cancelReply();
+    });
     $('timeline').addEventListener('scroll', (e) => {
       if (e.target.scrollTop < 60) loadOlder();
     });
