@@ -715,6 +715,7 @@ var (
 	keyPgDown   = tea.KeyPressMsg{Code: tea.KeyPgDown}
 	keyCtrlC    = tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
 	keyEsc      = tea.KeyPressMsg{Code: tea.KeyEscape}
+	keyDown     = tea.KeyPressMsg{Code: tea.KeyDown}
 )
 
 // textKey is a printable key as the terminal sends it.
