@@ -128,12 +128,8 @@ func (f *fakeBackend) Thread(_ context.Context, root string) ([]api.Message, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, ms := range f.history {
-		for _, m := range ms {
-			if m.ID == root {
-				return append([]api.Message{m}, f.threads[root]...), nil
-			}
-		}
+	if m := f.messageLocked(root); m != nil {
+		return append([]api.Message{*m}, f.threads[root]...), nil
 	}
 	return nil, &api.Error{Status: 404, Code: api.CodeNotFound, Message: "no message " + root}
 }

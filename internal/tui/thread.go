@@ -65,6 +65,10 @@ func (m *Model) gotThread(r threadMsg) {
 		m.setStatus(r.err.Error(), true)
 		return
 	}
+	if len(m.thread.msgs) == 0 {
+		m.thread.msgs = r.msgs // in order, as the node keeps it
+		return
+	}
 	m.thread.msgs = mergeMessages(r.msgs, m.thread.msgs)
 }
 
