@@ -21,6 +21,7 @@ func (m *Model) open(conv string) tea.Cmd {
 	m.comp = completion{}
 	m.thread, m.search, m.refs, m.highlight, m.jump = nil, nil, nil, "", nil
 	m.setPlaceholder()
+	m.syncRefs()
 	t := m.timeline(conv)
 	cmds := []tea.Cmd{m.markRead(conv)}
 	if !t.loaded && !t.loading {

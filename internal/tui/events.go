@@ -111,6 +111,9 @@ func (m *Model) resync() tea.Cmd {
 	if room, ok := roomOf(m.cur); ok {
 		cmds = append(cmds, m.loadMembers(room))
 	}
+	if m.thread != nil {
+		cmds = append(cmds, m.loadThread(m.thread.root))
+	}
 	return tea.Batch(cmds...)
 }
 

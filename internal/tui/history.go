@@ -63,6 +63,9 @@ func (m *Model) gotHistory(h historyMsg) tea.Cmd {
 		t.oldest = h.msgs[0].ID
 	}
 	t.msgs = mergeMessages(slices.DeleteFunc(h.msgs, func(msg api.Message) bool { return !shownKind(msg.Kind) }), t.msgs)
+	if h.conv == m.cur {
+		m.syncRefs()
+	}
 	if m.jump != nil && m.jump.conv == h.conv {
 		return m.seekJump()
 	}

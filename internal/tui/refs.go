@@ -34,7 +34,9 @@ func (m *Model) syncRefs() {
 		m.refs = nil
 		return
 	}
-	if m.refs == nil {
+	if m.refs == nil || len(m.refs.ids) == 0 {
+		// Numbered afresh while there was nothing to number (the
+		// conversation or thread was still loading).
 		m.refs = m.numberShown()
 	}
 }

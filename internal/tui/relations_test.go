@@ -358,3 +358,30 @@ func TestSearchJumpIntoThread(t *testing.T) {
 		t.Errorf("thread: got %q, want the reply marked", h.timelineText())
 	}
 }
+
+func TestNumbersAfterSwitchingWhileTyping(t *testing.T) {
+	fb := relWorld()
+	fb.setHistory("#dev", roomHistory("dev", 3))
+	h := newHarness(t, fb, 100, 30)
+	h.typeText("/react ")
+	h.send(keyCtrlN) // #dev, loaded only now
+	if !hasLine(h.timelineText(), "   #1 bob: message 2") {
+		t.Errorf("#dev while typing /react: got %q, want its messages numbered", h.timelineText())
+	}
+	h.typeText("3 👍")
+	h.send(keyEnter)
+	if got := fb.callsOf("React"); len(got) != 1 || got[0][0] != "m00000" {
+		t.Errorf("React: got %q, want #3 of #dev, m00000", got)
+	}
+}
+
+func TestResyncReloadsOpenThread(t *testing.T) {
+	fb := relWorld()
+	h := newHarness(t, fb, 100, 30)
+	h.enter("/thread 6")
+	fb.change("t1gggggg", func(m *api.Message) { m.Text, m.Edited = "said while the stream was down", true })
+	h.send(resyncMsg{})
+	if !hasLine(h.timelineText(), "me: said while the stream was down (edited)") {
+		t.Errorf("thread after resync: got %q, want the edit", h.timelineText())
+	}
+}

@@ -47,6 +47,12 @@ func (m *Model) openThread(root, conv, highlight string) tea.Cmd {
 	m.thread = &threadView{root: root, conv: conv, loading: true}
 	m.search, m.showHelp, m.refs, m.highlight = nil, false, nil, highlight
 	m.input.Placeholder = "Reply in the thread  (Esc: back to " + m.convName(conv) + " · /also: to the room too)"
+	return m.loadThread(root)
+}
+
+// loadThread loads the thread of root (opening it, or again after the
+// event stream reopened).
+func (m *Model) loadThread(root string) tea.Cmd {
 	return m.ask(func(ctx context.Context) (tea.Msg, error) {
 		ms, err := m.be.Thread(ctx, root)
 		return threadMsg{root: root, msgs: ms, err: err}, nil
@@ -59,6 +65,7 @@ func (m *Model) gotThread(r threadMsg) {
 		return // closed, or another opened since
 	}
 	m.thread.loading = false
+	defer m.syncRefs()
 	if r.err != nil {
 		m.thread = nil
 		m.setPlaceholder()
