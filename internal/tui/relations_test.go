@@ -385,3 +385,20 @@ func TestResyncReloadsOpenThread(t *testing.T) {
 		t.Errorf("thread after resync: got %q, want the edit", h.timelineText())
 	}
 }
+
+func TestReceiptEventReloadsNewestPage(t *testing.T) {
+	fb := relWorld()
+	h := newHarness(t, fb, 100, 30)
+	before := len(fb.callsOf("HistoryAll"))
+	h.event(api.Event{Type: "receipt", Conversation: "room:lobby", ID: "r6ffffff"})
+	if got := fb.callsOf("HistoryAll")[before:]; len(got) != 1 || !slices.Equal(got[0], []string{"#lobby", "200", "", "true"}) {
+		t.Errorf("HistoryAll after a receipt: got %q, want the newest page again", got)
+	}
+	h.event(api.Event{Type: "receipt", Conversation: "room:dev", ID: "x"}) // not loaded: nothing
+	if got := len(fb.callsOf("HistoryAll")); got != before+1 {
+		t.Errorf("HistoryAll calls: got %d, want %d", got, before+1)
+	}
+	if got := ticks("read"); got != "✓✓ read" {
+		t.Errorf("ticks(read): got %q", got)
+	}
+}
