@@ -1,12 +1,14 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -490,6 +492,63 @@ func TestTUIPrivateRoom(t *testing.T) {
 
 	tm.enter("/remove @bob")
 	s = tm.waitText(30*time.Second, "removed @bob in #plans", logs)
+	tm.checkLayout(s, "alice")
+	tm.keys("C-c")
+	if code := tm.waitExit(10 * time.Second); code != 0 {
+		t.Errorf("exit status after Ctrl+C: got %d, want 0", code)
+	}
+}
+
+// TestTUIThreadAndReactions: in the client, alice opens the thread of
+// bob's message and replies there; bob's answer in the thread shows in
+// her thread pane and neither reply in the room, where the root counts
+// them; reactions from both sides and bob's edit show on the message.
+func TestTUIThreadAndReactions(t *testing.T) {
+	alice, bob := testnet.NewDaemon(t, "alice"), testnet.NewDaemon(t, "bob")
+	alice.Start(loopbackListen...)
+	bob.Start(loopbackListen...)
+	alice.MustRun("connect", bob.Identity().Addrs[0])
+	bob.MustRun("join", "#team")
+	logs := func() string {
+		return "alice's log:\n" + tailLines(alice.Log(), 30) + "\nbob's log:\n" + tailLines(bob.Log(), 30)
+	}
+
+	tm := startTUI(t, 100, 30, "--home", alice.Home)
+	tm.waitText(20*time.Second, " alice · ", logs)
+	tm.enter("/join #team")
+	tm.waitText(10*time.Second, "▸#team", logs)
+	waitOrDump(t, 30*time.Second, "alice and bob both members of #team", func() bool {
+		return roomMembers(t, alice, "team") == 2 && roomMembers(t, bob, "team") == 2
+	}, logs)
+
+	root := sendRoom(t, bob, "team", "who reviews the outbox?")
+	tm.waitText(30*time.Second, "bob: who reviews the outbox?", logs)
+
+	tm.enter("/thread 1")
+	tm.waitText(10*time.Second, "Thread in #team", logs)
+	tm.enter("I will, in the thread")
+	tm.waitText(30*time.Second, "alice: I will, in the thread", logs)
+	waitOrDump(t, 30*time.Second, "bob's thread to hold alice's reply", func() bool {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		ms, err := bob.Client().Thread(ctx, root)
+		return err == nil && slices.ContainsFunc(ms, func(m api.Message) bool { return m.Text == "I will, in the thread" && m.Thread == root })
+	}, logs)
+	bob.MustRun("reply", root, "thanks alice", "--thread")
+	tm.waitText(30*time.Second, "bob: thanks alice", logs)
+
+	tm.keys("Escape")
+	s := tm.waitText(30*time.Second, "↳ 2 replies, last at", logs)
+	if strings.Contains(s, "thanks alice") || strings.Contains(s, "I will, in the thread") {
+		t.Errorf("room after the thread: got\n%s\nwant no thread-only reply in it", s)
+	}
+
+	bob.MustRun("react", root, "👍")
+	tm.enter("/react 1 🎉")
+	bob.MustRun("edit", root, "who reviews the outbox today?")
+	s = tm.waitScreen(30*time.Second, "both reactions and the edit", func(s string) bool {
+		return strings.Contains(s, "👍 1") && strings.Contains(s, "🎉 1") && strings.Contains(s, "bob: who reviews the outbox today? (edited)")
+	}, logs)
 	tm.checkLayout(s, "alice")
 	tm.keys("C-c")
 	if code := tm.waitExit(10 * time.Second); code != 0 {

@@ -20,6 +20,18 @@ type Backend interface {
 	Members(ctx context.Context, room string) ([]api.Member, error)
 	HistoryAll(ctx context.Context, with string, limit int, before string, all bool) ([]api.Message, error)
 	Send(ctx context.Context, to, text string) (api.Message, error)
+	// Message is one message as it stands now (edits, deletes, reactions
+	// and replies applied).
+	Message(ctx context.Context, id string) (api.Message, error)
+	Reply(ctx context.Context, id string, req api.ReplyRequest) (api.Message, error)
+	Edit(ctx context.Context, id, text string) (api.Message, error)
+	Delete(ctx context.Context, id string) (api.Message, error)
+	// React toggles this node's emoji on a message.
+	React(ctx context.Context, id, emoji string) (api.ReactResponse, error)
+	// Thread is a thread: its root, then its replies in order.
+	Thread(ctx context.Context, root string) ([]api.Message, error)
+	// Search finds messages (newest first); in and from may be "".
+	Search(ctx context.Context, text, in, from string, limit int) ([]api.SearchHit, error)
 	Join(ctx context.Context, room string) (api.JoinResponse, error)
 	Leave(ctx context.Context, room string) (api.JoinResponse, error)
 	CreatePrivate(ctx context.Context, room string) (api.JoinResponse, error)

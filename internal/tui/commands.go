@@ -31,6 +31,13 @@ var slashCommands = []struct {
 	{name: "/share", args: "path… [-- caption]", help: "share files here"},
 	{name: "/get", args: "[message-id]", help: "fetch a message's files"},
 	{name: "/open", args: "[n]", help: "open a downloaded file"},
+	{name: "/reply", args: "N text", help: "reply to message N"},
+	{name: "/thread", args: "N", help: "open message N's thread"},
+	{name: "/also", args: "", help: "thread: to the room too"},
+	{name: "/edit", args: "N [text]", help: "change your message N"},
+	{name: "/delete", args: "N", help: "delete N for everyone"},
+	{name: "/react", args: "N emoji", help: "react (again: take back)"},
+	{name: "/search", args: "words", help: "search all conversations"},
 	{name: "/help", args: "", help: "show this help"},
 	{name: "/quit", args: "", help: "quit (Ctrl+C)"},
 }
@@ -54,9 +61,10 @@ func (m *Model) helpLines(w int) []string {
 	}
 	lines = append(lines, "", m.th.title.Render("Keys:"))
 	for _, k := range []string{
+		"N: the number beside a message while you type such a command, or its ID",
 		"Enter send · Alt+Enter new line · Tab complete @nick #room /command --flag path",
 		"Ctrl+N/Ctrl+P or Alt+Down/Alt+Up switch conversation · Alt+A next with activity",
-		"PgUp/PgDn scroll (older messages load at the top) · Ctrl+C quit",
+		"PgUp/PgDn scroll (older messages load at the top) · Esc close a thread · Ctrl+C quit",
 		"On the invite panel: c copy the link · Esc close",
 	} {
 		lines = append(lines, wrap(k, w)...)
@@ -187,6 +195,21 @@ func (m *Model) command(line string) tea.Cmd {
 		return m.refreshPeers()
 	case "/verify":
 		return m.verifyCommand(args)
+	case "/reply":
+		return m.replyCommand(line)
+	case "/thread":
+		return m.threadCommand(line)
+	case "/also":
+		m.alsoCommand()
+		return nil
+	case "/edit":
+		return m.editCommand(line)
+	case "/delete":
+		return m.deleteCommand(line)
+	case "/react":
+		return m.reactCommand(line)
+	case "/search":
+		return m.searchCommand(rest)
 	case "/share":
 		return m.share(line)
 	case "/get":

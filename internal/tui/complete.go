@@ -14,8 +14,8 @@ type completion struct {
 }
 
 // complete cycles through completions of the word before the cursor:
-// @nick, #room, a /command at the start, a --flag of it, or a path after
-// /share. A path
+// @nick, #room, a /command at the start, a --flag of it, an emoji after
+// /react N, or a path after /share. A path
 // that is the only choice and a directory is taken at once, so the next
 // Tab lists what is in it.
 func (m *Model) complete() {
@@ -40,6 +40,9 @@ func (m *Model) complete() {
 	m.input.CursorEnd()
 }
 
+// reactionEmoji are the emoji Tab offers after /react N.
+var reactionEmoji = []string{"👍", "❤️", "😂", "🎉", "👀", "🙏", "✅"}
+
 // wordChoices completes the last word of value as @nick (peers, and the
 // open room's members), #room, (at the start) /command, or a --flag of
 // that command.
@@ -47,6 +50,13 @@ func (m *Model) wordChoices(value string) (base string, choices []string) {
 	i := strings.LastIndexAny(value, " \n") + 1
 	word := value[i:]
 	switch {
+	case strings.HasPrefix(value, "/react ") && len(strings.Fields(value[:i])) == 2:
+		for _, e := range reactionEmoji {
+			if strings.HasPrefix(e, word) {
+				choices = append(choices, e)
+			}
+		}
+		return value[:i], choices // in their own order, the most used first
 	case strings.HasPrefix(word, "@"):
 		nicks := make([]string, 0, len(m.peers))
 		for _, p := range m.peers {

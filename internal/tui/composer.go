@@ -57,7 +57,13 @@ func (m *Model) submit() tea.Cmd {
 	m.input.Reset()
 	m.layout()
 	if strings.HasPrefix(text, "/") {
-		return m.command(text)
+		cmd := m.command(text)
+		m.syncRefs() // after the command: /edit N may fill the composer
+		return cmd
+	}
+	m.refs = nil
+	if m.thread != nil {
+		return m.sendInThread(text)
 	}
 	return m.send(m.cur, text)
 }

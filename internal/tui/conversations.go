@@ -19,7 +19,9 @@ func (m *Model) open(conv string) tea.Cmd {
 	m.cur = conv
 	m.showHelp = false
 	m.comp = completion{}
-	m.input.Placeholder = "Message " + m.convName(conv) + "  (/help for commands)"
+	m.thread, m.search, m.refs, m.highlight, m.jump = nil, nil, nil, "", nil
+	m.setPlaceholder()
+	m.syncRefs()
 	t := m.timeline(conv)
 	cmds := []tea.Cmd{m.markRead(conv)}
 	if !t.loaded && !t.loading {

@@ -42,13 +42,24 @@
 //   - qr.go: a QR code and a text laid out beside it (or under it), for
 //     the safety-number screen and the invite panel.
 //   - view.go: the frame, sidebar, members pane and status bar;
-//     view_timeline.go: the timeline's lines; theme.go: the styles.
+//     view_timeline.go: the timeline's lines (rendered from the newest up,
+//     only as many as the screen shows, each message's kept in a cache); theme.go: the styles.
 //   - files.go: a message's file lines (remote, downloading with a bar
 //     driven by file.progress events, complete with where it was saved,
 //     failed with why) and the file events; share.go: /share, its
 //     shell-like words and Tab completion of paths; transfer.go: /get
 //     (a fetch as a command, off the update loop) and /open; opener.go:
 //     the desktop's opener, started detached, never through a shell.
+//   - refs.go: how commands name a message: a number shown in place of
+//     the time while /reply, /thread, /edit, /delete or /react is typed
+//     (frozen while it is), or the start of its ID (as /get takes it).
+//   - relations.go: /reply, /edit, /delete, /react; an edit, delete or
+//     reaction event fetches its target anew (never a line of its own);
+//     quotes, reactions, reply counts and mentions as they render.
+//   - thread.go: the thread view (/thread, /also, Esc); a thread reply
+//     not sent to the room shows only there, and its root is fetched
+//     anew for its count. search.go: /search, its results, and the jump
+//     to a hit (older pages loaded until it is there, marked ◀).
 //   - run.go: Run, the program with the event stream fed into it;
 //     notify.go: desktop notifications.
 package tui

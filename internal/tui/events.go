@@ -20,6 +20,11 @@ func (m *Model) gotEvent(e api.Event) tea.Cmd {
 	switch e.Type {
 	case "message":
 		msg := *e.Message
+		switch msg.Kind {
+		case "edit", "delete", "react":
+			// Never a line of its own: its target shows it.
+			return m.opEvent(msg)
+		}
 		if !shownKind(msg.Kind) {
 			// A membership operation may have changed who is in the room
 			// and their roles: the rest of it shows nowhere.
@@ -30,10 +35,15 @@ func (m *Model) gotEvent(e api.Event) tea.Cmd {
 		}
 		// Also while the first page loads: the page may have been read
 		// before this message was stored, and merging drops repeats.
-		if t, ok := m.tl[msg.Conversation]; ok && (t.loaded || t.loading) {
+		// A thread reply shows in the room only when sent there too.
+		inRoom := msg.Thread == "" || msg.AlsoRoom
+		if t, ok := m.tl[msg.Conversation]; ok && (t.loaded || t.loading) && inRoom {
 			t.msgs = mergeMessages(t.msgs, []api.Message{msg})
 		}
 		var cmds []tea.Cmd
+		if msg.Thread != "" {
+			cmds = append(cmds, m.threadReply(msg))
+		}
 		if msg.Kind == "text" && msg.From != m.self.PeerID {
 			cmds = append(cmds, m.alert(msg))
 			if msg.Conversation == m.cur {
@@ -74,6 +84,12 @@ func (m *Model) gotEvent(e api.Event) tea.Cmd {
 		return m.refreshConvs()
 	case "room", "read":
 		return m.refreshConvs()
+	case "receipt":
+		// Someone read up to a message: reload the newest page, which
+		// says who has seen what.
+		if t, ok := m.tl[e.Conversation]; ok && t.loaded && !t.loading {
+			return m.loadHistory(e.Conversation, "", false)
+		}
 	case "file.progress", "file.complete", "file.failed":
 		m.gotFileEvent(e)
 	}
@@ -94,6 +110,9 @@ func (m *Model) resync() tea.Cmd {
 	}
 	if room, ok := roomOf(m.cur); ok {
 		cmds = append(cmds, m.loadMembers(room))
+	}
+	if m.thread != nil {
+		cmds = append(cmds, m.loadThread(m.thread.root))
 	}
 	return tea.Batch(cmds...)
 }

@@ -55,6 +55,7 @@ type fakeBackend struct {
 	private map[string]api.Room      // private rooms by name (without '#'); the others are public
 	invites map[string]string        // invite link -> the room (without '#') it lets into
 	history map[string][]api.Message // by "#room" or peer ID, oldest first
+	threads map[string][]api.Message // a thread's replies by its root's ID, oldest first
 	calls   []call
 	fail    map[string]error // method -> error returned once
 	nextID  int
@@ -714,6 +715,7 @@ var (
 	keyPgDown   = tea.KeyPressMsg{Code: tea.KeyPgDown}
 	keyCtrlC    = tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
 	keyEsc      = tea.KeyPressMsg{Code: tea.KeyEscape}
+	keyDown     = tea.KeyPressMsg{Code: tea.KeyDown}
 )
 
 // textKey is a printable key as the terminal sends it.

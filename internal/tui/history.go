@@ -46,6 +46,9 @@ func (m *Model) gotHistory(h historyMsg) tea.Cmd {
 	t := m.timeline(h.conv)
 	t.loading = false
 	if h.err != nil {
+		if m.jump != nil && m.jump.conv == h.conv {
+			m.jump = nil
+		}
 		// Not loaded: opening the conversation (or PgUp) tries again.
 		m.setStatus(h.err.Error(), true)
 		return nil
@@ -60,6 +63,12 @@ func (m *Model) gotHistory(h historyMsg) tea.Cmd {
 		t.oldest = h.msgs[0].ID
 	}
 	t.msgs = mergeMessages(slices.DeleteFunc(h.msgs, func(msg api.Message) bool { return !shownKind(msg.Kind) }), t.msgs)
+	if h.conv == m.cur {
+		m.syncRefs()
+	}
+	if m.jump != nil && m.jump.conv == h.conv {
+		return m.seekJump()
+	}
 	return nil
 }
 

@@ -58,6 +58,11 @@ type Model struct {
 	lineCache     map[string][]string // rendered lines of a message (see timelineLines)
 	fileReasons   map[string]string   // why a file's fetch failed, by its hash
 	fetching      map[string]bool     // messages whose files /get is fetching, by ID
+	thread        *threadView         // the open thread (/thread), if any
+	search        *searchView         // search results (/search), if shown
+	refs          *refSnapshot        // message numbers, while a command that takes one is typed
+	highlight     string              // the ID of a message a search jumped to
+	jump          *jumpTarget         // a message to bring into view once loaded
 	ready         bool
 }
 

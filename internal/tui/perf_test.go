@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -183,6 +184,83 @@ func BenchmarkMessageEventWholeRoomLoaded(b *testing.B) {
 		i++
 		msg := textMsg("new"+string(rune(i)), "room:lobby", bobID, "live", t0.Add(time.Duration(i)*time.Millisecond))
 		h.send(EventMsg(api.Event{Type: "message", Message: &msg}))
+		_ = h.m.View()
+	}
+}
+
+// threadWorld has #big's newest message as the root of a thread of
+// replies replies.
+func threadWorld(replies int) *fakeBackend {
+	fb := bigWorld()
+	ms := roomHistory("big", bigRoom)
+	root := &ms[len(ms)-1]
+	root.Replies = replies
+	rs := make([]api.Message, replies)
+	start := t0.Add(-30 * time.Second)
+	for i := range rs {
+		from := bobID
+		if i%2 == 1 {
+			from = carolID
+		}
+		rs[i] = textMsg(fmt.Sprintf("t%05d", i), "room:big", from, fmt.Sprintf("reply %d", i), start.Add(time.Duration(i)*time.Millisecond))
+		rs[i].ReplyTo, rs[i].Thread = root.ID, root.ID
+	}
+	root.LastReplyAt = rs[len(rs)-1].SentAt
+	fb.setHistory("#big", ms)
+	fb.setThread(root.ID, rs)
+	return fb
+}
+
+// BenchmarkOpenThread opens a thread of 1,000 replies (the room already
+// open): from the command to the frame with its newest reply.
+func BenchmarkOpenThread(b *testing.B) {
+	fb := threadWorld(1000)
+	h := newHarness(b, fb, 120, 30)
+	h.send(keyCtrlN)
+	for b.Loop() {
+		h.m.closeThread()
+		clear(h.m.lineCache) // cold: as the first time it opens
+		h.run(h.m.command("/thread 1"))
+		if frame := h.m.View().Content; !strings.Contains(frame, "reply 999") {
+			b.Fatalf("frame after /thread:\n%s\nwant reply 999", stripANSI(frame))
+		}
+	}
+}
+
+// decoratedWorld is bigWorld whose newest 50 messages carry reactions,
+// edits and reply counts, and quote each other.
+func decoratedWorld() *fakeBackend {
+	fb := newFakeBackend()
+	fb.setConvs(room("lobby", 0), room("big", 0), dm(bobID, "bob", true, 0))
+	ms := roomHistory("big", bigRoom)
+	for i := len(ms) - 50; i < len(ms); i++ {
+		m := &ms[i]
+		m.Edited, m.Versions = true, []api.Version{{Text: "before", SentAt: m.SentAt}}
+		m.Reactions = []api.Reaction{{Emoji: "👍", By: []string{bobID, selfID}}, {Emoji: "🎉", By: []string{carolID}}}
+		m.Replies, m.LastReplyAt = 3, m.SentAt
+		m.ReplyTo = ms[i-1].ID
+		m.Mentions = []string{selfID}
+	}
+	fb.setHistory("#big", ms)
+	return fb
+}
+
+// BenchmarkOpenDecoratedRoom is BenchmarkOpenLargeRoom with the newest
+// 50 messages decorated.
+func BenchmarkOpenDecoratedRoom(b *testing.B) {
+	fb := decoratedWorld()
+	for b.Loop() {
+		h := newHarness(b, fb, 120, 30)
+		h.send(keyCtrlN)
+		_ = h.m.View()
+	}
+}
+
+// BenchmarkViewDecoratedPage is a frame of that room, its lines cached.
+func BenchmarkViewDecoratedPage(b *testing.B) {
+	h := newHarness(b, decoratedWorld(), 120, 30)
+	h.send(keyCtrlN)
+	for b.Loop() {
 		_ = h.m.View()
 	}
 }

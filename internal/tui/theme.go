@@ -13,6 +13,8 @@ type theme struct {
 	color                          bool
 	title, selected, unread, dim   lipgloss.Style
 	system, err, status, separator lipgloss.Style
+	highlight                      lipgloss.Style // a message a search jumped to
+	mention, mentionWord           lipgloss.Style // a message naming this node; an @nick word
 	nicks                          []lipgloss.Style
 	lock                           string // marks a private room
 	admin                          string // marks a private room's admin
@@ -38,18 +40,21 @@ func newTheme(color, ascii bool) theme {
 func themeStyles(color bool) theme {
 	if !color {
 		p := lipgloss.NewStyle()
-		return theme{title: p, selected: p, unread: p, dim: p, system: p, err: p, status: p, separator: p, nicks: []lipgloss.Style{p}}
+		return theme{title: p, selected: p, unread: p, dim: p, system: p, err: p, status: p, separator: p, highlight: p, mention: p, mentionWord: p, nicks: []lipgloss.Style{p}}
 	}
 	th := theme{
-		color:     true,
-		title:     lipgloss.NewStyle().Bold(true),
-		selected:  lipgloss.NewStyle().Reverse(true),
-		unread:    lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("11")),
-		dim:       lipgloss.NewStyle().Foreground(lipgloss.Color("8")),
-		system:    lipgloss.NewStyle().Foreground(lipgloss.Color("8")).Italic(true),
-		err:       lipgloss.NewStyle().Foreground(lipgloss.Color("9")),
-		status:    lipgloss.NewStyle().Reverse(true),
-		separator: lipgloss.NewStyle().Foreground(lipgloss.Color("8")),
+		color:       true,
+		title:       lipgloss.NewStyle().Bold(true),
+		selected:    lipgloss.NewStyle().Reverse(true),
+		unread:      lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("11")),
+		dim:         lipgloss.NewStyle().Foreground(lipgloss.Color("8")),
+		system:      lipgloss.NewStyle().Foreground(lipgloss.Color("8")).Italic(true),
+		err:         lipgloss.NewStyle().Foreground(lipgloss.Color("9")),
+		status:      lipgloss.NewStyle().Reverse(true),
+		separator:   lipgloss.NewStyle().Foreground(lipgloss.Color("8")),
+		highlight:   lipgloss.NewStyle().Reverse(true).Bold(true),
+		mention:     lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("11")),
+		mentionWord: lipgloss.NewStyle().Foreground(lipgloss.Color("14")),
 	}
 	for _, c := range []string{"1", "2", "3", "4", "5", "6", "9", "10", "12", "13", "14"} {
 		th.nicks = append(th.nicks, lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color(c)))

@@ -80,33 +80,11 @@ func (m *Model) newestToFetch() (*api.Message, error) {
 // messageByPrefix finds a loaded message with files by the start of its
 // ID, in the open conversation first.
 func (m *Model) messageByPrefix(prefix string) (*api.Message, error) {
-	prefix = strings.ToLower(prefix)
-	convs := []string{m.cur}
-	for conv := range m.tl {
-		if conv != m.cur {
-			convs = append(convs, conv)
-		}
+	msg, err := m.findByPrefix(prefix, func(msg *api.Message) bool { return len(msg.Files) > 0 })
+	if errors.As(err, new(errNoPrefix)) {
+		return nil, fmt.Errorf("no message with files starts with %s", strings.ToLower(prefix))
 	}
-	for _, conv := range convs {
-		t := m.tl[conv]
-		if t == nil {
-			continue
-		}
-		var found []*api.Message
-		for i := range t.msgs {
-			if strings.HasPrefix(t.msgs[i].ID, prefix) && len(t.msgs[i].Files) > 0 {
-				found = append(found, &t.msgs[i])
-			}
-		}
-		switch len(found) {
-		case 0:
-			continue
-		case 1:
-			return found[0], nil
-		}
-		return nil, fmt.Errorf("%d messages start with %s: give more of the ID", len(found), prefix)
-	}
-	return nil, fmt.Errorf("no message with files starts with %s", prefix)
+	return msg, err
 }
 
 // gotFetched ends a /get.

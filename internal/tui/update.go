@@ -84,6 +84,17 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case statusMsg:
 		m.setStatus(msg.text, msg.err)
 		return m, nil
+	case updatedMsg:
+		m.gotUpdated(api.Message(msg))
+		return m, nil
+	case threadMsg:
+		m.gotThread(msg)
+		return m, nil
+	case searchMsg:
+		m.gotSearch(msg)
+		return m, nil
+	case jumpMsg:
+		return m, tea.Batch(m.refreshConvs(), m.gotJump(msg))
 	case fetchedMsg:
 		m.gotFetched(msg)
 		return m, nil
@@ -110,7 +121,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.key(msg)
 	case tea.PasteMsg:
 		m.growComposer(strings.Count(msg.Content, "\n"))
-		return m, m.edit(msg)
+		cmd := m.edit(msg)
+		m.syncRefs()
+		return m, cmd
 	}
 	var cmd tea.Cmd
 	m.input, cmd = m.input.Update(msg)
@@ -129,12 +142,26 @@ func (m *Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if m.invite != nil && k.String() != "ctrl+c" {
 		return m, m.inviteKey(k)
 	}
+	if m.search != nil && k.String() != "ctrl+c" {
+		if cmd, handled := m.searchKey(k); handled {
+			return m, cmd
+		}
+	}
 	if k.String() != "tab" {
 		m.comp = completion{}
 	}
 	switch k.String() {
 	case "ctrl+c":
 		return m, tea.Quit
+	case "esc":
+		switch {
+		case m.thread != nil:
+			m.closeThread()
+			return m, nil
+		case m.highlight != "":
+			m.highlight = ""
+			return m, nil
+		}
 	case "enter":
 		return m, m.submit()
 	case "ctrl+n", "alt+down":
@@ -143,16 +170,25 @@ func (m *Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, m.step(-1, false)
 	case "alt+a":
 		return m, m.step(1, true)
-	case "pgup":
-		return m, m.scroll(m.timelineHeight() - 2)
-	case "pgdown":
-		return m, m.scroll(-(m.timelineHeight() - 2))
+	case "pgup", "pgdown":
+		page := m.timelineHeight() - 2
+		if k.String() == "pgdown" {
+			page = -page
+		}
+		if m.thread != nil {
+			m.scrollThread(page)
+			return m, nil
+		}
+		return m, m.scroll(page)
 	case "tab":
 		m.complete()
+		m.syncRefs()
 		return m, nil
 	}
 	if key.Matches(k, m.input.KeyMap.InsertNewline) {
 		m.growComposer(1)
 	}
-	return m, tea.Batch(m.edit(k), m.typingCmd())
+	cmd := m.edit(k)
+	m.syncRefs()
+	return m, tea.Batch(cmd, m.typingCmd())
 }

@@ -137,6 +137,10 @@ var frames = []struct {
 	}},
 	{name: "invite_qr_120x50", width: 120, height: 50, world: privateWorld, do: func(h *harness) { h.enter("/invite #secret") }},
 	{name: "shared_nick_120x30", width: 120, height: 30, world: sharedNickWorld, do: func(h *harness) { h.send(keyCtrlP) }},
+	{name: "relations_100x30", width: 100, height: 30, world: relWorld},
+	{name: "thread_100x30", width: 100, height: 30, world: relWorld, do: func(h *harness) { h.enter("/thread 6") }},
+	{name: "numbers_80x24", width: 80, height: 24, world: relWorld, do: func(h *harness) { h.typeText("/react ") }},
+	{name: "search_80x24", width: 80, height: 24, world: relWorld, do: func(h *harness) { h.enter("/search o") }},
 	{name: "files_80x24", width: 80, height: 24, world: filesWorld, do: func(h *harness) {
 		h.event(progress(dataHash, 21<<20, 50<<20))
 		h.event(api.Event{Type: "file.failed", Hash: brokenHash, Reason: "no member online has the file"})

@@ -1,0 +1,159 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/parley-chat/parley/internal/api"
+)
+
+// threadView is an open thread (/thread): its root and replies in place
+// of the timeline; what is written there goes into the thread.
+type threadView struct {
+	root    string
+	conv    string
+	msgs    []api.Message // the root, then the replies in order
+	loading bool
+	scroll  int  // lines scrolled up from the bottom
+	also    bool // replies go to the room too (/also)
+}
+
+// threadMsg is a thread as the node answered it.
+type threadMsg struct {
+	root string
+	msgs []api.Message
+	err  error
+}
+
+// threadCommand runs /thread N: the thread of message N (its own, or the
+// one it is a reply in).
+func (m *Model) threadCommand(line string) tea.Cmd {
+	msg, _, ok := m.refArgs(line, "/thread N", false)
+	if !ok {
+		return nil
+	}
+	root := msg.ID
+	if msg.Thread != "" {
+		root = msg.Thread
+	}
+	return m.openThread(root, msg.Conversation, "")
+}
+
+// openThread shows the thread of root (in conv), with the message
+// highlight marked.
+func (m *Model) openThread(root, conv, highlight string) tea.Cmd {
+	m.thread = &threadView{root: root, conv: conv, loading: true}
+	m.search, m.showHelp, m.refs, m.highlight = nil, false, nil, highlight
+	m.input.Placeholder = "Reply in the thread  (Esc: back to " + m.convName(conv) + " · /also: to the room too)"
+	return m.loadThread(root)
+}
+
+// loadThread loads the thread of root (opening it, or again after the
+// event stream reopened).
+func (m *Model) loadThread(root string) tea.Cmd {
+	return m.ask(func(ctx context.Context) (tea.Msg, error) {
+		ms, err := m.be.Thread(ctx, root)
+		return threadMsg{root: root, msgs: ms, err: err}, nil
+	})
+}
+
+// gotThread shows a loaded thread, with replies that came meanwhile.
+func (m *Model) gotThread(r threadMsg) {
+	if m.thread == nil || m.thread.root != r.root {
+		return // closed, or another opened since
+	}
+	m.thread.loading = false
+	defer m.syncRefs()
+	if r.err != nil {
+		m.thread = nil
+		m.setPlaceholder()
+		m.setStatus(r.err.Error(), true)
+		return
+	}
+	if len(m.thread.msgs) == 0 {
+		m.thread.msgs = r.msgs // in order, as the node keeps it
+		return
+	}
+	m.thread.msgs = mergeMessages(r.msgs, m.thread.msgs)
+}
+
+// closeThread goes back to the conversation (Esc).
+func (m *Model) closeThread() {
+	m.thread, m.refs, m.highlight = nil, nil, ""
+	m.setPlaceholder()
+}
+
+// setPlaceholder says in the empty composer where its text goes.
+func (m *Model) setPlaceholder() {
+	m.input.Placeholder = ""
+	if m.cur != "" {
+		m.input.Placeholder = "Message " + m.convName(m.cur) + "  (/help for commands)"
+	}
+}
+
+// alsoCommand runs /also: thread replies go to the room too, or no more.
+func (m *Model) alsoCommand() {
+	if m.thread == nil {
+		m.setStatus("/also works in a thread: /thread N opens one", true)
+		return
+	}
+	m.thread.also = !m.thread.also
+	if m.thread.also {
+		m.setStatus("replies in this thread go to "+m.convName(m.thread.conv)+" too", false)
+	} else {
+		m.setStatus("replies stay in the thread", false)
+	}
+}
+
+// sendInThread posts text as a reply in the open thread.
+func (m *Model) sendInThread(text string) tea.Cmd {
+	th := m.thread
+	th.scroll = 0
+	req := api.ReplyRequest{Text: text, Thread: true, AlsoRoom: th.also}
+	return m.ask(func(ctx context.Context) (tea.Msg, error) {
+		_, err := m.be.Reply(ctx, th.root, req)
+		return nil, err
+	})
+}
+
+// threadReply takes a new reply in a thread: into the open thread if it
+// is that one; the root is fetched anew for its count.
+func (m *Model) threadReply(msg api.Message) tea.Cmd {
+	if m.thread != nil && m.thread.root == msg.Thread {
+		m.thread.msgs = mergeMessages(m.thread.msgs, []api.Message{msg})
+	}
+	return m.refetch(msg.Thread)
+}
+
+// threadLines renders the open thread as h lines: a header, then the
+// root and its replies, the newest at the bottom.
+func (m *Model) threadLines(w, h int) []string {
+	th := m.thread
+	header := m.th.title.Render("Thread in " + m.convName(th.conv))
+	switch {
+	case th.loading:
+		header += m.th.dim.Render("  loading…")
+	case len(th.msgs) > 0:
+		n := len(th.msgs) - 1
+		note := fmt.Sprintf("  %d replies", n)
+		if n == 1 {
+			note = "  1 reply"
+		}
+		if th.also {
+			note += " · /also: to the room too"
+		}
+		header += m.th.dim.Render(note + " · Esc: back")
+	}
+	lines, _ := m.renderMsgs(th.msgs, w, th.root, th.scroll+h-1)
+	return bottomUp(header, lines, th.scroll, h)
+}
+
+// scrollThread moves the open thread by lines (positive: up).
+func (m *Model) scrollThread(lines int) {
+	th := m.thread
+	all, _ := m.renderMsgs(th.msgs, m.timelineWidth(), th.root, -1)
+	maxScroll := max(0, len(all)-(m.timelineHeight()-1))
+	th.scroll = min(max(0, th.scroll+lines), maxScroll)
+}
