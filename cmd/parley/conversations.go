@@ -194,6 +194,9 @@ func (c *cli) printMessage(m api.Message, me self) {
 			status = "  [" + m.Status + ": " + m.Reason + "]"
 		}
 	}
+	if len(m.SeenBy) > 0 {
+		status += fmt.Sprintf("  [seen by %d]", len(m.SeenBy))
+	}
 	_, _ = fmt.Fprintf(c.stdout, "%s  <%s> %s%s\n", at, who, text, status)
 }
 

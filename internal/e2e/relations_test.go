@@ -3,6 +3,8 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -175,5 +177,92 @@ func TestRelationsContract(t *testing.T) {
 	}
 	if r := cat.Run("react", "not-an-id", "🎉"); r.Code != 2 {
 		t.Errorf("react with a bad ID: exit %d, want 2", r.Code)
+	}
+
+	// Search follows edits and deletes on every daemon.
+	for _, d := range ds {
+		var hits []map[string]any
+		d.RunJSON(&hits, "search", "thursday", "--in", "#"+room, "--json")
+		if !slices.ContainsFunc(hits, func(h map[string]any) bool { return h["id"] == plan && strings.Contains(h["text"].(string), "10:00") }) {
+			t.Errorf("%s: search thursday: got %v, want the edited plan with its new text", d.Name, hits)
+		}
+		for _, q := range []string{"friday", `"posted and deleted"`, `"to be deleted"`} {
+			d.RunJSON(&hits, "search", q, "--json")
+			if len(hits) != 0 {
+				t.Errorf("%s: search %s: got %v, want nothing (edited away or deleted)", d.Name, q, hits)
+			}
+		}
+	}
+
+	// Read receipts: bob reads the room; ann's plan shows him among those
+	// who saw it.
+	bob.MustRun("history", "#"+room)
+	waitOrDump(t, 30*time.Second, "ann to show bob has seen the plan", func() bool {
+		var ms []map[string]any
+		ann.RunJSON(&ms, "history", "#"+room, "--json", "--keep-unread")
+		for _, m := range ms {
+			if seen, _ := m["seen_by"].([]any); m["id"] == plan && slices.Contains(seen, any(bob.Identity().PeerID)) {
+				return true
+			}
+		}
+		return false
+	}, func() string { return ann.MustRun("history", "#"+room, "--json", "--keep-unread") })
+
+	// Export: the whole room, threads and edits in it, deleted texts not.
+	out := cat.MustRun("export", "#"+room, "--format", "json")
+	var ex struct {
+		Conversation string `json:"conversation"`
+		Messages     []struct {
+			ID            string           `json:"id"`
+			Text          string           `json:"text"`
+			Edited        bool             `json:"edited"`
+			Deleted       bool             `json:"deleted"`
+			Versions      []map[string]any `json:"versions"`
+			ThreadReplies []map[string]any `json:"thread_replies"`
+		} `json:"messages"`
+	}
+	if err := json.Unmarshal([]byte(out), &ex); err != nil {
+		t.Fatalf("export --format json: %v\n%s", err, out)
+	}
+	found := 0
+	for _, m := range ex.Messages {
+		switch m.ID {
+		case plan:
+			found++
+			if !m.Edited || len(m.Versions) != 2 || len(m.ThreadReplies) != 2 ||
+				!slices.ContainsFunc(m.ThreadReplies, func(r map[string]any) bool { return r["text"] == "checked, thursday works" }) {
+				t.Errorf("export: plan: edited=%v versions=%d thread=%v", m.Edited, len(m.Versions), m.ThreadReplies)
+			}
+		case doomed, late:
+			found++
+			if !m.Deleted || m.Text != "" {
+				t.Errorf("export: a deleted message: %+v", m)
+			}
+		}
+	}
+	if found != 3 || ex.Conversation != "room:"+room {
+		t.Errorf("export: found %d of plan, doomed and late in %q", found, ex.Conversation)
+	}
+	for _, gone := range []string{"to be deleted", "posted and deleted", "edited while deleted"} {
+		if strings.Contains(out, gone) {
+			t.Errorf("export holds deleted text %q", gone)
+		}
+	}
+	md := filepath.Join(t.TempDir(), "room.md")
+	cat.MustRun("export", "#"+room, "--format", "md", "--out", md)
+	b, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# \\#" + room, "Thread: 2 replies", "> checked, thursday works", "*(edited)*", "message deleted", "the plan: ship thursday 10:00"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("export --format md: want %q in\n%s", want, b)
+		}
+	}
+	if r := cat.Run("export", "#"+room, "--format", "md", "--out", md); r.Code != 1 || !strings.Contains(r.Stderr, "not overwriting") {
+		t.Errorf("export over an existing file: exit %d %q, want 1 and a reason", r.Code, r.Stderr)
+	}
+	if r := cat.Run("export", "#"+room, "--format", "pdf"); r.Code != 2 {
+		t.Errorf("export --format pdf: exit %d, want 2", r.Code)
 	}
 }

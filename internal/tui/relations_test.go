@@ -402,3 +402,18 @@ func TestReceiptEventReloadsNewestPage(t *testing.T) {
 		t.Errorf("ticks(read): got %q", got)
 	}
 }
+
+func TestSeenByOnOwnRoomMessages(t *testing.T) {
+	fb := relWorld()
+	h := newHarness(t, fb, 100, 30)
+	fb.change("r2bbbbbb", func(m *api.Message) { m.SeenBy = []string{bobID, carolID} })
+	fb.change("r6ffffff", func(m *api.Message) { m.SeenBy = []string{selfID} }) // bob's: no count shown
+	h.event(api.Event{Type: "receipt", Conversation: "room:lobby", ID: "r2bbbbbb"})
+	text := h.timelineText()
+	if !hasLine(text, "14:03 me: on it, after lunch (edited) · seen by 2") {
+		t.Errorf("own message after receipts: got %q, want seen by 2", text)
+	}
+	if !hasLine(text, "14:07 bob: @me ping") {
+		t.Errorf("another's message: got %q, want no seen count", text)
+	}
+}
