@@ -52,11 +52,12 @@ func TestSearchRoomsAndDMs(t *testing.T) {
 	ann.Events.WaitFor(t, "bob's join line at ann", chattest.MessageIs(joinRoom(t, bob, dev).ID))
 
 	inRoom := sendRoom(t, ann, dev, "the deploy failed on staging")
+	// bob answers once he has it, so his clock orders the DM after it.
+	bob.Events.WaitFor(t, "bob storing ann's room message", chattest.MessageIs(inRoom.ID))
 	dm, err := bob.Svc.SendDM(t.Context(), ann.ID, "Deployment fixed, see the staging logs")
 	if err != nil {
 		t.Fatal(err)
 	}
-	bob.Events.WaitFor(t, "bob storing ann's room message", chattest.MessageIs(inRoom.ID))
 	ann.Events.WaitFor(t, "ann storing bob's DM", chattest.MessageIs(dm.ID))
 
 	for _, n := range []*chattest.Node{ann, bob} {
