@@ -207,9 +207,10 @@ func syncDir(dir string) error {
 // SetBuilt and Close): a crash loses at most the batches not yet written,
 // never the index, as scorch writes a snapshot whole or not at all. A
 // month's segments are merged four at a time instead of bleve's ten: a
-// month holds a few dozen batches, which bleve's default would leave
-// unmerged, each with its own dictionaries (measured: 15% larger on
-// disk, searches twice as slow, indexing no faster).
+// month holds a few dozen batches, which bleve's default barely merges,
+// each with its own dictionaries (measured at a million messages: 14%
+// larger on disk, the 90th percentile search 1.5 times slower, indexing
+// no faster).
 func scorchConfig() map[string]any {
 	d := mergeplan.DefaultMergePlanOptions
 	return map[string]any{
@@ -298,6 +299,9 @@ func parseSentTerm(s string) time.Time {
 func (x *Index) Index(docs []chat.SearchDoc) error {
 	x.writeMu.Lock()
 	defer x.writeMu.Unlock()
+	if _, err := x.writable(); err != nil {
+		return err
+	}
 	byMonth := map[month][]chat.SearchDoc{}
 	for _, d := range docs {
 		m := monthOf(d.SentAt)
