@@ -16,7 +16,8 @@ import (
 // corpus makes n messages deterministically: 5 to 20 words drawn from a
 // vocabulary of 20,000 made-up words with a Zipf distribution (as in real
 // text, a few words are everywhere and most are rare), in 20
-// conversations by 50 authors, one a second.
+// conversations by 50 authors, one every 80 seconds (a busy team's pace:
+// a million messages span two and a half years, 100,000 three months).
 type corpus struct {
 	words   []string
 	convs   []chat.Conversation
@@ -51,6 +52,9 @@ func newCorpus(seed uint64) *corpus {
 	return c
 }
 
+// msgInterval is the time between two corpus messages.
+const msgInterval = 80 * time.Second
+
 func (c *corpus) word() string { return c.words[c.zipf.Uint64()] }
 
 func (c *corpus) doc(i int) chat.SearchDoc {
@@ -69,7 +73,7 @@ func (c *corpus) doc(i int) chat.SearchDoc {
 		Conversation: c.convs[c.rng.IntN(len(c.convs))],
 		From:         c.authors[c.rng.IntN(len(c.authors))],
 		Text:         strings.Join(ws, " "),
-		SentAt:       c.start.Add(time.Duration(i) * time.Second),
+		SentAt:       c.start.Add(time.Duration(i) * msgInterval),
 	}
 }
 

@@ -171,6 +171,16 @@ func TestDamagedIndexIsReplaced(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{"partition damaged", func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, monthOf(t0).String(), "index_meta.json"), []byte("{not json"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"format of another version", func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, formatFile), []byte("version 0\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{"directory removed", func(t *testing.T, dir string) {
 			if err := os.RemoveAll(dir); err != nil {
 				t.Fatal(err)
@@ -235,6 +245,93 @@ func TestTenThousand(t *testing.T) {
 	for i := 1; i < len(hits); i++ {
 		if hits[i].SentAt.After(hits[i-1].SentAt) {
 			t.Fatalf("hit %d sent %v after hit %d (%v): want newest first", i, hits[i].SentAt, i-1, hits[i-1].SentAt)
+		}
+	}
+}
+
+// TestMonths spreads messages over four months, so over four partitions:
+// hits come newest first across them, a limit stops in the middle of
+// one, a delete finds the partition holding the message, and all of it
+// survives a restart.
+func TestMonths(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "search")
+	x := open(t, dir)
+	sent := []time.Time{ // ID n+1 is sent at sent[n]
+		time.Date(2025, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 1, 31, 12, 0, 0, 0, time.UTC),
+		time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC),
+		time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC), // same millisecond: the greater ID first
+		time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC),
+	}
+	var docs []chat.SearchDoc
+	for n, at := range sent {
+		docs = append(docs, chat.SearchDoc{ID: id(byte(n + 1)), Conversation: ops, From: alice, Text: "status report", SentAt: at})
+	}
+	slices.Reverse(docs) // the order of indexing does not matter
+	if err := x.Index(docs); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		limit int
+		want  []byte
+	}{
+		{0, []byte{6, 5, 4, 3, 2, 1}},
+		{1, []byte{6}},
+		{2, []byte{6, 5}},
+		{4, []byte{6, 5, 4, 3}},
+		{5, []byte{6, 5, 4, 3, 2}},
+	}
+	for _, tt := range tests {
+		if got := ids(t, x, chat.SearchQuery{Text: "report", Limit: tt.limit}); !slices.Equal(got, tt.want) {
+			t.Errorf("limit %d: got %v, want %v", tt.limit, got, tt.want)
+		}
+	}
+	if err := x.Delete([]chat.MessageID{id(2), id(5)}); err != nil {
+		t.Fatal(err)
+	}
+	edited := docs[len(docs)-1] // ID 1
+	edited.Text = "status unknown"
+	if err := x.Index([]chat.SearchDoc{edited}); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	x = open(t, dir)
+	if got := ids(t, x, chat.SearchQuery{Text: "status"}); !slices.Equal(got, []byte{6, 4, 3, 1}) {
+		t.Errorf("after delete, edit and restart: got %v, want [6 4 3 1]", got)
+	}
+	if got := ids(t, x, chat.SearchQuery{Text: "report"}); !slices.Equal(got, []byte{6, 4, 3}) {
+		t.Errorf("the edited message's old text: got %v, want [6 4 3]", got)
+	}
+	if n, err := x.Count(); err != nil || n != 4 {
+		t.Errorf("Count: got %d, %v; want 4", n, err)
+	}
+}
+
+func TestMonthNames(t *testing.T) {
+	tests := []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Date(2026, 3, 31, 23, 59, 59, 0, time.UTC), "2026-03"},
+		{time.Date(2026, 4, 1, 1, 0, 0, 0, time.FixedZone("CEST", 2*3600)), "2026-03"}, // UTC decides
+		{time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC), "2025-12"},
+		{time.Time{}, "1970-01"},
+	}
+	for _, tt := range tests {
+		m := monthOf(tt.at)
+		if got := m.String(); got != tt.want {
+			t.Errorf("monthOf(%v): got %s, want %s", tt.at, got, tt.want)
+		}
+		if back, ok := parseMonth(m.String()); !ok || back != m {
+			t.Errorf("parseMonth(%s): got %v, %v; want %v", m, back, ok, m)
+		}
+	}
+	for _, bad := range []string{"2026-13", "2026-00", "2026-3", "26-03", "2026_03", "store", "02026-03"} {
+		if _, ok := parseMonth(bad); ok {
+			t.Errorf("parseMonth(%q): got ok, want not a partition", bad)
 		}
 	}
 }
