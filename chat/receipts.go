@@ -108,7 +108,7 @@ func (s *Service) receiptArrived(m *Message) {
 }
 
 // decorateReceipts fills in SeenBy on the room messages of ms and
-// StatusRead on this node's direct messages the recipient has read.
+// Read on this node's direct messages the recipient has read.
 func (s *Service) decorateReceipts(ms []*Message) error {
 	var conv Conversation
 	var pos map[PeerID]Cursor
@@ -143,9 +143,9 @@ func (s *Service) decorateReceipts(ms []*Message) error {
 			slices.Sort(m.SeenBy)
 			continue
 		}
-		if m.Author == s.self && (m.Status == StatusDelivered || m.Status == StatusSent) {
+		if m.Author == s.self {
 			if c, ok := pos[m.To]; ok && !c.Less(at) {
-				m.Status = StatusRead
+				m.Read = true
 			}
 		}
 	}

@@ -108,16 +108,19 @@ func TestDMReceipts(t *testing.T) {
 		t.Fatal(err)
 	}
 	ann.Events.WaitFor(t, "delivery to bob", chattest.StatusIs(m.ID, chat.StatusDelivered))
-	status := func() chat.Status {
+	read := func() bool {
 		t.Helper()
 		got, err := ann.Svc.Message(m.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return got.Status
+		if got.Status != chat.StatusDelivered {
+			t.Fatalf("status %v: a read message stays delivered", got.Status)
+		}
+		return got.Read
 	}
-	if st := status(); st != chat.StatusDelivered {
-		t.Fatalf("before bob read it: %v", st)
+	if read() {
+		t.Fatal("read before bob read it")
 	}
 	// ann reading her own conversation tells bob nothing.
 	if err := ann.Svc.MarkRead(chat.DMConversation(bob.ID), chat.MessageID{}); err != nil {
@@ -127,11 +130,11 @@ func TestDMReceipts(t *testing.T) {
 	if err := bob.Svc.MarkRead(chat.DMConversation(ann.ID), chat.MessageID{}); err != nil {
 		t.Fatal(err)
 	}
-	if st := status(); st != chat.StatusDelivered {
-		t.Fatalf("while apart: %v", st)
+	if read() {
+		t.Fatal("read while apart")
 	}
 	net.Connect(ann.ID, bob.ID)
-	chattest.WaitFor(t, 0, "ann to see bob read her message", func() bool { return status() == chat.StatusRead })
+	chattest.WaitFor(t, 0, "ann to see bob read her message", read)
 	ev := ann.Events.WaitFor(t, "the receipt event", func(e chat.Event) bool { return e.Type == chat.EventReceipt })
 	if ev.ID != m.ID || ev.Peer == nil || ev.Peer.ID != bob.ID {
 		t.Errorf("receipt event: %+v", ev)

@@ -172,7 +172,6 @@ const (
 	StatusDelivered
 	StatusFailed
 	StatusReceived
-	StatusRead // shown, never stored: a direct message the recipient has read
 )
 
 var statusNames = map[Status]string{
@@ -181,7 +180,6 @@ var statusNames = map[Status]string{
 	StatusDelivered: "delivered",
 	StatusFailed:    "failed",
 	StatusReceived:  "received",
-	StatusRead:      "read",
 }
 
 func (s Status) String() string {
@@ -260,9 +258,11 @@ type Message struct {
 	LastReply HLC // a thread root: the newest reply's HLC
 	// SeenBy (room messages): the members other than the author whose
 	// read position has reached the message, by their read receipts (this
-	// node by its read marker, unless it sends none). A direct message of
-	// this node's that the recipient has read shows StatusRead.
+	// node by its read marker, unless it sends none). Read: a direct
+	// message of this node's that the recipient has read (its status stays
+	// what delivery made it).
 	SeenBy []PeerID
+	Read   bool
 }
 
 // Version is one earlier text of an edited message.

@@ -62,9 +62,10 @@ type Message struct {
 	Mentions   []string   `json:"mentions"`              // peer IDs
 	MentionAll bool       `json:"mention_all,omitempty"` // @room or @here
 	// SeenBy (room messages): the members other than the author whose read
-	// receipts have reached it (absent: none yet). A direct message of
-	// this node's that the peer has read has status "read".
+	// receipts have reached it (absent: none yet). Read: a direct message
+	// of this node's that the peer has read (status stays "delivered").
 	SeenBy []string `json:"seen_by,omitempty"`
+	Read   bool     `json:"read,omitempty"`
 	// Kinds "edit", "delete", "react" (in events): the message acted on.
 	Target string `json:"target,omitempty"`
 	Emoji  string `json:"emoji,omitempty"`
@@ -352,6 +353,7 @@ func MessageOf(m *chat.Message, fromDisplay string) Message {
 		out.Mentions = append(out.Mentions, p.String())
 	}
 	out.MentionAll = m.MentionAll
+	out.Read = m.Read
 	for _, p := range m.SeenBy {
 		out.SeenBy = append(out.SeenBy, p.String())
 	}

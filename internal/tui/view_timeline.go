@@ -193,7 +193,11 @@ func (m *Model) messageLines(out []string, msg api.Message, stamp, who string, w
 	}
 	tick := ""
 	if msg.To != "" && msg.From == m.self.PeerID {
-		tick = " " + ticks(msg.Status)
+		st := msg.Status
+		if msg.Read {
+			st = "read"
+		}
+		tick = " " + ticks(st)
 	}
 	if msg.Room != "" && msg.From == m.self.PeerID && len(msg.SeenBy) > 0 {
 		tick = fmt.Sprintf(" · seen by %d", len(msg.SeenBy))

@@ -412,7 +412,8 @@
   };
 
   function stateNode(m) {
-    const [mark, label] = STATES[m.status] || ['', m.status];
+    const shown = m.read ? 'read' : m.status;
+    const [mark, label] = STATES[shown] || ['', m.status];
     const title = m.status === 'failed' && m.reason ? 'failed: ' + m.reason : label;
     return el('span', { class: 'state ' + m.status, title, 'aria-label': title, text: mark });
   }
@@ -1120,7 +1121,7 @@
     for (const m of ms) {
       const old = state.byId.get(m.id);
       if (!old) continue;
-      if (JSON.stringify(old.seen_by || []) !== JSON.stringify(m.seen_by || []) || (RANK[m.status] || 0) > (RANK[old.status] || 0)) applyMessage(m);
+      if (JSON.stringify(old.seen_by || []) !== JSON.stringify(m.seen_by || []) || !!old.read !== !!m.read || (RANK[m.status] || 0) > (RANK[old.status] || 0)) applyMessage(m);
     }
   }
 
