@@ -93,6 +93,9 @@ type Store interface {
 	// (edits, deletes and reactions of it; replies in its thread), in
 	// conversation order.
 	Related(id MessageID) ([]*Message, error)
+	// RelatedMany is Related for several messages at once (only those
+	// named by others are in the map).
+	RelatedMany(ids []MessageID) (map[MessageID][]*Message, error)
 	// Erase deletes a held message's text, files and mentions for good,
 	// keeping its tombstone (ID, position, author, reply and thread),
 	// deleted by `by`. Erasing a tombstone again changes nothing.

@@ -176,15 +176,22 @@ func inRoomView(m *Message) bool {
 // (and who has read it, see decorateReceipts):
 // its newest text and earlier versions, its reactions, its replies.
 func (s *Service) decorate(ms []*Message) error {
+	ids := make([]MessageID, 0, len(ms))
 	for _, m := range ms {
-		if m.Kind != KindText {
-			continue
+		if m.Kind == KindText {
+			ids = append(ids, m.ID)
 		}
-		rel, err := s.cfg.Store.Related(m.ID)
+	}
+	if len(ids) > 0 {
+		rel, err := s.cfg.Store.RelatedMany(ids)
 		if err != nil {
 			return err
 		}
-		s.applyRelated(m, rel)
+		for _, m := range ms {
+			if m.Kind == KindText {
+				s.applyRelated(m, rel[m.ID])
+			}
+		}
 	}
 	return s.decorateReceipts(ms)
 }

@@ -401,19 +401,48 @@ const deleteBatch = 1000
 // Related implements chat.Store. An index entry whose message retention
 // deleted is skipped.
 func (s *Store) Related(id chat.MessageID) ([]*chat.Message, error) {
-	var out []*chat.Message
+	all, err := s.RelatedMany([]chat.MessageID{id})
+	return all[id], err
+}
+
+// RelatedMany implements chat.Store: Related for each of ids, in one
+// transaction and one iterator.
+func (s *Store) RelatedMany(ids []chat.MessageID) (map[chat.MessageID][]*chat.Message, error) {
+	out := make(map[chat.MessageID][]*chat.Message, len(ids))
 	err := s.db.View(func(txn *badger.Txn) error {
-		prefix := append([]byte{tagRelated}, id[:]...)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tagRelated}})
 		defer it.Close()
-		var ids []chat.MessageID
-		for it.Rewind(); it.Valid(); it.Next() {
-			k := it.Item().Key()
-			if len(k) != len(prefix)+8+idLen {
-				continue
+		for _, id := range ids {
+			rel, err := relatedOf(txn, it, id)
+			if err != nil {
+				return err
 			}
-			ids = append(ids, chat.MessageID(k[len(prefix)+8:]))
+			if len(rel) > 0 {
+				out[id] = rel
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read related messages: %w", err)
+	}
+	return out, nil
+}
+
+// relatedOf reads the messages naming id, seeking it (a key-only
+// iterator over the 'T' table).
+func relatedOf(txn *badger.Txn, it *badger.Iterator, id chat.MessageID) ([]*chat.Message, error) {
+	var out []*chat.Message
+	prefix := append([]byte{tagRelated}, id[:]...)
+	var ids []chat.MessageID
+	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+		k := it.Item().Key()
+		if len(k) != len(prefix)+8+idLen {
+			continue
+		}
+		ids = append(ids, chat.MessageID(k[len(prefix)+8:]))
+	}
+	err := func() error {
 		for _, rid := range ids {
 			k, v, err := getByID(txn, rid)
 			if errors.Is(err, chat.ErrNotFound) {
@@ -429,11 +458,8 @@ func (s *Store) Related(id chat.MessageID) ([]*chat.Message, error) {
 			out = append(out, m)
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read related messages: %w", err)
-	}
-	return out, nil
+	}()
+	return out, err
 }
 
 // Erase implements chat.Store.
