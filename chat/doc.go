@@ -28,6 +28,8 @@
 //	membership.go               a private room's ops, applied in room order
 //	private_api.go, invite.go   creating, inviting (/parley/invite/1.0.0), removing
 //	read.go, history.go         read markers; history pages, conversations
+//	receipts.go                 read receipts: positions sent to rooms (ephemeral) and peers (outbox); seen by, read
+//	relations.go                replies, threads, edits, deletes, reactions, mentions: the view every member derives
 //	search.go                   Search over a SearchIndex kept current (one goroutine, in order), rebuilt from the store
 //	streams.go                  inbound streams, reset when the service stops
 //
