@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"slices"
+	"time"
 )
 
 // Read receipts: a member's read position (how far it has read a
@@ -17,6 +18,10 @@ import (
 // receipt is a KindRead message through the outbox (so it arrives however
 // long the peer is away), filed apart from the conversation as key grants
 // are, and applied, not stored, by the recipient.
+
+// receiptWait is how long sending a room receipt waits for a place in the
+// room's queue.
+const receiptWait = time.Second
 
 // sendReceipt tells conv's members that this node has read up to upTo,
 // unless receipts are off. It never fails the read: a receipt that cannot
@@ -35,7 +40,11 @@ func (s *Service) sendReceipt(conv Conversation, upTo Cursor) {
 		if r.priv != nil && r.priv.isRemoved() {
 			return
 		}
-		if _, err := r.postMessage(s.ctx(), m, nil); err != nil {
+		// A room's queue full of unpublished messages must not hold up
+		// marking read: the receipt then waits for the next read or join.
+		ctx, cancel := context.WithTimeout(s.ctx(), receiptWait)
+		defer cancel()
+		if _, err := r.postMessage(ctx, m, nil); err != nil {
 			s.log.Debug("could not send a read receipt", "room", name, "err", err)
 		}
 		return
