@@ -56,6 +56,9 @@ func (m *Model) submit() tea.Cmd {
 	}
 	m.input.Reset()
 	m.layout()
+	if !strings.HasPrefix(text, "/delete ") {
+		m.confirmDelete = "" // a delete asked about is confirmed only by Enter on it again
+	}
 	if strings.HasPrefix(text, "/") {
 		cmd := m.command(text)
 		m.syncRefs() // after the command: /edit N may fill the composer

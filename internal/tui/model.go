@@ -44,6 +44,7 @@ type Model struct {
 	peers         map[string]api.Peer
 	members       map[string][]api.Member
 	typing        map[string]map[string]time.Time // room -> nick -> shown until
+	confirmDelete string                          // a message /delete asked about: Enter on the line again deletes it
 	input         textarea.Model
 	status        string
 	statusErr     bool

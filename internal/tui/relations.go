@@ -86,7 +86,9 @@ func (m *Model) editCommand(line string) tea.Cmd {
 	})
 }
 
-// deleteCommand runs /delete N: the message is erased for everyone.
+// deleteCommand runs /delete N: the message is erased for everyone,
+// which cannot be undone, so the first Enter only asks; the composer keeps
+// the line, and Enter on it again deletes.
 func (m *Model) deleteCommand(line string) tea.Cmd {
 	msg, _, ok := m.refArgs(line, "/delete N", false)
 	if !ok {
@@ -96,6 +98,15 @@ func (m *Model) deleteCommand(line string) tea.Cmd {
 		m.setStatus("already deleted", false)
 		return nil
 	}
+	if m.confirmDelete != msg.ID {
+		m.confirmDelete = msg.ID
+		m.input.SetValue(line)
+		m.input.CursorEnd()
+		m.layout()
+		m.setStatus("delete “"+firstLineOf(msg.Text, 40)+"” for everyone? Enter again to delete, Esc or any other text to keep it", false)
+		return nil
+	}
+	m.confirmDelete = ""
 	return m.ask(func(ctx context.Context) (tea.Msg, error) {
 		_, err := m.be.Delete(ctx, msg.ID)
 		return statusMsg{text: "deleted for everyone"}, err
@@ -237,4 +248,10 @@ func (m *Model) repliesNote(msg api.Message) string {
 		note += ", last at " + m.msgTime(msg.LastReplyAt).Format("15:04")
 	}
 	return note
+}
+
+// firstLineOf is text's first line, made printable and cut to width.
+func firstLineOf(text string, width int) string {
+	line, _, _ := strings.Cut(printable(text), "\n")
+	return truncate(line, width)
 }

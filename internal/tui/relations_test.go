@@ -54,7 +54,7 @@ func TestDecorationsRender(t *testing.T) {
 		"14:05 bob: message deleted",
 		"↪ bob: can someone review the outbox?",
 		"14:06 carol: I can help",
-		"14:07 bob: @me ping",
+		"14:07 bob: » @me ping", // without colour, » marks a message naming this node
 	} {
 		if !hasLine(tl, want) {
 			t.Errorf("timeline: got %q, want a line with %q", tl, want)
@@ -71,7 +71,7 @@ func TestDecorationsRender(t *testing.T) {
 	// words are styled.
 	c := newHarnessColor(t, relWorld(), 100, 30, true)
 	content := c.m.View().Content
-	if want := c.m.th.mention.Render("@me ping"); !strings.Contains(content, want) {
+	if want := c.m.th.mention.Render("» @me ping"); !strings.Contains(content, want) {
 		t.Errorf("colour frame: want the mention styled as %q", want)
 	}
 }
@@ -80,7 +80,7 @@ func TestMessageNumbersWhileTyping(t *testing.T) {
 	h := newHarness(t, relWorld(), 100, 30)
 	h.typeText("/reply ")
 	tl := h.timelineText()
-	for _, want := range []string{"   #1 bob: @me ping", "   #6 bob: can someone", "   #3 bob: message deleted"} {
+	for _, want := range []string{"   #1 bob: » @me ping", "   #6 bob: can someone", "   #3 bob: message deleted"} {
 		if !hasLine(tl, want) {
 			t.Errorf("while typing /reply: got %q, want a line with %q", tl, want)
 		}
@@ -106,6 +106,7 @@ func TestRelationCommands(t *testing.T) {
 		wantStat string
 		wantErr  bool
 		compose  string // the composer after the command
+		again    bool   // Enter once more on what the command left in the composer
 	}{
 		{name: "reply by number", line: "/reply 6 looking now", want: []string{"Reply", "r1aaaaaa", "looking now", "false", "false"}},
 		{name: "reply by ID prefix", line: "/reply r3cc thanks", want: []string{"Reply", "r3cccccc", "thanks", "false", "false"}},
@@ -114,7 +115,8 @@ func TestRelationCommands(t *testing.T) {
 		{name: "edit", line: "/edit 5 on it now", want: []string{"Edit", "r2bbbbbb", "on it now"}, wantStat: "edited"},
 		{name: "edit another's", line: "/edit 1 hijack", wantStat: "not your message", wantErr: true},
 		{name: "edit fills the composer", line: "/edit 5", compose: "/edit 5 on it, after lunch", wantStat: "edit the text"},
-		{name: "delete", line: "/delete 5", want: []string{"Delete", "r2bbbbbb"}, wantStat: "deleted for everyone"},
+		{name: "delete asks first", line: "/delete 5", compose: "/delete 5", wantStat: "“on it, after lunch” for everyone? Enter again"},
+		{name: "delete on the second Enter", line: "/delete 5", again: true, want: []string{"Delete", "r2bbbbbb"}, wantStat: "deleted for everyone"},
 		{name: "delete a deleted one", line: "/delete 3", wantStat: "already deleted"},
 		{name: "react", line: "/react 4 🎉", want: []string{"React", "r3cccccc", "🎉"}, wantStat: "reacted 🎉"},
 		{name: "react without emoji", line: "/react 4", wantStat: "usage: /react N emoji", wantErr: true},
@@ -126,6 +128,9 @@ func TestRelationCommands(t *testing.T) {
 			fb := relWorld()
 			h := newHarness(t, fb, 100, 30)
 			h.enter(tt.line)
+			if tt.again {
+				h.send(keyEnter)
+			}
 			var got []string
 			for _, method := range []string{"Reply", "Edit", "Delete", "React"} {
 				for _, args := range fb.callsOf(method) {
@@ -193,7 +198,7 @@ func TestThreadView(t *testing.T) {
 	}
 
 	h.send(keyEsc)
-	if h.m.thread != nil || !hasLine(h.timelineText(), "bob: @me ping") {
+	if h.m.thread != nil || !hasLine(h.timelineText(), "bob: » @me ping") {
 		t.Errorf("after Esc: got %q, want the room again", h.timelineText())
 	}
 }
@@ -413,7 +418,30 @@ func TestSeenByOnOwnRoomMessages(t *testing.T) {
 	if !hasLine(text, "14:03 me: on it, after lunch (edited) · seen by 2") {
 		t.Errorf("own message after receipts: got %q, want seen by 2", text)
 	}
-	if !hasLine(text, "14:07 bob: @me ping") {
+	if !hasLine(text, "14:07 bob: » @me ping") {
 		t.Errorf("another's message: got %q, want no seen count", text)
+	}
+}
+
+// TestDeleteConfirmation: /delete asks before erasing for everyone; Esc
+// or other text in between keeps the message.
+func TestDeleteConfirmation(t *testing.T) {
+	fb := relWorld()
+	h := newHarness(t, fb, 100, 30)
+	h.enter("/delete 5")
+	h.send(keyEsc)
+	if h.m.input.Value() != "" || !strings.Contains(h.m.status, "kept") {
+		t.Errorf("after Esc: composer %q, status %q; want it empty and the message kept", h.m.input.Value(), h.m.status)
+	}
+	h.enter("/delete 5")
+	h.m.input.SetValue("never mind")
+	h.send(keyEnter)
+	h.enter("/delete 5") // asks again: the earlier question was answered by other text
+	if got := fb.callsOf("Delete"); len(got) != 0 {
+		t.Fatalf("Delete calls: got %q, want none before a confirming Enter", got)
+	}
+	h.send(keyEnter)
+	if got := fb.callsOf("Delete"); len(got) != 1 || got[0][0] != "r2bbbbbb" {
+		t.Fatalf("Delete calls: got %q, want one for r2bbbbbb", got)
 	}
 }

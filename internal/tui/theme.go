@@ -18,6 +18,9 @@ type theme struct {
 	nicks                          []lipgloss.Style
 	lock                           string // marks a private room
 	admin                          string // marks a private room's admin
+	// mentioned starts a message naming this node, so it stands out
+	// without colour too (NO_COLOR, a monochrome terminal).
+	mentioned string
 }
 
 // Marks of private rooms, and their ASCII forms.
@@ -26,13 +29,16 @@ const (
 	lockMarkASCII  = "[p]"
 	adminMark      = "★"
 	adminMarkASCII = "(admin)"
+	// A message naming this node starts with this.
+	mentionedMark      = "» "
+	mentionedMarkASCII = ">> "
 )
 
 func newTheme(color, ascii bool) theme {
 	th := themeStyles(color)
-	th.lock, th.admin = lockMark, adminMark
+	th.lock, th.admin, th.mentioned = lockMark, adminMark, mentionedMark
 	if ascii {
-		th.lock, th.admin = lockMarkASCII, adminMarkASCII
+		th.lock, th.admin, th.mentioned = lockMarkASCII, adminMarkASCII, mentionedMarkASCII
 	}
 	return th
 }

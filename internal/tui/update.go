@@ -155,6 +155,13 @@ func (m *Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, tea.Quit
 	case "esc":
 		switch {
+		case m.confirmDelete != "":
+			m.confirmDelete = ""
+			m.input.Reset()
+			m.layout()
+			m.syncRefs()
+			m.setStatus("kept", false)
+			return m, nil
 		case m.thread != nil:
 			m.closeThread()
 			return m, nil

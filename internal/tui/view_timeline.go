@@ -209,8 +209,11 @@ func (m *Model) messageLines(out []string, msg api.Message, stamp, who string, w
 		tick += " ◀"
 	}
 	text := printable(msg.Text) + tick
-	wrapped := wrap(text, w-lipgloss.Width(prefix))
 	mentioned := m.mentionsSelf(msg)
+	if mentioned {
+		text = m.th.mentioned + text
+	}
+	wrapped := wrap(text, w-lipgloss.Width(prefix))
 	for i, l := range wrapped {
 		l = m.styleText(l, mentioned)
 		if i == 0 {
