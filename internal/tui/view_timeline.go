@@ -239,11 +239,11 @@ func (m *Model) messageLines(out []string, msg api.Message, stamp, who string, w
 // mentions changes how it renders.
 func (m *Model) decorKey(msg api.Message, quote, root string, hl bool) string {
 	if !msg.Edited && !msg.Deleted && len(msg.Reactions) == 0 && msg.Replies == 0 && quote == "" && !hl &&
-		len(msg.Mentions) == 0 && !msg.MentionAll && msg.ID != root && len(msg.SeenBy) == 0 {
+		len(msg.Mentions) == 0 && !msg.MentionAll && msg.ID != root && len(msg.SeenBy) == 0 && !msg.Read {
 		return ""
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\x00%t%t%t%t%d%s\x00%s\x00%s\x00%d\x00%d\x00", msg.Edited, msg.Deleted, hl, msg.ID == root, msg.Replies, msg.LastReplyAt, quote, msg.Text, len(msg.Versions), len(msg.SeenBy))
+	fmt.Fprintf(&b, "\x00%t%t%t%t%t%d%s\x00%s\x00%s\x00%d\x00%d\x00", msg.Edited, msg.Deleted, hl, msg.ID == root, msg.Read, msg.Replies, msg.LastReplyAt, quote, msg.Text, len(msg.Versions), len(msg.SeenBy))
 	for _, r := range msg.Reactions {
 		fmt.Fprintf(&b, "%s%d%t ", r.Emoji, len(r.By), slices.Contains(r.By, m.self.PeerID))
 	}
