@@ -183,6 +183,18 @@ func TestWebRelations(t *testing.T) {
 		t.Errorf("bob's node: edited %v, text %q; want the edit", m.Edited, m.Text)
 	}
 
+	// Read receipts: bob has the room open, so his browser marks it read;
+	// alice's page shows who has seen her message, live.
+	waitJS(t, ctx, 15*time.Second, "seen by 1 under her message", fmt.Sprintf(`(() => {
+		const s = document.querySelector(%q + ' .seen');
+		return !!s && s.textContent === 'seen by 1' && s.title.includes('bob');
+	})()`, inRoom(ownID)))
+	// The first message's toolbar sits inside its row: the scrolling list
+	// would clip it above.
+	if top := eval[string](t, ctx, `getComputedStyle(document.querySelector('#messages > .message, #messages > .day + .message').querySelector('.actions')).top`); top != "2px" {
+		t.Errorf("the first message's toolbar: top %s, want 2px (inside the row)", top)
+	}
+
 	// Deleting her own message: confirmed, then a tombstone everywhere.
 	doomed := sendFromBrowser(t, ctx, "oops, wrong room")
 	waitJS(t, bctx, 15*time.Second, "bob: the doomed message", fmt.Sprintf(`!!document.querySelector(%q)`, inRoom(doomed)))
