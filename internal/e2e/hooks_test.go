@@ -21,11 +21,18 @@ import (
 
 // hookPair starts alice (hosting hooks on a free loopback port, with
 // hookConfig added to her config) and bob, connected, both in #dev.
-func hookPair(t *testing.T, hookConfig string) (alice, bob *testnet.Daemon) {
+func hookPair(t testing.TB, hookConfig string) (alice, bob *testnet.Daemon) {
 	t.Helper()
 	alice, bob = testnet.NewDaemon(t, "alice"), testnet.NewDaemon(t, "bob")
 	if hookConfig != "" {
-		appendFile(t, filepath.Join(alice.Home, "config.toml"), hookConfig)
+		cfg := filepath.Join(alice.Home, "config.toml")
+		old, err := os.ReadFile(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(cfg, append(old, hookConfig...), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	alice.Start(append([]string{"--hooks-listen", "127.0.0.1:0"}, loopbackListen...)...)
 	bob.Start(loopbackListen...)
@@ -33,9 +40,23 @@ func hookPair(t *testing.T, hookConfig string) (alice, bob *testnet.Daemon) {
 	for _, d := range []*testnet.Daemon{alice, bob} {
 		d.MustRun("join", "#dev")
 	}
-	waitUntil(t, 20*time.Second, "both in #dev with each other", func() bool {
-		return roomMembers(t, alice, "dev") == 2 && roomMembers(t, bob, "dev") == 2
-	})
+	members := func(d *testnet.Daemon) int {
+		var rs []api.Room
+		d.RunJSON(&rs, "rooms", "--json")
+		for _, r := range rs {
+			if r.Name == "dev" {
+				return r.Members
+			}
+		}
+		return -1
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for members(alice) != 2 || members(bob) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("alice and bob never saw each other in #dev")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	return alice, bob
 }
 
