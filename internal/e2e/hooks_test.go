@@ -78,6 +78,7 @@ func hookPost(t testing.TB, u, contentType, body string) (int, string, http.Head
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", contentType)
+	req.Close = true // no idle connection outlives the test
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Errorf("POST %s: %v", u, err)

@@ -101,6 +101,7 @@ func post(t testing.TB, ctx context.Context, u, contentType, body string) (int, 
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", contentType)
+	req.Close = true // no idle connection outlives the test
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
