@@ -38,7 +38,10 @@ func serveHooks(t *testing.T, withHooks bool) (*Client, *chattest.Node) {
 		cl.http.CloseIdleConnections()
 		_ = srv.Close()
 		select {
-		case <-ran:
+		case err := <-ran:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
 		case <-time.After(waitTimeout):
 			t.Error("Run did not return after Close")
 		}
