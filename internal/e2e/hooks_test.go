@@ -195,6 +195,14 @@ func TestWebhookEndToEnd(t *testing.T) {
 	if ms[1].Text != "form post (https://x.example/f)" || ms[2].Text != "last" {
 		t.Errorf("bob's other hook messages: %q, %q", ms[1].Text, ms[2].Text)
 	}
+	if out := bob.MustRun("history", "#dev"); !strings.Contains(out, "<CI [app]> Build 7 of parley (https://ci.example/b/7) passed") {
+		t.Errorf("bob's history shows no line by CI [app]:\n%s", out)
+	}
+	var hits []map[string]any
+	bob.RunJSON(&hits, "search", "--json", "report")
+	if len(hits) != 1 || hits[0]["id"] != ms[0].ID {
+		t.Errorf("bob's search for a word of the rendered text: got %v, want the hook message", hits)
+	}
 	if n := len(appHistory(t, alice)); n != 3 {
 		t.Errorf("alice holds %d hook messages, want 3 (the bad POSTs posted nothing)", n)
 	}
