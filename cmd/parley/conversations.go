@@ -153,6 +153,9 @@ func (c *cli) printMessage(m api.Message, me self) {
 	case who == "":
 		who = shortID(m.From)
 	}
+	if m.App != "" {
+		who = m.App + " [app]" // an integration this author's node hosts
+	}
 	at := m.SentAt
 	if t, err := time.Parse(time.RFC3339Nano, m.SentAt); err == nil {
 		at = t.Local().Format(timeLayout)
