@@ -63,6 +63,14 @@ func TestGitLabPayload(t *testing.T) {
 			attachment: []string{"Status: success", "Ref: master", "Duration: 63 s", "Pipeline for branch: master"},
 			color:      colorGood,
 		}},
+		{"tag_push.json", "Tag Push Hook", want{
+			text:     []string{"[<http://example.com/jsmith/example|jsmith/example>] John Smith created tag <http://example.com/jsmith/example/-/tags/v1.0.0|`v1.0.0`>"},
+			noAttach: true,
+		}},
+		{"note_issue.json", "Note Hook", want{
+			text:       []string{"[<http://example.com/gitlab-org/gitlab-test|gitlab-org/gitlab-test>] Administrator commented on <http://example.com/gitlab-org/gitlab-test/issues/17#note_1241|issue #17 test>"},
+			attachment: []string{"Hello world"},
+		}},
 		{"wiki_page.json", "Wiki Page Hook", want{
 			text:     []string{"GitLab `Wiki Page Hook` (create) on <http://example.com/root/awesome-project|root/awesome-project> by Administrator"},
 			noAttach: true,
