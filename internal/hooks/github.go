@@ -167,10 +167,11 @@ func (e *ghEvent) where() (string, string) {
 	return "", ""
 }
 
-// prefix is "[<repo>] " that starts each line.
+// prefix is the "[owner/repo] " that starts each rendered line (not a
+// link: the line links what it is about).
 func (e *ghEvent) prefix() string {
-	if u, name := e.where(); name != "" {
-		return "[" + mdLink(u, name) + "] "
+	if _, name := e.where(); name != "" {
+		return "[" + mdText(name, maxTitle) + "] "
 	}
 	return ""
 }
@@ -179,7 +180,7 @@ func (e *ghEvent) who() string {
 	if e.Sender.Login == "" {
 		return "someone"
 	}
-	return mdLink(e.Sender.HTMLURL, e.Sender.Login)
+	return mdText(e.Sender.Login, 80)
 }
 
 func (e *ghEvent) push() (Payload, bool) {
@@ -195,7 +196,7 @@ func (e *ghEvent) push() (Payload, bool) {
 	case e.Deleted:
 		return Payload{Text: e.prefix() + e.who() + " deleted " + kind + " " + ref}, true
 	case e.Created && len(e.Commits) == 0:
-		return Payload{Text: e.prefix() + e.who() + " created " + kind + " " + mdLinkRaw(e.Compare, ref)}, true
+		return Payload{Text: e.prefix() + e.who() + " created " + kind + " " + refLink(e.Compare, name)}, true
 	}
 	verb := " pushed "
 	if e.Forced {
@@ -229,12 +230,13 @@ func (e *ghEvent) push() (Payload, bool) {
 	return p, true
 }
 
-// mdLinkRaw links text that is already mrkdwn.
-func mdLinkRaw(url, text string) string {
-	if !linkable(url) {
-		return text
+// refLink is a branch or tag: a link to it when there is one (a link's
+// label is not formatted, so no code span), else the name as code.
+func refLink(url, name string) string {
+	if linkable(url) {
+		return mdLink(url, name)
 	}
-	return "<" + mdEscaper.Replace(url) + "|" + text + ">"
+	return "`" + mdText(strings.ReplaceAll(name, "`", "'"), maxTitle) + "`"
 }
 
 // issueLabel is "#12 Title".
@@ -278,10 +280,8 @@ func (e *ghEvent) pullRequest() (Payload, bool) {
 	p := Payload{Text: text}
 	if action == "opened" || action == "reopened" || action == "merged" || action == "closed" {
 		a := Attachment{
-			Fallback:  mdText(issueLabel(pr.Number, pr.Title), maxTitle),
-			Color:     stateColor(action),
-			Title:     mdText(issueLabel(pr.Number, pr.Title), maxTitle),
-			TitleLink: pr.HTMLURL,
+			Fallback: mdText(issueLabel(pr.Number, pr.Title), maxTitle),
+			Color:    stateColor(action),
 			Fields: []Field{
 				{Title: "Author", Value: mdText(pr.User.Login, 80), Short: true},
 				{Title: "Branch", Value: mdText(pr.Head.Ref+" → "+pr.Base.Ref, 120), Short: true},
@@ -306,12 +306,10 @@ func (e *ghEvent) issues() (Payload, bool) {
 	p := Payload{Text: text}
 	if e.Action == "opened" {
 		p.Attachments = []Attachment{{
-			Fallback:  mdText(issueLabel(is.Number, is.Title), maxTitle),
-			Color:     colorOpen,
-			Title:     mdText(issueLabel(is.Number, is.Title), maxTitle),
-			TitleLink: is.HTMLURL,
-			Text:      mdExcerpt(is.Body),
-			MrkdwnIn:  []string{"text"},
+			Fallback: mdText(issueLabel(is.Number, is.Title), maxTitle),
+			Color:    colorOpen,
+			Text:     mdExcerpt(is.Body),
+			MrkdwnIn: []string{"text"},
 		}}
 	}
 	return p, true
@@ -404,11 +402,9 @@ func (e *ghEvent) workflowRun() (Payload, bool) {
 			fields = append(fields, Field{Title: "Trigger", Value: mdText(r.Event, 40), Short: true})
 		}
 		p.Attachments = []Attachment{{
-			Fallback:  mdText(name+" "+state, maxTitle),
-			Color:     color,
-			Title:     mdText(name, maxTitle),
-			TitleLink: r.HTMLURL,
-			Fields:    fields,
+			Fallback: mdText(name+" "+state, maxTitle),
+			Color:    color,
+			Fields:   fields,
 		}}
 	}
 	return p, true

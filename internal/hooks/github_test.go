@@ -62,22 +62,22 @@ func TestGitHubVerify(t *testing.T) {
 }
 
 func TestGitHubPayload(t *testing.T) {
-	const repo = "<https://github.com/Codertocat/Hello-World|Codertocat/Hello-World>"
+	const repo = "[Codertocat/Hello-World] Codertocat"
 	tests := []struct {
 		file, event string
 		want        want
 	}{
 		{"push.branch.json", "push", want{
-			text:       []string{"[" + repo + "]", "<https://github.com/Codertocat|Codertocat> pushed", "|1 commit>", "to `master`"},
+			text:       []string{repo + " pushed <https://github.com/Codertocat/Hello-World/commit/6113728f27ae82c7b1a177c8d03f9e96e0adf246|1 commit> to `master`"},
 			attachment: []string{"<https://github.com/Codertocat/Hello-World/commit/6113728f27ae82c7b1a177c8d03f9e96e0adf246|6113728> Initial commit — Codertocat"},
 		}},
 		{"push.tag.json", "push", want{
-			text:     []string{repo, "created tag", "<https://github.com/Codertocat/Hello-World/compare/simple-tag|`simple-tag`>"},
+			text:     []string{repo + " created tag <https://github.com/Codertocat/Hello-World/compare/simple-tag|simple-tag>"},
 			noAttach: true,
 		}},
 		{"pull_request.opened.json", "pull_request", want{
-			text:       []string{repo, "opened pull request <https://github.com/Codertocat/Hello-World/pull/2|#2 Update the README with new information.>"},
-			attachment: []string{"#2 Update the README with new information.", "https://github.com/Codertocat/Hello-World/pull/2", "This is a pretty simple change that we need to pull into master.", "Author: Codertocat", "Branch: changes → master"},
+			text:       []string{repo + " opened pull request <https://github.com/Codertocat/Hello-World/pull/2|#2 Update the README with new information.>"},
+			attachment: []string{"This is a pretty simple change that we need to pull into master.", "Author: Codertocat", "Branch: changes → master"},
 			color:      colorOpen,
 		}},
 		{"pull_request.closed.json", "pull_request", want{
@@ -85,29 +85,29 @@ func TestGitHubPayload(t *testing.T) {
 			color: colorClosed,
 		}},
 		{"issues.opened.json", "issues", want{
-			text:       []string{repo, "opened issue <https://github.com/Codertocat/Hello-World/issues/1|#1 Spelling error in the README file>"},
+			text:       []string{repo + " opened issue <https://github.com/Codertocat/Hello-World/issues/1|#1 Spelling error in the README file>"},
 			attachment: []string{"spelled 'commit' with two 't's."},
 			color:      colorOpen,
 		}},
 		{"issue_comment.created.json", "issue_comment", want{
-			text:       []string{repo, "commented on issue <https://github.com/Codertocat/Hello-World/issues/1#issuecomment-492700400|#1 Spelling error in the README file>"},
+			text:       []string{repo + " commented on issue <https://github.com/Codertocat/Hello-World/issues/1#issuecomment-492700400|#1 Spelling error in the README file>"},
 			attachment: []string{"You are totally right! I'll get this fixed right away."},
 		}},
 		{"release.published.json", "release", want{
-			text:     []string{repo, "published release <https://github.com/Codertocat/Hello-World/releases/tag/0.0.1|0.0.1>"},
+			text:     []string{repo + " published release <https://github.com/Codertocat/Hello-World/releases/tag/0.0.1|0.0.1>"},
 			noAttach: true,
 		}},
 		{"workflow_run.completed.json", "workflow_run", want{
-			text:       []string{"[<https://github.com/octo-org/octo-repo|octo-org/octo-repo>]", "Workflow <https://github.com/octo-org/octo-repo/actions/runs/289782451|test #163> succeeded on `master`"},
-			attachment: []string{"Conclusion: success", "Branch: master", "https://github.com/octo-org/octo-repo/actions/runs/289782451"},
+			text:       []string{"[octo-org/octo-repo] Workflow <https://github.com/octo-org/octo-repo/actions/runs/289782451|test #163> succeeded on `master`"},
+			attachment: []string{"Conclusion: success", "Branch: master", "Trigger: repository_dispatch"},
 			color:      colorGood,
 		}},
 		{"ping.json", "ping", want{
-			text:     []string{"<https://github.com/Octocoders/Hello-World|Octocoders/Hello-World>", "GitHub webhook is set up", "Anything added dilutes everything else."},
+			text:     []string{"[Octocoders/Hello-World] GitHub webhook is set up: _Anything added dilutes everything else._"},
 			noAttach: true,
 		}},
 		{"star.created.json", "star", want{
-			text:     []string{"GitHub `star` (created) on " + repo + " by Codertocat"},
+			text:     []string{"GitHub `star` (created) on <https://github.com/Codertocat/Hello-World|Codertocat/Hello-World> by Codertocat"},
 			noAttach: true,
 		}},
 	}

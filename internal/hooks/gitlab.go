@@ -145,8 +145,8 @@ func (e *glEvent) where() (string, string) {
 }
 
 func (e *glEvent) prefix() string {
-	if u, name := e.where(); name != "" {
-		return "[" + mdLink(u, name) + "] "
+	if _, name := e.where(); name != "" {
+		return "[" + mdText(name, maxTitle) + "] "
 	}
 	return ""
 }
@@ -199,7 +199,7 @@ func (e *glEvent) push() (Payload, bool) {
 	case e.After == zeroSHA:
 		return Payload{Text: e.prefix() + e.who() + " deleted " + kind + " " + ref}, true
 	case e.Before == zeroSHA && (kind == "tag" || e.TotalCommitsCount == 0):
-		return Payload{Text: e.prefix() + e.who() + " created " + kind + " " + mdLinkRaw(refURL, ref)}, true
+		return Payload{Text: e.prefix() + e.who() + " created " + kind + " " + refLink(refURL, name)}, true
 	}
 	n := e.TotalCommitsCount
 	if n < len(e.Commits) {
@@ -209,7 +209,7 @@ func (e *glEvent) push() (Payload, bool) {
 	if web != "" && e.Before != "" && e.Before != zeroSHA && e.After != "" {
 		compare = web + "/-/compare/" + url.PathEscape(e.Before) + "..." + url.PathEscape(e.After)
 	}
-	p := Payload{Text: e.prefix() + e.who() + " pushed " + mdLink(compare, plural(n, "commit")) + " to " + mdLinkRaw(refURL, ref)}
+	p := Payload{Text: e.prefix() + e.who() + " pushed " + mdLink(compare, plural(n, "commit")) + " to " + refLink(refURL, name)}
 	if len(e.Commits) > 0 {
 		var lines []string
 		for i, c := range e.Commits {
@@ -274,10 +274,8 @@ func (e *glEvent) mergeRequest() (Payload, bool) {
 	p := Payload{Text: e.prefix() + e.who() + " " + glVerb(a.Action) + " merge request " + mdLink(a.URL, label)}
 	if a.Action == "open" || a.Action == "reopen" || a.Action == "merge" || a.Action == "close" {
 		att := Attachment{
-			Fallback:  mdText(label, maxTitle),
-			Color:     stateColor(a.Action),
-			Title:     mdText(label, maxTitle),
-			TitleLink: a.URL,
+			Fallback: mdText(label, maxTitle),
+			Color:    stateColor(a.Action),
 			Fields: []Field{
 				{Title: "Branch", Value: mdText(a.SourceBranch+" → "+a.TargetBranch, 120), Short: true},
 			},
@@ -304,12 +302,10 @@ func (e *glEvent) issue() (Payload, bool) {
 	p := Payload{Text: e.prefix() + e.who() + " " + glVerb(a.Action) + " " + mdText(kind, 40) + " " + mdLink(a.URL, label)}
 	if a.Action == "open" {
 		p.Attachments = []Attachment{{
-			Fallback:  mdText(label, maxTitle),
-			Color:     colorOpen,
-			Title:     mdText(label, maxTitle),
-			TitleLink: a.URL,
-			Text:      mdExcerpt(a.Description),
-			MrkdwnIn:  []string{"text"},
+			Fallback: mdText(label, maxTitle),
+			Color:    colorOpen,
+			Text:     mdExcerpt(a.Description),
+			MrkdwnIn: []string{"text"},
 		}}
 	}
 	return p, true
@@ -376,16 +372,11 @@ func (e *glEvent) pipeline() (Payload, bool) {
 		}
 		fields = append(fields, Field{Title: "Failed jobs", Value: strings.Join(failed, ", ")})
 	}
-	title := "Pipeline " + label
-	if a.Name != "" {
-		title += " · " + oneLine(a.Name)
-	}
 	p.Attachments = []Attachment{{
-		Fallback:  mdText(title+" "+state, maxTitle),
-		Color:     color,
-		Title:     mdText(title, maxTitle),
-		TitleLink: a.URL,
-		Fields:    fields,
+		Fallback: mdText("Pipeline "+label+" "+state, maxTitle),
+		Color:    color,
+		Title:    mdText(a.Name, maxTitle), // "Pipeline for branch: master", when GitLab sends it
+		Fields:   fields,
 	}}
 	return p, true
 }

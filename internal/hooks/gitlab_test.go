@@ -40,35 +40,35 @@ func TestGitLabPayload(t *testing.T) {
 		want        want
 	}{
 		{"push.json", "Push Hook", want{
-			text: []string{"[<http://example.com/mike/diaspora|mike/diaspora>] John Smith pushed",
+			text: []string{"[mike/diaspora] John Smith pushed",
 				"<http://example.com/mike/diaspora/-/compare/95790bf891e76fee5e1747ab589903a6a1f80f22...da1560886d4f094c3e6c9ef40349f7d38b5d27d7|4 commits>",
-				"to <http://example.com/mike/diaspora/-/tree/master|`master`>"},
+				"to <http://example.com/mike/diaspora/-/tree/master|master>"},
 			attachment: []string{
 				"<http://example.com/mike/diaspora/commit/b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327|b6568db> Update Catalan translation to e38cb41. — Jordi Mallach",
 				"|da15608> fixed readme — GitLab dev user",
 				"… and 2 more commits"},
 		}},
 		{"issue.json", "Issue Hook", want{
-			text:       []string{"[<http://example.com/gitlabhq/gitlab-test|gitlabhq/gitlab-test>] Administrator opened issue <http://example.com/diaspora/issues/23|#23 New API: create/update/delete file>"},
-			attachment: []string{"Create new API for manipulations with repository", "http://example.com/diaspora/issues/23"},
+			text:       []string{"[gitlabhq/gitlab-test] Administrator opened issue <http://example.com/diaspora/issues/23|#23 New API: create/update/delete file>"},
+			attachment: []string{"Create new API for manipulations with repository"},
 			color:      colorOpen,
 		}},
 		{"merge_request.json", "Merge Request Hook", want{
-			text:       []string{"[<http://example.com/gitlabhq/gitlab-test|gitlabhq/gitlab-test>] Administrator opened merge request <http://example.com/diaspora/merge_requests/1|!1 MS-Viewport>"},
-			attachment: []string{"!1 MS-Viewport", "Branch: ms-viewport → master"},
+			text:       []string{"[gitlabhq/gitlab-test] Administrator opened merge request <http://example.com/diaspora/merge_requests/1|!1 MS-Viewport>"},
+			attachment: []string{"Branch: ms-viewport → master"},
 			color:      colorOpen,
 		}},
 		{"pipeline.json", "Pipeline Hook", want{
-			text:       []string{"[<http://192.168.64.1:3005/gitlab-org/gitlab-test|gitlab-org/gitlab-test>] Pipeline <http://example.com/gitlab-org/gitlab-test/-/pipelines/31|#31> passed on `master`"},
+			text:       []string{"[gitlab-org/gitlab-test] Pipeline <http://example.com/gitlab-org/gitlab-test/-/pipelines/31|#31> passed on `master`"},
 			attachment: []string{"Status: success", "Ref: master", "Duration: 63 s", "Pipeline for branch: master"},
 			color:      colorGood,
 		}},
 		{"tag_push.json", "Tag Push Hook", want{
-			text:     []string{"[<http://example.com/jsmith/example|jsmith/example>] John Smith created tag <http://example.com/jsmith/example/-/tags/v1.0.0|`v1.0.0`>"},
+			text:     []string{"[jsmith/example] John Smith created tag <http://example.com/jsmith/example/-/tags/v1.0.0|v1.0.0>"},
 			noAttach: true,
 		}},
 		{"note_issue.json", "Note Hook", want{
-			text:       []string{"[<http://example.com/gitlab-org/gitlab-test|gitlab-org/gitlab-test>] Administrator commented on <http://example.com/gitlab-org/gitlab-test/issues/17#note_1241|issue #17 test>"},
+			text:       []string{"[gitlab-org/gitlab-test] Administrator commented on <http://example.com/gitlab-org/gitlab-test/issues/17#note_1241|issue #17 test>"},
 			attachment: []string{"Hello world"},
 		}},
 		{"wiki_page.json", "Wiki Page Hook", want{

@@ -170,11 +170,9 @@ func (e *jiraEvent) created() (Payload, bool) {
 	return Payload{
 		Text: e.prefix() + e.who() + " created " + mdText(kind, 40) + " " + e.issueLink(link),
 		Attachments: []Attachment{{
-			Fallback:  mdText(label, maxTitle),
-			Color:     colorOpen,
-			Title:     mdText(label, maxTitle),
-			TitleLink: link,
-			Fields:    fields,
+			Fallback: mdText(label, maxTitle),
+			Color:    colorOpen,
+			Fields:   fields,
 		}},
 	}, true
 }

@@ -42,7 +42,7 @@ func TestJiraPayload(t *testing.T) {
 	}{
 		{"issue_created.json", want{
 			text:       []string{"[ED] Mia Krystof created bug " + issue},
-			attachment: []string{"https://your-domain.atlassian.net/browse/ED-1", "Status: To Do", "Priority: Medium", "Assignee: Unassigned"},
+			attachment: []string{"Status: To Do", "Priority: Medium", "Assignee: Unassigned"},
 			color:      colorOpen,
 		}},
 		{"issue_updated.json", want{
