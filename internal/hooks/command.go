@@ -25,8 +25,8 @@ import (
 // the conversation ("in_channel"). The answer may come later, through the
 // response_url, up to 5 times within 30 minutes of the invocation.
 
-// Command is a registered slash command.
-type Command struct {
+// SlashCommand is a registered slash command, as the invoker needs it.
+type SlashCommand struct {
 	Name  string // without the slash
 	URL   string
 	Token string // sent as "token" when set (Slack's verification token)
@@ -73,23 +73,23 @@ const (
 // time, unreachable).
 var ErrCommandFailed = errors.New("command failed")
 
-// CommandsConfig configures Commands.
-type CommandsConfig struct {
+// SlashCommandsConfig configures SlashCommands.
+type SlashCommandsConfig struct {
 	// ResponseURL is the absolute URL of a response token, e.g.
 	// "http://host:7715/commands/response/" + token; the listener mounts
 	// Handler there. Required.
 	ResponseURL func(token string) string
 	// OnResponse receives each answer POSTed to a response_url, with the
 	// invocation it answers. Required.
-	OnResponse func(cmd Command, inv Invocation, resp CommandResponse)
+	OnResponse func(cmd SlashCommand, inv Invocation, resp CommandResponse)
 	Client     *http.Client  // nil: a client that follows no redirects
 	Timeout    time.Duration // 0: CommandTimeout (3 s)
 	Logger     *slog.Logger
 }
 
-// Commands invokes slash commands and serves their response URLs.
-type Commands struct {
-	cfg    CommandsConfig
+// SlashCommands invokes slash commands and serves their response URLs.
+type SlashCommands struct {
+	cfg    SlashCommandsConfig
 	client *http.Client
 	log    *slog.Logger
 
@@ -98,14 +98,14 @@ type Commands struct {
 }
 
 type responseURL struct {
-	cmd     Command
+	cmd     SlashCommand
 	inv     Invocation
 	expires time.Time
 	uses    int
 }
 
-// NewCommands makes a Commands.
-func NewCommands(cfg CommandsConfig) (*Commands, error) {
+// NewSlashCommands makes a SlashCommands.
+func NewSlashCommands(cfg SlashCommandsConfig) (*SlashCommands, error) {
 	if cfg.ResponseURL == nil || cfg.OnResponse == nil {
 		return nil, errors.New("slash commands: ResponseURL and OnResponse are required")
 	}
@@ -118,7 +118,7 @@ func NewCommands(cfg CommandsConfig) (*Commands, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Commands{cfg: cfg, client: client, log: log, open: map[string]*responseURL{}}, nil
+	return &SlashCommands{cfg: cfg, client: client, log: log, open: map[string]*responseURL{}}, nil
 }
 
 // ParseCommandLine splits "/NAME args" into the name and its text; ok is
@@ -138,7 +138,7 @@ func ParseCommandLine(line string) (name, text string, ok bool) {
 // Invoke POSTs the invocation to the command's URL and returns its
 // answer; an empty 2xx is an empty answer (nothing to show). The
 // response_url sent with it is open for ResponseURLLife from now.
-func (c *Commands) Invoke(ctx context.Context, cmd Command, inv Invocation) (CommandResponse, error) {
+func (c *SlashCommands) Invoke(ctx context.Context, cmd SlashCommand, inv Invocation) (CommandResponse, error) {
 	token, err := randomToken()
 	if err != nil {
 		return CommandResponse{}, err
@@ -188,7 +188,7 @@ func (c *Commands) Invoke(ctx context.Context, cmd Command, inv Invocation) (Com
 
 // CommandForm is the form POSTed for an invocation: Slack's slash-command
 // fields.
-func CommandForm(cmd Command, inv Invocation, responseURL, triggerID string) url.Values {
+func CommandForm(cmd SlashCommand, inv Invocation, responseURL, triggerID string) url.Values {
 	channel := "directmessage"
 	if room, ok := strings.CutPrefix(inv.Conversation, "room:"); ok {
 		channel = room
@@ -252,7 +252,7 @@ func randomToken() (string, error) {
 
 // remember opens a response URL, forgetting expired ones (and, past
 // maxResponseURLOpen, the one closest to expiry).
-func (c *Commands) remember(token string, cmd Command, inv Invocation) {
+func (c *SlashCommands) remember(token string, cmd SlashCommand, inv Invocation) {
 	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -269,7 +269,7 @@ func (c *Commands) remember(token string, cmd Command, inv Invocation) {
 	c.open[token] = &responseURL{cmd: cmd, inv: inv, expires: now.Add(ResponseURLLife)}
 }
 
-func (c *Commands) sweep(now time.Time) {
+func (c *SlashCommands) sweep(now time.Time) {
 	for t, r := range c.open {
 		if !now.Before(r.expires) {
 			delete(c.open, t)
@@ -282,7 +282,7 @@ func (c *Commands) sweep(now time.Time) {
 // OnResponse, at most ResponseURLUses times within ResponseURLLife of
 // the invocation; an unknown, expired or used-up token is 404. Mount it
 // where ResponseURL points, e.g. under /commands/response/.
-func (c *Commands) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (c *SlashCommands) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "method_not_allowed", http.StatusMethodNotAllowed)
@@ -320,7 +320,7 @@ func (c *Commands) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		delete(c.open, token)
 		open = nil
 	}
-	var cmd Command
+	var cmd SlashCommand
 	var inv Invocation
 	if open != nil {
 		open.uses++

@@ -15,17 +15,17 @@ import (
 )
 
 type answered struct {
-	cmd  Command
+	cmd  SlashCommand
 	inv  Invocation
 	resp CommandResponse
 }
 
-func newTestCommands(t *testing.T, client *http.Client) (*Commands, chan answered) {
+func newTestCommands(t *testing.T, client *http.Client) (*SlashCommands, chan answered) {
 	t.Helper()
 	got := make(chan answered, 10)
-	c, err := NewCommands(CommandsConfig{
+	c, err := NewSlashCommands(SlashCommandsConfig{
 		ResponseURL: func(token string) string { return "http://127.0.0.1:7715/commands/response/" + token },
-		OnResponse:  func(cmd Command, inv Invocation, resp CommandResponse) { got <- answered{cmd, inv, resp} },
+		OnResponse:  func(cmd SlashCommand, inv Invocation, resp CommandResponse) { got <- answered{cmd, inv, resp} },
 		Client:      client,
 	})
 	if err != nil {
@@ -52,7 +52,7 @@ func TestInvokePostsSlackFields(t *testing.T) {
 	}))
 	defer srv.Close()
 	c, _ := newTestCommands(t, nil)
-	resp, err := c.Invoke(t.Context(), Command{Name: "ship", URL: srv.URL, Token: "tok"}, testInvocation)
+	resp, err := c.Invoke(t.Context(), SlashCommand{Name: "ship", URL: srv.URL, Token: "tok"}, testInvocation)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestInvokeAnswers(t *testing.T) {
 			}))
 			defer srv.Close()
 			c, _ := newTestCommands(t, nil)
-			resp, err := c.Invoke(t.Context(), Command{Name: "x", URL: srv.URL}, testInvocation)
+			resp, err := c.Invoke(t.Context(), SlashCommand{Name: "x", URL: srv.URL}, testInvocation)
 			if tt.wantErr {
 				if !errors.Is(err, ErrCommandFailed) {
 					t.Fatalf("got %v, want ErrCommandFailed", err)
@@ -129,7 +129,7 @@ func TestInvokeGivesUpAfterThreeSeconds(t *testing.T) {
 		})
 		c, _ := newTestCommands(t, &http.Client{Transport: handlerTransport{h}})
 		start := time.Now()
-		_, err := c.Invoke(context.Background(), Command{Name: "slow", URL: "http://command.test/"}, testInvocation)
+		_, err := c.Invoke(context.Background(), SlashCommand{Name: "slow", URL: "http://command.test/"}, testInvocation)
 		if !errors.Is(err, ErrCommandFailed) || !strings.Contains(err.Error(), "3s") {
 			t.Fatalf("got %v, want no answer within 3s", err)
 		}
@@ -141,7 +141,7 @@ func TestInvokeGivesUpAfterThreeSeconds(t *testing.T) {
 
 // invokeForResponseURL invokes a command whose server remembers the
 // response_url, and returns its path.
-func invokeForResponseURL(t *testing.T, c *Commands, client *http.Client) string {
+func invokeForResponseURL(t *testing.T, c *SlashCommands, client *http.Client) string {
 	t.Helper()
 	var mu sync.Mutex
 	var responseURL string
@@ -152,13 +152,13 @@ func invokeForResponseURL(t *testing.T, c *Commands, client *http.Client) string
 	})
 	if client != nil {
 		client.Transport = handlerTransport{h}
-		if _, err := c.Invoke(t.Context(), Command{Name: "later", URL: "http://command.test/"}, testInvocation); err != nil {
+		if _, err := c.Invoke(t.Context(), SlashCommand{Name: "later", URL: "http://command.test/"}, testInvocation); err != nil {
 			t.Fatal(err)
 		}
 	} else {
 		srv := httptest.NewServer(h)
 		defer srv.Close()
-		if _, err := c.Invoke(t.Context(), Command{Name: "later", URL: srv.URL}, testInvocation); err != nil {
+		if _, err := c.Invoke(t.Context(), SlashCommand{Name: "later", URL: srv.URL}, testInvocation); err != nil {
 			t.Fatal(err)
 		}
 	}

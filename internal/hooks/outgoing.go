@@ -37,8 +37,8 @@ type OutgoingHook struct {
 	Secret       string   // "whsec_..." signing secret
 }
 
-// Message is what an outgoing webhook learns of a chat message.
-type Message struct {
+// OutgoingMessage is what an outgoing webhook learns of a chat message.
+type OutgoingMessage struct {
 	ID           string
 	Conversation string // "room:<name>" or "dm:<peer>"
 	Kind         string // only "text" messages are delivered
@@ -239,7 +239,7 @@ func setDefault[T comparable](v *T, def T) {
 // the hook's conversation, not posted by an integration, whose first word
 // is one of the triggers (compared case-insensitively; the word may end
 // in ':' or ',', as in "deploy: now").
-func Matches(hook OutgoingHook, msg Message) (trigger string, ok bool) {
+func Matches(hook OutgoingHook, msg OutgoingMessage) (trigger string, ok bool) {
 	if msg.Kind != "text" || msg.App != "" || msg.Conversation != hook.Conversation {
 		return "", false
 	}
@@ -272,7 +272,7 @@ func DeliveryID(name, messageID string) string {
 // on disk when Offer returns; the POST happens later, in Run. It reports
 // whether a delivery was queued (false for a message that does not match
 // or was already offered).
-func (d *Dispatcher) Offer(hook OutgoingHook, msg Message) (bool, error) {
+func (d *Dispatcher) Offer(hook OutgoingHook, msg OutgoingMessage) (bool, error) {
 	trigger, ok := Matches(hook, msg)
 	if !ok {
 		return false, nil
@@ -319,7 +319,7 @@ func (d *Dispatcher) pendingOf(name string) int {
 	return n
 }
 
-func outgoingBody(hook OutgoingHook, msg Message, trigger string) OutgoingBody {
+func outgoingBody(hook OutgoingHook, msg OutgoingMessage, trigger string) OutgoingBody {
 	channel := "directmessage" // Slack's channel_name for a DM
 	if room, ok := strings.CutPrefix(msg.Conversation, "room:"); ok {
 		channel = room

@@ -29,8 +29,8 @@ func testHook(t *testing.T, url string, triggers ...string) OutgoingHook {
 	return OutgoingHook{Name: "ci", Conversation: "room:dev", URL: url, Triggers: triggers, Secret: secret}
 }
 
-func textMessage(id, text string) Message {
-	return Message{
+func textMessage(id, text string) OutgoingMessage {
+	return OutgoingMessage{
 		ID: id, Conversation: "room:dev", Kind: "text",
 		Author: "12D3KooWAnn", AuthorName: "ann", Text: text,
 		Time: time.Date(2026, 12, 5, 18, 0, 0, 123456000, time.UTC),
@@ -115,8 +115,8 @@ func startDispatcher(t *testing.T, cfg DispatcherConfig) *Dispatcher {
 	return d
 }
 
-// post is one POST a receiver got, its signature checked.
-type post struct {
+// gotPost is one POST a receiver got, its signature checked.
+type gotPost struct {
 	id       string
 	verified error
 	body     OutgoingBody
@@ -132,7 +132,7 @@ type receiver struct {
 	status func(n int) int
 	reply  string
 	n      atomic.Int32
-	posts  chan post
+	posts  chan gotPost
 }
 
 func newReceiver(t *testing.T, secret string, status func(n int) int, reply string) *receiver {
@@ -140,7 +140,7 @@ func newReceiver(t *testing.T, secret string, status func(n int) int, reply stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &receiver{t: t, key: key, status: status, reply: reply, posts: make(chan post, 100)}
+	return &receiver{t: t, key: key, status: status, reply: reply, posts: make(chan gotPost, 100)}
 }
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -149,7 +149,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.t.Error(err)
 		return
 	}
-	p := post{id: r.Header.Get(HeaderWebhookID), raw: raw}
+	p := gotPost{id: r.Header.Get(HeaderWebhookID), raw: raw}
 	p.verified = Verify(rc.key, r.Header, raw, time.Now(), 0)
 	if err := json.Unmarshal(raw, &p.body); err != nil {
 		p.verified = errors.Join(p.verified, err)
@@ -167,7 +167,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, rc.reply)
 }
 
-func (rc *receiver) next(t *testing.T) post {
+func (rc *receiver) next(t *testing.T) gotPost {
 	t.Helper()
 	select {
 	case p := <-rc.posts:
@@ -178,7 +178,7 @@ func (rc *receiver) next(t *testing.T) post {
 	case <-time.After(wait):
 		t.Fatal("no POST arrived")
 	}
-	return post{}
+	return gotPost{}
 }
 
 func always(code int) func(int) int { return func(int) int { return code } }
@@ -202,11 +202,11 @@ func waitStatus(t *testing.T, a attempts, d *Dispatcher, hook, id, status string
 func TestMatches(t *testing.T) {
 	hook := OutgoingHook{Name: "ci", Conversation: "room:dev", Triggers: []string{"deploy", "Build"}}
 	all := OutgoingHook{Name: "all", Conversation: "room:dev"}
-	msg := func(text string) Message { return textMessage("m", text) }
+	msg := func(text string) OutgoingMessage { return textMessage("m", text) }
 	tests := []struct {
 		name    string
 		hook    OutgoingHook
-		msg     Message
+		msg     OutgoingMessage
 		trigger string
 		ok      bool
 	}{
@@ -218,9 +218,9 @@ func TestMatches(t *testing.T) {
 		{"word inside the text", hook, msg("please deploy"), "", false},
 		{"longer word", hook, msg("deployment done"), "", false},
 		{"no triggers: every message", all, msg("anything"), "", true},
-		{"other conversation", all, Message{Kind: "text", Conversation: "room:ops", Text: "x"}, "", false},
-		{"posted by an app", all, Message{Kind: "text", Conversation: "room:dev", App: "ci", Text: "x"}, "", false},
-		{"not a text message", all, Message{Kind: "join", Conversation: "room:dev"}, "", false},
+		{"other conversation", all, OutgoingMessage{Kind: "text", Conversation: "room:ops", Text: "x"}, "", false},
+		{"posted by an app", all, OutgoingMessage{Kind: "text", Conversation: "room:dev", App: "ci", Text: "x"}, "", false},
+		{"not a text message", all, OutgoingMessage{Kind: "join", Conversation: "room:dev"}, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
