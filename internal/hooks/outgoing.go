@@ -154,7 +154,8 @@ type record struct {
 	Done        time.Time       `json:"done,omitzero"`
 	Body        json.RawMessage `json:"body"`
 
-	busy bool // a worker holds it
+	busy     bool // a worker holds it
+	creating bool // Offer is writing its first file
 }
 
 // Dispatcher delivers outgoing webhooks. New constructs it (loading the
@@ -288,22 +289,34 @@ func (d *Dispatcher) Offer(hook OutgoingHook, msg OutgoingMessage) (bool, error)
 		Status: StatusPending, Created: now, NextAttempt: now, Body: body,
 	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.closed {
+		d.mu.Unlock()
 		return false, ErrClosed
 	}
 	if _, dup := d.records[r.ID]; dup {
+		d.mu.Unlock()
 		return false, nil
 	}
 	if d.pendingOf(hook.Name) >= d.cfg.MaxPending {
+		d.mu.Unlock()
 		return false, fmt.Errorf("outgoing webhook %s: %w", hook.Name, ErrQueueFull)
 	}
-	// Written under the lock, so a record is never seen in memory before it
-	// is on disk; one small fsynced file is a millisecond or so.
-	if err := d.files.write(r); err != nil {
+	// Held in the map, unlisted and unscheduled, while its file is
+	// written (outside the lock: an fsync takes milliseconds, and neither
+	// other Offers nor the workers wait for it).
+	r.creating = true
+	d.records[r.ID] = r
+	d.mu.Unlock()
+
+	err = d.files.write(r)
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err != nil {
+		delete(d.records, r.ID)
 		return false, fmt.Errorf("outgoing webhook %s: %w", hook.Name, err)
 	}
-	d.records[r.ID] = r
+	r.creating = false
 	d.due.push(r.NextAttempt, r.ID)
 	d.poke()
 	return true, nil
@@ -351,7 +364,7 @@ func (d *Dispatcher) Deliveries(name string) []Delivery {
 	d.mu.Lock()
 	var recs []*record
 	for _, r := range d.records {
-		if r.Hook == name {
+		if r.Hook == name && !r.creating {
 			recs = append(recs, r)
 		}
 	}
@@ -485,8 +498,7 @@ func (d *Dispatcher) attempt(ctx context.Context, r *record) {
 		d.mu.Unlock()
 		return
 	}
-	d.finish(r, out)
-	if out.ok && d.cfg.PostBack != nil && out.reply != nil {
+	if recorded := d.finish(r, out); recorded && out.ok && d.cfg.PostBack != nil && out.reply != nil {
 		d.cfg.PostBack(hook, DeliveredMessage{ID: r.MessageID, Conversation: r.Conv, Thread: r.Thread}, *out.reply)
 	}
 }
@@ -562,12 +574,14 @@ func ParseReply(answer []byte) (Payload, bool) {
 	return p, true
 }
 
-// finish records an attempt's outcome on disk, then in memory.
-func (d *Dispatcher) finish(r *record, out outcome) {
+// finish records an attempt's outcome on disk, then in memory. The
+// record is busy (this worker's) throughout: nothing else changes it.
+// It reports whether the outcome is on disk.
+func (d *Dispatcher) finish(r *record, out outcome) bool {
 	now := time.Now()
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	next := *r
+	d.mu.Unlock()
 	next.busy = false
 	next.Attempts++
 	switch {
@@ -584,9 +598,13 @@ func (d *Dispatcher) finish(r *record, out outcome) {
 		}
 		next.NextAttempt = at
 	}
-	if err := d.files.write(&next); err != nil {
-		// The disk refused: keep the old state, retry this outcome's POST
-		// later (the receiver dedupes on webhook-id).
+	err := d.files.write(&next)
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err != nil {
+		// The disk refused: keep the old state and try again later (the
+		// receiver dedupes on webhook-id if this attempt had succeeded).
 		d.log.Warn("outgoing webhook: recording delivery", "hook", r.Hook, "id", r.ID, "err", err)
 		next = *r
 		next.busy = false
@@ -600,6 +618,7 @@ func (d *Dispatcher) finish(r *record, out outcome) {
 	if d.cfg.OnAttempt != nil {
 		d.cfg.OnAttempt(r.Hook, r.delivery())
 	}
+	return err == nil
 }
 
 func (d *Dispatcher) logOutcome(r *record) {
