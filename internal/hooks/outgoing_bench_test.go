@@ -34,8 +34,10 @@ func BenchmarkOutgoingLatency(b *testing.B) {
 	done := make(chan error, 1)
 	go func() { done <- d.Run(b.Context()) }()
 	defer func() {
-		d.Close()
-		<-done
+		_ = d.Close()
+		if err := <-done; err != nil {
+			b.Error(err)
+		}
 	}()
 	msg := textMessage("", "deploy prod")
 	var lat []time.Duration
