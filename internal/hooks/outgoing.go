@@ -166,6 +166,9 @@ type Dispatcher struct {
 	log    *slog.Logger
 	client *http.Client
 	files  *deliveryFiles
+	// ownClient: the client is the dispatcher's, its idle connections
+	// closed by Close.
+	ownClient bool
 
 	mu      sync.Mutex
 	records map[string]*record
@@ -200,16 +203,20 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	client := cfg.Client
+	client, ownClient := cfg.Client, false
 	if client == nil {
-		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		client = &http.Client{
+			Transport:     http.DefaultTransport.(*http.Transport).Clone(),
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+		ownClient = true
 	}
 	files, err := openDeliveryFiles(cfg.Dir, log)
 	if err != nil {
 		return nil, err
 	}
 	d := &Dispatcher{
-		cfg: cfg, log: log, client: client, files: files,
+		cfg: cfg, log: log, client: client, ownClient: ownClient, files: files,
 		records: map[string]*record{},
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
@@ -692,5 +699,8 @@ func (d *Dispatcher) Close() error {
 		}
 	})
 	<-d.stopped
+	if d.ownClient {
+		d.client.CloseIdleConnections()
+	}
 	return nil
 }

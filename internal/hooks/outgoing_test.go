@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -8,12 +9,15 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // wait is how long a test waits for an event before it fails: generous,
@@ -690,4 +694,111 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatal("pending without a next attempt")
 		}
 	})
+}
+
+// TestCloseCutsOffAPOSTWhichTheNextRunSends: a POST in flight when the
+// dispatcher stops stays pending, and the next dispatcher sends it; no
+// goroutine is left behind.
+func TestCloseCutsOffAPOSTWhichTheNextRunSends(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	hook := testHook(t, "")
+	arrived := make(chan struct{}, 1)
+	var hold atomic.Bool
+	hold.Store(true)
+	rc := newReceiver(t, hook.Secret, always(200), "")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hold.Load() {
+			_, _ = io.Copy(io.Discard, r.Body) // then the server notices the client going
+			arrived <- struct{}{}
+			<-r.Context().Done() // never answers: the dispatcher gives up when closed
+			return
+		}
+		rc.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	hook.URL = srv.URL
+	dir := t.TempDir()
+	a := newAttempts()
+	cfg := DispatcherConfig{Dir: dir, Lookup: newHookTable(hook).lookup, OnAttempt: a.observe}
+	d, err := NewDispatcher(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.Run(context.Background()) }()
+	if _, err := d.Offer(hook, textMessage("m1", "x")); err != nil {
+		t.Fatal(err)
+	}
+	<-arrived
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if del := d.Deliveries("ci")[0]; del.Status != StatusPending || del.Attempts != 0 {
+		t.Fatalf("got %+v, want pending with no attempt counted", del)
+	}
+
+	hold.Store(false)
+	d2, err := NewDispatcher(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- d2.Run(context.Background()) }()
+	if p := rc.next(t); p.id != DeliveryID("ci", "m1") {
+		t.Fatalf("got %s", p.id)
+	}
+	waitStatus(t, a, d2, "ci", DeliveryID("ci", "m1"), StatusDelivered)
+	if err := d2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	srv.CloseClientConnections()
+}
+
+func TestWorkersBoundConcurrentPOSTs(t *testing.T) {
+	hook := testHook(t, "")
+	var inFlight, most atomic.Int32
+	arrived := make(chan struct{}, 100)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		arrived <- struct{}{}
+		<-release
+		inFlight.Add(-1)
+	}))
+	defer srv.Close()
+	hook.URL = srv.URL
+	a := newAttempts()
+	d := startDispatcher(t, DispatcherConfig{Dir: t.TempDir(), Lookup: newHookTable(hook).lookup, Workers: 2, OnAttempt: a.observe})
+	const n = 8
+	for i := range n {
+		if _, err := d.Offer(hook, textMessage("m"+strconv.Itoa(i), "x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range n {
+		<-arrived
+		release <- struct{}{}
+	}
+	a.until(t, "every delivery", func() bool {
+		for _, del := range d.Deliveries("ci") {
+			if del.Status != StatusDelivered {
+				return false
+			}
+		}
+		return true
+	})
+	if m := most.Load(); m > 2 {
+		t.Fatalf("%d POSTs were in flight at once, want at most 2", m)
+	}
 }
