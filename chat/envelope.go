@@ -2,6 +2,7 @@ package chat
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode"
@@ -37,6 +38,10 @@ func encodeEnvelope(m *Message) error {
 		TargetHlc:  uint64(m.TargetHLC),
 		Emoji:      m.Emoji,
 		Remove:     m.Remove,
+
+		App:     m.App,
+		AppIcon: m.AppIcon,
+		Rich:    m.Rich,
 	}
 	if !m.ReplyTo.IsZero() {
 		env.ReplyTo = m.ReplyTo[:]
@@ -69,6 +74,7 @@ func StripEnvelope(envelope []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %v", ErrBadEnvelope, err)
 	}
 	env.Body, env.Files, env.Mentions, env.MentionAll = "", nil, nil, false
+	env.Rich = nil // an app message's formatted text goes with its text; its app name stays
 	return proto.MarshalOptions{Deterministic: true}.Marshal(&env)
 }
 
@@ -119,6 +125,7 @@ func readRelations(m *Message, env *wire.Envelope) {
 	}
 	m.AlsoRoom, m.MentionAll = env.AlsoRoom, env.MentionAll
 	m.TargetHLC, m.Emoji, m.Remove = HLC(env.TargetHlc), env.Emoji, env.Remove
+	m.App, m.AppIcon, m.Rich = env.App, env.AppIcon, env.Rich
 }
 
 // Limits on what a message says of others.
@@ -126,6 +133,40 @@ const (
 	MaxMentions = 64 // peers one message mentions
 	MaxEmojiLen = 64 // bytes of one reaction
 )
+
+// Limits on an app message's fields (see PostApp).
+const (
+	MaxAppNameLen = 80       // bytes of an app's name
+	MaxAppIconLen = 512      // bytes of its icon (an emoji code or a URL)
+	MaxRichLen    = 64 << 10 // bytes of its formatted payload (JSON)
+)
+
+// checkApp checks an app message's fields: only a text message carries
+// them, the name is 1 to MaxAppNameLen bytes of UTF-8 on one line, icon
+// and rich come only with a name, and rich is a JSON object of at most
+// MaxRichLen bytes.
+func checkApp(m *Message) error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrBadEnvelope, fmt.Sprintf(format, a...))
+	}
+	switch {
+	case m.App == "" && (m.AppIcon != "" || len(m.Rich) > 0):
+		return bad("app_icon and rich go with an app name")
+	case m.App == "":
+		return nil
+	case m.Kind != KindText:
+		return bad("only a text message is an app's")
+	case len(m.App) > MaxAppNameLen || !utf8.ValidString(m.App) || strings.ContainsAny(m.App, "\r\n") || strings.TrimSpace(m.App) == "":
+		return bad("an app name is 1 to %d bytes of UTF-8 on one line", MaxAppNameLen)
+	case len(m.AppIcon) > MaxAppIconLen || !utf8.ValidString(m.AppIcon) || strings.ContainsFunc(m.AppIcon, unicode.IsSpace):
+		return bad("an app icon is at most %d bytes of UTF-8 without spaces", MaxAppIconLen)
+	case len(m.Rich) > MaxRichLen:
+		return bad("rich is %d bytes, at most %d", len(m.Rich), MaxRichLen)
+	case len(m.Rich) > 0 && (m.Rich[0] != '{' || !json.Valid(m.Rich)):
+		return bad("rich is a JSON object")
+	}
+	return nil
+}
 
 // checkRelations checks, for DecodeEnvelope, the fields that tie a
 // message to others: which kinds carry a thread, a target, mentions and
@@ -223,6 +264,9 @@ func DecodeEnvelope(envelope []byte) (*Message, error) {
 		return nil, fmt.Errorf("%w: a %v message has no body and no files", ErrBadEnvelope, m.Kind)
 	}
 	if err := checkRelations(m, &env); err != nil {
+		return nil, err
+	}
+	if err := checkApp(m); err != nil {
 		return nil, err
 	}
 	if m.Files, err = fileManifestsFromWire(env.Files, true); err != nil {

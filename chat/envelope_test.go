@@ -345,6 +345,8 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		{Author: alice, To: bob, HLC: testHLC, Kind: KindText, Body: "hello"},
 		{Author: bob, Room: "lobby", HLC: testHLC, Kind: KindText, Body: "hi all", ReplyTo: MessageIDOf(nil)},
 		{Author: bob, Room: "lobby", HLC: testHLC, Kind: KindJoin},
+		// An app message (an incoming webhook's).
+		{Author: alice, Room: "lobby", HLC: testHLC, Kind: KindText, Body: "build passed", App: "CI", AppIcon: ":ship:", Rich: []byte(`{"text":"build *passed*"}`)},
 		// A message with files (the manifests' decoder).
 		{Author: alice, Room: "lobby", HLC: testHLC, Kind: KindText, Files: []FileManifest{
 			{Name: "a.png", Size: 5 << 20, MIME: "image/png", Hash: FileHash{1}, ChunkSize: 1 << 20, Width: 64, Height: 48, Thumb: []byte{0xff, 0xd8}},

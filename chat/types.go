@@ -220,6 +220,13 @@ type Message struct {
 	// Emoji is a reaction's emoji; Remove takes the author's back.
 	Emoji  string
 	Remove bool
+	// App marks a text message posted by an integration this node hosts
+	// (an incoming webhook): the hook's name. AppIcon is its icon_emoji or
+	// icon_url; Rich the sanitised Slack payload (JSON) clients render
+	// formatted, Body being its plain text. See PostApp.
+	App     string
+	AppIcon string
+	Rich    []byte
 
 	// Envelope is the exact encoded envelope the ID was computed from.
 	Envelope []byte

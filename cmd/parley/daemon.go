@@ -100,6 +100,7 @@ func (c *cli) daemonCmd() *cobra.Command {
 	f.BoolVar(&o.NoMDNS, "no-mdns", false, "do not discover peers on the LAN")
 	f.BoolVar(&o.NoDHT, "no-dht", false, "do not run the DHT")
 	f.StringVar(&o.APIListen, "api-listen", "", "loopback address of the HTTP API (default 127.0.0.1:0; \"off\" for the unix socket only)")
+	f.StringVar(&o.HooksListen, "hooks-listen", "", "address of the webhook listener, e.g. 127.0.0.1:0 or 0.0.0.0:7715 (default: config hooks_listen, off)")
 	f.StringVar(&logLevel, "log-level", "", "debug, info, warn or error (default info)")
 	return cmd
 }

@@ -444,3 +444,38 @@ func filePartHeader(name string) textproto.MIMEHeader {
 	h.Set("Content-Type", "application/octet-stream")
 	return h
 }
+
+// CreateWebhook calls POST /api/v1/webhooks.
+func (c *Client) CreateWebhook(ctx context.Context, req WebhookRequest) (Webhook, error) {
+	var out Webhook
+	return out, c.do(ctx, http.MethodPost, "/api/v1/webhooks", req, &out)
+}
+
+// Webhooks calls GET /api/v1/webhooks.
+func (c *Client) Webhooks(ctx context.Context) ([]Webhook, error) {
+	var out []Webhook
+	return out, c.do(ctx, http.MethodGet, "/api/v1/webhooks", nil, &out)
+}
+
+// DeleteWebhook calls DELETE /api/v1/webhooks/{name}.
+func (c *Client) DeleteWebhook(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/webhooks/"+url.PathEscape(name), nil, nil)
+}
+
+// CreateCommand calls POST /api/v1/commands.
+func (c *Client) CreateCommand(ctx context.Context, req CommandRequest) (Command, error) {
+	var out Command
+	return out, c.do(ctx, http.MethodPost, "/api/v1/commands", req, &out)
+}
+
+// Commands calls GET /api/v1/commands.
+func (c *Client) Commands(ctx context.Context) ([]Command, error) {
+	var out []Command
+	return out, c.do(ctx, http.MethodGet, "/api/v1/commands", nil, &out)
+}
+
+// DeleteCommand calls DELETE /api/v1/commands/{name} (name with or
+// without its slash).
+func (c *Client) DeleteCommand(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/commands/"+url.PathEscape(strings.TrimPrefix(name, "/")), nil, nil)
+}

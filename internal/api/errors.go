@@ -47,6 +47,9 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 // writeErr maps an error to a status and code: the one place where
 // sentinel errors become HTTP.
 func writeErr(w http.ResponseWriter, err error) {
+	if hookError(w, err) {
+		return
+	}
 	switch {
 	case errors.Is(err, chat.ErrTooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, CodeTooLarge, err.Error())

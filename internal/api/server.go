@@ -70,6 +70,7 @@ var _ Backend = (*chat.Service)(nil)
 type Config struct {
 	Backend Backend
 	Notify  Notifications // notification rules and alerts; nil: none (the notify endpoints answer 503)
+	Hooks   Webhooks      // webhooks and slash commands; nil: none (their endpoints answer 503)
 	Token   string        // guards the TCP listener
 	Version string        // Parley's version, in GET /id
 	UI      http.Handler  // the web client, served on the TCP listener at "/"; nil for none
@@ -222,6 +223,12 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("PUT /api/v1/notify/{conv}", s.handleNotifyLevel)
 	mux.HandleFunc("PUT /api/v1/dnd", s.handleDND)
 	mux.HandleFunc("POST /api/v1/login-link", s.handleLoginLink)
+	mux.HandleFunc("GET /api/v1/webhooks", s.handleWebhooks)
+	mux.HandleFunc("POST /api/v1/webhooks", s.handleCreateWebhook)
+	mux.HandleFunc("DELETE /api/v1/webhooks/{name}", s.handleDeleteWebhook)
+	mux.HandleFunc("GET /api/v1/commands", s.handleCommands)
+	mux.HandleFunc("POST /api/v1/commands", s.handleCreateCommand)
+	mux.HandleFunc("DELETE /api/v1/commands/{name}", s.handleDeleteCommand)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		// Another method on a known path is 405, not 404.
 		var allow []string

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"time"
 
 	"github.com/parley-chat/parley/chat"
@@ -70,6 +71,13 @@ type Message struct {
 	Target string `json:"target,omitempty"`
 	Emoji  string `json:"emoji,omitempty"`
 	Remove bool   `json:"remove,omitempty"`
+	// App messages (posted by an integration this node or another member
+	// hosts): the app's name, its icon (icon_emoji or icon_url), and the
+	// sanitised Slack payload clients render with formatting; text is
+	// that payload as plain text.
+	App     string          `json:"app,omitempty"`
+	AppIcon string          `json:"app_icon,omitempty"`
+	Rich    json.RawMessage `json:"rich,omitempty"`
 }
 
 // Version is one earlier text of an edited message.
@@ -359,6 +367,10 @@ func MessageOf(m *chat.Message, fromDisplay string) Message {
 	}
 	if !m.Target.IsZero() {
 		out.Target, out.Emoji, out.Remove = m.Target.String(), m.Emoji, m.Remove
+	}
+	out.App, out.AppIcon = m.App, m.AppIcon
+	if len(m.Rich) > 0 && json.Valid(m.Rich) {
+		out.Rich = json.RawMessage(m.Rich)
 	}
 	return out
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/parley-chat/parley/chat"
 	"github.com/parley-chat/parley/crypto"
 	"github.com/parley-chat/parley/internal/api"
+	"github.com/parley-chat/parley/internal/hooks"
 	"github.com/parley-chat/parley/internal/notify"
 	"github.com/parley-chat/parley/internal/search"
 	"github.com/parley-chat/parley/internal/web"
@@ -97,7 +98,10 @@ type Options struct {
 	NoMDNS    bool
 	NoDHT     bool
 	APIListen string // loopback TCP address of the API; "127.0.0.1:0" by default, "off" for none
-	Logger    *slog.Logger
+	// HooksListen is the address of the hooks listener (overrides the
+	// config's hooks_listen; "off" for none).
+	HooksListen string
+	Logger      *slog.Logger
 	// Notifier shows desktop notifications; nil: the session's D-Bus
 	// notifier when there is a session bus (notify.Desktop).
 	Notifier notify.Notifier
@@ -115,6 +119,7 @@ type App struct {
 	Node     *node.Node
 	Chat     *chat.Service
 	Notify   *notify.Engine
+	Hooks    *hooks.Server // nil while hooks_listen is off
 	API      *api.Server
 
 	log     *slog.Logger
@@ -260,12 +265,20 @@ func Open(p Paths, o Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	reg, err := hooks.OpenRegistry(p.HooksFile(), nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.listenHooks(o.HooksListen, reg); err != nil {
+		return nil, err
+	}
 	if err := a.listenAPI(o.APIListen); err != nil {
 		return nil, err
 	}
 	a.API = api.New(api.Config{
 		Backend: a.Chat,
 		Notify:  a.Notify,
+		Hooks:   hooks.NewManager(reg, a.Hooks),
 		Token:   a.token,
 		Version: Version,
 		UI:      web.Handler(),
@@ -274,6 +287,46 @@ func Open(p Paths, o Options) (_ *App, err error) {
 		TCP:     a.tcpL,
 	})
 	return a, nil
+}
+
+// listenHooks opens the hooks listener, when the flag or the config asks
+// for one.
+func (a *App) listenHooks(addr string, reg *hooks.Registry) error {
+	if addr == "" {
+		addr = a.Config.HooksListen
+	}
+	if addr == "" || addr == "off" {
+		return nil
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen for webhooks on %s: %w", addr, err)
+	}
+	a.Hooks, err = hooks.NewServer(hooks.ServerConfig{
+		Registry: reg,
+		Poster:   a.Chat,
+		Listener: l,
+		TLSCert:  a.Config.HooksTLSCert,
+		TLSKey:   a.Config.HooksTLSKey,
+		Rate:     a.Config.HooksRate,
+		Burst:    a.Config.HooksBurst,
+		Queue:    a.Config.HooksQueue,
+		Logger:   a.log.With("part", "hooks"),
+	})
+	if err != nil {
+		_ = l.Close()
+		return err
+	}
+	return nil
+}
+
+// HooksURL is scheme://host:port of the hook URLs, or "" while the
+// listener is off.
+func (a *App) HooksURL() string {
+	if a.Hooks == nil {
+		return ""
+	}
+	return a.Hooks.Base()
 }
 
 func (a *App) listenAPI(tcpAddr string) error {
@@ -376,6 +429,7 @@ func (a *App) Run(ctx context.Context) error {
 		{"chat", a.Chat.Run},
 		{"notify", a.Notify.Run},
 		{"api", a.serveAPI},
+		{"hooks", a.serveHooks},
 	} {
 		g.Go(func() error {
 			err := p.run(gctx)
@@ -393,7 +447,7 @@ func (a *App) Run(ctx context.Context) error {
 			return nil
 		})
 	}
-	a.log.Info("node running", "peer_id", a.Identity.PeerID(), "nick", a.Config.Nick, "addrs", a.Node.Addrs(), "api", a.APIAddr())
+	a.log.Info("node running", "peer_id", a.Identity.PeerID(), "nick", a.Config.Nick, "addrs", a.Node.Addrs(), "api", a.APIAddr(), "hooks", a.HooksURL())
 	return g.Wait()
 }
 
@@ -409,6 +463,20 @@ func (a *App) serveAPI(ctx context.Context) error {
 	return a.API.Run(ctx)
 }
 
+// serveHooks serves the hook URLs once the messenger has started; while
+// the listener is off it waits for ctx.
+func (a *App) serveHooks(ctx context.Context) error {
+	if a.Hooks == nil {
+		return nil
+	}
+	select {
+	case <-a.Chat.Started():
+	case <-ctx.Done():
+		return nil
+	}
+	return a.Hooks.Run(ctx)
+}
+
 // Close releases everything Open acquired, stopping any part still
 // running. It is idempotent.
 func (a *App) Close() error {
@@ -421,6 +489,9 @@ func (a *App) Close() error {
 	var errs []error
 	if a.API != nil {
 		errs = append(errs, a.API.Close())
+	}
+	if a.Hooks != nil {
+		errs = append(errs, a.Hooks.Close())
 	}
 	if a.Notify != nil {
 		errs = append(errs, a.Notify.Close())

@@ -41,6 +41,20 @@ type Config struct {
 	// true. Off, this node sends none and still shows others'.
 	ReadReceipts *bool `toml:"read_receipts,omitempty"`
 
+	// Webhooks (docs/API.md, "Webhooks"). HooksListen is the address the
+	// hook URLs are served on, apart from the API: off by default;
+	// "127.0.0.1:0" picks a free port, "0.0.0.0:7715" lets the LAN reach
+	// it. HooksTLSCert and HooksTLSKey (PEM files) serve it over HTTPS.
+	// HooksRate, HooksBurst and HooksQueue are each hook's messages per
+	// second, at once, and POSTs waiting beyond those (then 429): 10, 100
+	// and 100 by default.
+	HooksListen  string  `toml:"hooks_listen,omitempty"`
+	HooksTLSCert string  `toml:"hooks_tls_cert,omitempty"`
+	HooksTLSKey  string  `toml:"hooks_tls_key,omitempty"`
+	HooksRate    float64 `toml:"hooks_rate,omitempty"`
+	HooksBurst   int     `toml:"hooks_burst,omitempty"`
+	HooksQueue   int     `toml:"hooks_queue,omitempty"`
+
 	// Files.
 	AutoDownload string `toml:"auto_download,omitempty"` // files up to this size are fetched on arrival: "16MiB" by default, "0" for none
 	MaxFileSize  string `toml:"max_file_size,omitempty"` // the largest file shared or fetched: "4GiB" by default

@@ -62,3 +62,6 @@ func (p Paths) TokenFile() string { return filepath.Join(p.Data, "api.token") }
 
 // NotifyFile is where the notification levels and do-not-disturb are kept.
 func (p Paths) NotifyFile() string { return filepath.Join(p.Data, "notify.json") }
+
+// HooksFile keeps the webhooks and slash commands with their secrets (0600).
+func (p Paths) HooksFile() string { return filepath.Join(p.Data, "hooks.json") }

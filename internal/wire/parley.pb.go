@@ -336,26 +336,31 @@ func (FileRequest_Type) EnumDescriptor() ([]byte, []int) {
 // them, are hashed to the message ID (SHA-256) and, in rooms, signed.
 // Exactly one of to_peer or room is set.
 type Envelope struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Version       uint32                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`            // 1
-	Author        []byte                 `protobuf:"bytes,2,opt,name=author,proto3" json:"author,omitempty"`               // author's peer ID, binary multihash
-	ToPeer        []byte                 `protobuf:"bytes,3,opt,name=to_peer,json=toPeer,proto3" json:"to_peer,omitempty"` // direct message: recipient's peer ID, binary multihash
-	Room          string                 `protobuf:"bytes,4,opt,name=room,proto3" json:"room,omitempty"`                   // room message: room name without '#'
-	Hlc           uint64                 `protobuf:"varint,5,opt,name=hlc,proto3" json:"hlc,omitempty"`                    // hybrid logical clock: ms since epoch << 16 | counter
-	Kind          Kind                   `protobuf:"varint,6,opt,name=kind,proto3,enum=parley.v1.Kind" json:"kind,omitempty"`
-	Body          string                 `protobuf:"bytes,7,opt,name=body,proto3" json:"body,omitempty"`                                 // UTF-8 text for KIND_TEXT
-	ReplyTo       []byte                 `protobuf:"bytes,8,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`            // optional: ID of the message this one answers (32 bytes)
-	Op            *RoomOp                `protobuf:"bytes,9,opt,name=op,proto3" json:"op,omitempty"`                                     // KIND_OP: the operation
-	Grant         *KeyGrant              `protobuf:"bytes,10,opt,name=grant,proto3" json:"grant,omitempty"`                              // KIND_KEY: the key
-	Files         []*FileManifest        `protobuf:"bytes,11,rep,name=files,proto3" json:"files,omitempty"`                              // KIND_TEXT: files shared with the message (body: the caption, may be empty)
-	Thread        []byte                 `protobuf:"bytes,12,opt,name=thread,proto3" json:"thread,omitempty"`                            // KIND_TEXT: a thread reply's root message ID (32 bytes)
-	AlsoRoom      bool                   `protobuf:"varint,13,opt,name=also_room,json=alsoRoom,proto3" json:"also_room,omitempty"`       // KIND_TEXT thread reply: shown in the room as well
-	Mentions      [][]byte               `protobuf:"bytes,14,rep,name=mentions,proto3" json:"mentions,omitempty"`                        // KIND_TEXT, KIND_EDIT: mentioned peers (binary peer IDs, at most 64)
-	MentionAll    bool                   `protobuf:"varint,15,opt,name=mention_all,json=mentionAll,proto3" json:"mention_all,omitempty"` // KIND_TEXT, KIND_EDIT: @room or @here
-	Target        []byte                 `protobuf:"bytes,16,opt,name=target,proto3" json:"target,omitempty"`                            // KIND_EDIT, KIND_DELETE, KIND_REACT, KIND_READ: the message acted on (32 bytes)
-	TargetHlc     uint64                 `protobuf:"varint,17,opt,name=target_hlc,json=targetHlc,proto3" json:"target_hlc,omitempty"`    // with target: that message's HLC (before this one's)
-	Emoji         string                 `protobuf:"bytes,18,opt,name=emoji,proto3" json:"emoji,omitempty"`                              // KIND_REACT: the reaction (1 to 64 bytes of UTF-8)
-	Remove        bool                   `protobuf:"varint,19,opt,name=remove,proto3" json:"remove,omitempty"`                           // KIND_REACT: take the author's reaction back
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Version    uint32                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`            // 1
+	Author     []byte                 `protobuf:"bytes,2,opt,name=author,proto3" json:"author,omitempty"`               // author's peer ID, binary multihash
+	ToPeer     []byte                 `protobuf:"bytes,3,opt,name=to_peer,json=toPeer,proto3" json:"to_peer,omitempty"` // direct message: recipient's peer ID, binary multihash
+	Room       string                 `protobuf:"bytes,4,opt,name=room,proto3" json:"room,omitempty"`                   // room message: room name without '#'
+	Hlc        uint64                 `protobuf:"varint,5,opt,name=hlc,proto3" json:"hlc,omitempty"`                    // hybrid logical clock: ms since epoch << 16 | counter
+	Kind       Kind                   `protobuf:"varint,6,opt,name=kind,proto3,enum=parley.v1.Kind" json:"kind,omitempty"`
+	Body       string                 `protobuf:"bytes,7,opt,name=body,proto3" json:"body,omitempty"`                                 // UTF-8 text for KIND_TEXT
+	ReplyTo    []byte                 `protobuf:"bytes,8,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`            // optional: ID of the message this one answers (32 bytes)
+	Op         *RoomOp                `protobuf:"bytes,9,opt,name=op,proto3" json:"op,omitempty"`                                     // KIND_OP: the operation
+	Grant      *KeyGrant              `protobuf:"bytes,10,opt,name=grant,proto3" json:"grant,omitempty"`                              // KIND_KEY: the key
+	Files      []*FileManifest        `protobuf:"bytes,11,rep,name=files,proto3" json:"files,omitempty"`                              // KIND_TEXT: files shared with the message (body: the caption, may be empty)
+	Thread     []byte                 `protobuf:"bytes,12,opt,name=thread,proto3" json:"thread,omitempty"`                            // KIND_TEXT: a thread reply's root message ID (32 bytes)
+	AlsoRoom   bool                   `protobuf:"varint,13,opt,name=also_room,json=alsoRoom,proto3" json:"also_room,omitempty"`       // KIND_TEXT thread reply: shown in the room as well
+	Mentions   [][]byte               `protobuf:"bytes,14,rep,name=mentions,proto3" json:"mentions,omitempty"`                        // KIND_TEXT, KIND_EDIT: mentioned peers (binary peer IDs, at most 64)
+	MentionAll bool                   `protobuf:"varint,15,opt,name=mention_all,json=mentionAll,proto3" json:"mention_all,omitempty"` // KIND_TEXT, KIND_EDIT: @room or @here
+	Target     []byte                 `protobuf:"bytes,16,opt,name=target,proto3" json:"target,omitempty"`                            // KIND_EDIT, KIND_DELETE, KIND_REACT, KIND_READ: the message acted on (32 bytes)
+	TargetHlc  uint64                 `protobuf:"varint,17,opt,name=target_hlc,json=targetHlc,proto3" json:"target_hlc,omitempty"`    // with target: that message's HLC (before this one's)
+	Emoji      string                 `protobuf:"bytes,18,opt,name=emoji,proto3" json:"emoji,omitempty"`                              // KIND_REACT: the reaction (1 to 64 bytes of UTF-8)
+	Remove     bool                   `protobuf:"varint,19,opt,name=remove,proto3" json:"remove,omitempty"`                           // KIND_REACT: take the author's reaction back
+	// KIND_TEXT posted by an integration (an incoming webhook) this node
+	// hosts: the author is still this node, which signs it as any other.
+	App           string `protobuf:"bytes,20,opt,name=app,proto3" json:"app,omitempty"`                        // the hook's name (1 to 80 bytes of UTF-8): marks the message as an app's
+	AppIcon       string `protobuf:"bytes,21,opt,name=app_icon,json=appIcon,proto3" json:"app_icon,omitempty"` // with app: the hook's icon_emoji (":ship:") or icon_url, at most 512 bytes
+	Rich          []byte `protobuf:"bytes,22,opt,name=rich,proto3" json:"rich,omitempty"`                      // with app: the sanitised Slack payload (JSON, at most 64 KiB) clients render formatted; body is its plain text
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -521,6 +526,27 @@ func (x *Envelope) GetRemove() bool {
 		return x.Remove
 	}
 	return false
+}
+
+func (x *Envelope) GetApp() string {
+	if x != nil {
+		return x.App
+	}
+	return ""
+}
+
+func (x *Envelope) GetAppIcon() string {
+	if x != nil {
+		return x.AppIcon
+	}
+	return ""
+}
+
+func (x *Envelope) GetRich() []byte {
+	if x != nil {
+		return x.Rich
+	}
+	return nil
 }
 
 // FileManifest describes one shared file. Its chunks are fetched over
@@ -2021,7 +2047,7 @@ var File_parley_v1_parley_proto protoreflect.FileDescriptor
 
 const file_parley_v1_parley_proto_rawDesc = "" +
 	"\n" +
-	"\x16parley/v1/parley.proto\x12\tparley.v1\"\xa3\x04\n" +
+	"\x16parley/v1/parley.proto\x12\tparley.v1\"\xe4\x04\n" +
 	"\bEnvelope\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x16\n" +
 	"\x06author\x18\x02 \x01(\fR\x06author\x12\x17\n" +
@@ -2044,7 +2070,10 @@ const file_parley_v1_parley_proto_rawDesc = "" +
 	"\n" +
 	"target_hlc\x18\x11 \x01(\x04R\ttargetHlc\x12\x14\n" +
 	"\x05emoji\x18\x12 \x01(\tR\x05emoji\x12\x16\n" +
-	"\x06remove\x18\x13 \x01(\bR\x06remove\"\xd3\x01\n" +
+	"\x06remove\x18\x13 \x01(\bR\x06remove\x12\x10\n" +
+	"\x03app\x18\x14 \x01(\tR\x03app\x12\x19\n" +
+	"\bapp_icon\x18\x15 \x01(\tR\aappIcon\x12\x12\n" +
+	"\x04rich\x18\x16 \x01(\fR\x04rich\"\xd3\x01\n" +
 	"\fFileManifest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x04R\x04size\x12\x12\n" +
