@@ -12,14 +12,14 @@ import (
 // webhookCmd is "parley webhook create|list|delete".
 func (c *cli) webhookCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "webhook create|list|delete",
+		Use:   "webhook create|list|delete|deliveries",
 		Short: "Manage webhooks: URLs your tools POST to (Slack's format, GitHub, GitLab, Jira), and outgoing hooks",
-		Args:  exactArgs(0, "a subcommand: create, list or delete"),
+		Args:  exactArgs(0, "a subcommand: create, list, delete or deliveries"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usageError{fmt.Errorf("webhook needs a subcommand: create, list or delete (see parley webhook --help)")}
+			return usageError{fmt.Errorf("webhook needs a subcommand: create, list, delete or deliveries (see parley webhook --help)")}
 		},
 	}
-	cmd.AddCommand(c.webhookCreateCmd(), c.webhookListCmd(), c.webhookDeleteCmd())
+	cmd.AddCommand(c.webhookCreateCmd(), c.webhookListCmd(), c.webhookDeleteCmd(), c.webhookDeliveriesCmd())
 	return cmd
 }
 

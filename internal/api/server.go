@@ -71,12 +71,14 @@ type Config struct {
 	Backend Backend
 	Notify  Notifications // notification rules and alerts; nil: none (the notify endpoints answer 503)
 	Hooks   Webhooks      // webhooks and slash commands; nil: none (their endpoints answer 503)
-	Token   string        // guards the TCP listener
-	Version string        // Parley's version, in GET /id
-	UI      http.Handler  // the web client, served on the TCP listener at "/"; nil for none
-	Logger  *slog.Logger
-	Unix    net.Listener // the unix socket; nil for none
-	TCP     net.Listener // the loopback TCP listener; nil for none
+	// Outgoing lists outgoing webhooks' deliveries; nil: none (503).
+	Outgoing Deliveries
+	Token    string       // guards the TCP listener
+	Version  string       // Parley's version, in GET /id
+	UI       http.Handler // the web client, served on the TCP listener at "/"; nil for none
+	Logger   *slog.Logger
+	Unix     net.Listener // the unix socket; nil for none
+	TCP      net.Listener // the loopback TCP listener; nil for none
 }
 
 // Server serves the API on a unix socket and a loopback TCP listener.
@@ -226,6 +228,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /api/v1/webhooks", s.handleWebhooks)
 	mux.HandleFunc("POST /api/v1/webhooks", s.handleCreateWebhook)
 	mux.HandleFunc("DELETE /api/v1/webhooks/{name}", s.handleDeleteWebhook)
+	mux.HandleFunc("GET /api/v1/webhooks/{name}/deliveries", s.handleDeliveries)
 	mux.HandleFunc("GET /api/v1/commands", s.handleCommands)
 	mux.HandleFunc("POST /api/v1/commands", s.handleCreateCommand)
 	mux.HandleFunc("DELETE /api/v1/commands/{name}", s.handleDeleteCommand)

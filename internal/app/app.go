@@ -120,6 +120,7 @@ type App struct {
 	Chat     *chat.Service
 	Notify   *notify.Engine
 	Hooks    *hooks.Server // nil while hooks_listen is off
+	Outgoing *hooks.Outgoing
 	API      *api.Server
 
 	log     *slog.Logger
@@ -272,19 +273,30 @@ func Open(p Paths, o Options) (_ *App, err error) {
 	if err := a.listenHooks(o.HooksListen, reg); err != nil {
 		return nil, err
 	}
+	a.Outgoing, err = hooks.NewOutgoing(hooks.OutgoingConfig{
+		Registry: reg,
+		Source:   a.Chat,
+		Poster:   a.Chat,
+		Dir:      p.OutgoingDir(),
+		Logger:   log.With("part", "outgoing"),
+	})
+	if err != nil {
+		return nil, err
+	}
 	if err := a.listenAPI(o.APIListen); err != nil {
 		return nil, err
 	}
 	a.API = api.New(api.Config{
-		Backend: a.Chat,
-		Notify:  a.Notify,
-		Hooks:   hooks.NewManager(reg, a.Hooks),
-		Token:   a.token,
-		Version: Version,
-		UI:      web.Handler(),
-		Logger:  log.With("part", "api"),
-		Unix:    a.unixL,
-		TCP:     a.tcpL,
+		Backend:  a.Chat,
+		Notify:   a.Notify,
+		Hooks:    hooks.NewManager(reg, a.Hooks),
+		Outgoing: a.Outgoing,
+		Token:    a.token,
+		Version:  Version,
+		UI:       web.Handler(),
+		Logger:   log.With("part", "api"),
+		Unix:     a.unixL,
+		TCP:      a.tcpL,
 	})
 	return a, nil
 }
@@ -430,6 +442,7 @@ func (a *App) Run(ctx context.Context) error {
 		{"notify", a.Notify.Run},
 		{"api", a.serveAPI},
 		{"hooks", a.serveHooks},
+		{"outgoing", a.runOutgoing},
 	} {
 		g.Go(func() error {
 			err := p.run(gctx)
@@ -477,6 +490,17 @@ func (a *App) serveHooks(ctx context.Context) error {
 	return a.Hooks.Run(ctx)
 }
 
+// runOutgoing delivers the outgoing webhooks once the messenger has
+// started.
+func (a *App) runOutgoing(ctx context.Context) error {
+	select {
+	case <-a.Chat.Started():
+	case <-ctx.Done():
+		return nil
+	}
+	return a.Outgoing.Run(ctx)
+}
+
 // Close releases everything Open acquired, stopping any part still
 // running. It is idempotent.
 func (a *App) Close() error {
@@ -492,6 +516,9 @@ func (a *App) Close() error {
 	}
 	if a.Hooks != nil {
 		errs = append(errs, a.Hooks.Close())
+	}
+	if a.Outgoing != nil {
+		errs = append(errs, a.Outgoing.Close())
 	}
 	if a.Notify != nil {
 		errs = append(errs, a.Notify.Close())

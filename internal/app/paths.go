@@ -65,3 +65,6 @@ func (p Paths) NotifyFile() string { return filepath.Join(p.Data, "notify.json")
 
 // HooksFile keeps the webhooks and slash commands with their secrets (0600).
 func (p Paths) HooksFile() string { return filepath.Join(p.Data, "hooks.json") }
+
+// OutgoingDir holds the outgoing webhooks' deliveries, one file each.
+func (p Paths) OutgoingDir() string { return filepath.Join(p.Data, "outgoing") }
