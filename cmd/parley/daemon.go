@@ -100,6 +100,7 @@ func (c *cli) daemonCmd() *cobra.Command {
 	f.BoolVar(&o.NoMDNS, "no-mdns", false, "do not discover peers on the LAN")
 	f.BoolVar(&o.NoDHT, "no-dht", false, "do not run the DHT")
 	f.StringVar(&o.APIListen, "api-listen", "", "loopback address of the HTTP API (default 127.0.0.1:0; \"off\" for the unix socket only)")
+	f.StringVar(&o.MetricsListen, "metrics-listen", "", "address of an unauthenticated listener serving only /metrics (default off; as metrics_listen in config)")
 	f.StringVar(&logLevel, "log-level", "", "debug, info, warn or error (default info)")
 	return cmd
 }

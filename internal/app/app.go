@@ -20,8 +20,10 @@ import (
 	"github.com/parley-chat/parley/chat"
 	"github.com/parley-chat/parley/crypto"
 	"github.com/parley-chat/parley/internal/api"
+	"github.com/parley-chat/parley/internal/metrics"
 	"github.com/parley-chat/parley/internal/notify"
 	"github.com/parley-chat/parley/internal/search"
+	"github.com/parley-chat/parley/internal/tokens"
 	"github.com/parley-chat/parley/internal/web"
 	"github.com/parley-chat/parley/node"
 	"github.com/parley-chat/parley/store"
@@ -97,7 +99,10 @@ type Options struct {
 	NoMDNS    bool
 	NoDHT     bool
 	APIListen string // loopback TCP address of the API; "127.0.0.1:0" by default, "off" for none
-	Logger    *slog.Logger
+	// MetricsListen, if set, overrides the config's metrics_listen ("off":
+	// none).
+	MetricsListen string
+	Logger        *slog.Logger
 	// Notifier shows desktop notifications; nil: the session's D-Bus
 	// notifier when there is a session bus (notify.Desktop).
 	Notifier notify.Notifier
@@ -116,10 +121,15 @@ type App struct {
 	Chat     *chat.Service
 	Notify   *notify.Engine
 	API      *api.Server
+	Tokens   *tokens.Store
+	// Metrics is the node's Prometheus registry; a part that delivers
+	// webhooks reports each attempt with Metrics.HookDelivered.
+	Metrics *metrics.Registry
 
 	log     *slog.Logger
 	unixL   net.Listener
 	tcpL    net.Listener
+	metricL net.Listener
 	token   string
 	desktop *notify.DBus // the desktop notifier Open made, closed by Close
 	closeMu sync.Mutex
@@ -263,6 +273,13 @@ func Open(p Paths, o Options) (_ *App, err error) {
 	if err := a.listenAPI(o.APIListen); err != nil {
 		return nil, err
 	}
+	if a.Tokens, err = tokens.Open(p.TokensFile(), nil); err != nil {
+		return nil, err
+	}
+	a.Metrics = metrics.New(a.metricSources(log.With("part", "metrics")))
+	if err := a.listenMetrics(o.MetricsListen); err != nil {
+		return nil, err
+	}
 	a.API = api.New(api.Config{
 		Backend: a.Chat,
 		Notify:  a.Notify,
@@ -272,6 +289,10 @@ func Open(p Paths, o Options) (_ *App, err error) {
 		Logger:  log.With("part", "api"),
 		Unix:    a.unixL,
 		TCP:     a.tcpL,
+
+		Tokens:          a.Tokens,
+		Metrics:         a.Metrics.Handler(),
+		MetricsListener: a.metricL,
 	})
 	return a, nil
 }
@@ -393,7 +414,7 @@ func (a *App) Run(ctx context.Context) error {
 			return nil
 		})
 	}
-	a.log.Info("node running", "peer_id", a.Identity.PeerID(), "nick", a.Config.Nick, "addrs", a.Node.Addrs(), "api", a.APIAddr())
+	a.log.Info("node running", "peer_id", a.Identity.PeerID(), "nick", a.Config.Nick, "addrs", a.Node.Addrs(), "api", a.APIAddr(), "metrics", a.MetricsAddr())
 	return g.Wait()
 }
 
@@ -440,6 +461,9 @@ func (a *App) Close() error {
 	}
 	if a.tcpL != nil {
 		_ = a.tcpL.Close()
+	}
+	if a.metricL != nil {
+		_ = a.metricL.Close()
 	}
 	if a.Search != nil {
 		errs = append(errs, a.Search.Close())
