@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"regexp"
@@ -182,6 +183,9 @@ func decode(b []byte) ([]*entry, error) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, err
 	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("more after the tokens")
+	}
 	if f.Version != fileVersion {
 		return nil, fmt.Errorf("version %d: want %d", f.Version, fileVersion)
 	}
@@ -196,7 +200,7 @@ func decode(b []byte) ([]*entry, error) {
 		if _, err := ParseScope(string(e.Scope)); err != nil {
 			return nil, fmt.Errorf("token %s: %w", e.Name, err)
 		}
-		if h, err := hex.DecodeString(e.Hash); err != nil || len(h) != sha256.Size || hashes[e.Hash] {
+		if h, err := hex.DecodeString(e.Hash); err != nil || len(h) != sha256.Size || hex.EncodeToString(h) != e.Hash || hashes[e.Hash] {
 			return nil, fmt.Errorf("token %s: bad or repeated hash", e.Name)
 		}
 		if e.Convs == nil {
