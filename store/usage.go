@@ -23,7 +23,7 @@ const usageCacheFor = 30 * time.Second
 
 // DiskUsage measures the store on disk. Badger's sizes are its own
 // (refreshed by Badger about once a minute); the chunk directory is
-// walked at most every 30 seconds.
+// walked at most every 30 seconds (by Options.Now).
 func (s *Store) DiskUsage() (DiskUsage, error) {
 	lsm, vlog := s.db.Size()
 	u := DiskUsage{LSM: lsm, VLog: vlog}
@@ -33,7 +33,7 @@ func (s *Store) DiskUsage() (DiskUsage, error) {
 	}
 	f.usageMu.Lock()
 	defer f.usageMu.Unlock()
-	if now := time.Now(); f.usageAt.IsZero() || now.Sub(f.usageAt) >= usageCacheFor {
+	if now := f.now(); f.usageAt.IsZero() || now.Sub(f.usageAt) >= usageCacheFor {
 		total, err := dirSize(f.dir)
 		if err != nil {
 			return u, err
