@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -225,6 +227,26 @@ func TestScopedTokens(t *testing.T) {
 		}
 	}
 
+	// Files: teambot shares into #team only, and reads only #team's files.
+	for _, tc := range []struct {
+		to   string
+		want int
+	}{{"#team", 201}, {"#other", 403}} {
+		if code, body := upload(t, sender.Token, base, tc.to, "notes.txt", "shared by the bot"); code != tc.want {
+			t.Errorf("teambot sharing a file into %s: got %d (%s), want %d", tc.to, code, body, tc.want)
+		}
+	}
+	dir := t.TempDir()
+	otherFile, _ := writeRandom(t, dir, "other.bin", 5000)
+	otherMsg := share(t, alice, otherFile, "#other")
+	hash := filesOf(t, alice, "#other", otherMsg)[0].Hash
+	if code, _ := asToken(t, sender.Token, "GET", base+"/api/v1/files/"+hash, ""); code != 403 {
+		t.Errorf("teambot reading #other's file: got %d, want 403", code)
+	}
+	if code, _ := asToken(t, reader.Token, "GET", base+"/api/v1/files/"+hash, ""); code != 200 {
+		t.Errorf("reader reading #other's file: got %d, want 200", code)
+	}
+
 	// List endpoints are filtered to the token's conversations.
 	var rs []api.Room
 	if code, body := asToken(t, sender.Token, "GET", base+"/api/v1/rooms", ""); code != 200 || json.Unmarshal([]byte(body), &rs) != nil || len(rs) != 1 || rs[0].Name != "team" {
@@ -293,6 +315,33 @@ func TestScopedTokens(t *testing.T) {
 	if code, _ := asToken(t, sender.Token, "GET", base+"/api/v1/id", ""); code != 401 {
 		t.Errorf("revoked teambot after a restart: got %d, want 401", code)
 	}
+}
+
+// upload shares one file (named name, holding text) into conversation to
+// through the TCP API with token, and returns the status and the body.
+func upload(t *testing.T, token, base, to, name, text string) (int, string) {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	fw, err := mw.CreateFormFile("file", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = fw.Write([]byte(text))
+	_ = mw.Close()
+	req, err := http.NewRequest("POST", base+"/api/v1/files?to="+url.QueryEscape(to), &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := noRedirects.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
 }
 
 // waitClosed returns a channel closed once lines is closed (the stream
