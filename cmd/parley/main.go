@@ -5,7 +5,7 @@
 // the client commands, built with clientCommand (clientcmd.go), are in
 // node.go (id, peers, connect, open), conversations.go (send, history,
 // tail), rooms.go (join, leave, rooms, members, retention) and verify.go
-// (verify); chat.go opens the interactive chat. Peers are shown by the
+// (verify) and tokens.go (token); chat.go opens the interactive chat. Peers are shown by the
 // display names the daemon gives them.
 package main
 
