@@ -37,11 +37,11 @@ func TestStatsCountDirectMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	bob.Events.WaitFor(t, "bob storing alice's last", chattest.MessageIs(last)) // before he reacts to it
 	if _, _, err := bob.Svc.React(t.Context(), last, "👍"); err != nil {
 		t.Fatal(err)
 	}
 	alice.Events.WaitFor(t, "alice storing bob's message", chattest.MessageIs(reply.ID))
-	bob.Events.WaitFor(t, "bob storing alice's last", chattest.MessageIs(last))
 	alice.Events.WaitFor(t, "alice storing bob's reaction", func(e chat.Event) bool {
 		return e.Type == chat.EventMessage && e.Message.Kind == chat.KindReact
 	})
