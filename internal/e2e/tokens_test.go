@@ -65,7 +65,7 @@ func openEvents(t *testing.T, base, token string) (<-chan string, func()) {
 	req := newRequest(t, "GET", base+"/api/v1/events", "")
 	req.Header.Set("Authorization", "Bearer "+token)
 	client := &http.Client{Transport: &http.Transport{Proxy: nil}} // no timeout: a stream
-	resp, err := client.Do(req)
+	resp, err := client.Do(req)                                    //nolint:bodyclose // a stream: the returned func closes it
 	if err != nil {
 		t.Fatal(err)
 	}
