@@ -402,6 +402,7 @@ func (f *fileFetch) pump(p PeerID, c *fileClient, have []byte) error {
 	s := f.s
 	var plain []byte
 	each := func(i int, data []byte) error {
+		wireLen := len(data) // counted as received once stored
 		if f.man.Key != (crypto.Key{}) {
 			var err error
 			if plain, err = crypto.OpenChunk(plain[:0], f.man.Key, f.man.Hash, i, data); err != nil {
@@ -417,6 +418,7 @@ func (f *fileFetch) pump(p PeerID, c *fileClient, have []byte) error {
 			}
 			return fmt.Errorf("%w: %w", errStore, err)
 		}
+		s.stats.fileIn.Add(uint64(wireLen))
 		f.got(i)
 		return nil
 	}

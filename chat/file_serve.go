@@ -195,6 +195,7 @@ func (s *Service) answerFile(p PeerID, req *wire.FileRequest, w io.Writer, buf *
 			if err := send(&wire.FileResponse{Index: i, Data: data}); err != nil {
 				return err
 			}
+			s.stats.fileOut.Add(uint64(len(data)))
 		}
 		if now := time.Now(); now.Sub(buf.touched) >= fileTouchEvery {
 			_ = fs.TouchFile(rec.Manifest.Hash)

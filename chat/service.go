@@ -131,6 +131,7 @@ type Service struct {
 	inbound *streamSet
 	fetches fetches
 	indexer *searchIndexer
+	stats   counters // what Stats reports (stats.go)
 }
 
 // New builds a Service; Run starts it.
@@ -241,6 +242,9 @@ func (s *Service) Subscribe() (<-chan Event, func()) { return s.events.subscribe
 
 func (s *Service) publish(e Event) {
 	e.Time = s.cfg.Now()
+	if e.Type == EventMessage && e.Message != nil {
+		s.stats.message(s.self, e.Message)
+	}
 	if e.Peer != nil {
 		p := *e.Peer
 		s.peers.decorate(&p)

@@ -293,6 +293,7 @@ func (s *Service) syncRoom(ctx context.Context, r *room, p PeerID) (SyncStats, e
 	c := newSyncConn(st)
 	err = s.openSync(ctx, c, r, &stats, start)
 	stats.BytesIn, stats.BytesOut, stats.Took = c.in, c.out, time.Since(start)
+	s.stats.syncDone(true, c.in, c.out, err)
 	if err != nil {
 		_ = st.Reset()
 		return stats, err

@@ -65,7 +65,10 @@ func (ss *syncServer) handle(s *Service) StreamHandler {
 			defer cancel()
 			stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
 			defer stop()
-			return s.serveSync(ctx, p, newSyncConn(st))
+			c := newSyncConn(st)
+			err := s.serveSync(ctx, p, c)
+			s.stats.syncDone(false, c.in, c.out, err)
+			return err
 		})
 	}
 }

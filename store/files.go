@@ -54,6 +54,10 @@ type fileStore struct {
 	// reference counts, and every chunk removal.
 	mu      sync.Mutex
 	pending map[chat.FileHash]int // chunks written or being written, not yet counted
+
+	usageMu sync.Mutex // guards the chunk directory's measured size (usage.go)
+	usage   int64
+	usageAt time.Time
 }
 
 func newFileStore(dir string, o Options) *fileStore {

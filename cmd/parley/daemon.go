@@ -101,6 +101,7 @@ func (c *cli) daemonCmd() *cobra.Command {
 	f.BoolVar(&o.NoDHT, "no-dht", false, "do not run the DHT")
 	f.StringVar(&o.APIListen, "api-listen", "", "loopback address of the HTTP API (default 127.0.0.1:0; \"off\" for the unix socket only)")
 	f.StringVar(&o.HooksListen, "hooks-listen", "", "address of the webhook listener, e.g. 127.0.0.1:0 or 0.0.0.0:7715 (default: config hooks_listen, off)")
+	f.StringVar(&o.MetricsListen, "metrics-listen", "", "address of an unauthenticated listener serving only /metrics (default off; as metrics_listen in config)")
 	f.StringVar(&logLevel, "log-level", "", "debug, info, warn or error (default info)")
 	return cmd
 }

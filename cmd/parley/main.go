@@ -4,9 +4,10 @@
 // cli.go wires the commands; daemon.go runs the node (init, daemon);
 // the client commands, built with clientCommand (clientcmd.go), are in
 // node.go (id, peers, connect, open), conversations.go (send, history,
-// tail), rooms.go (join, leave, rooms, members, retention) and verify.go
-// (verify); chat.go opens the interactive chat. Peers are shown by the
-// display names the daemon gives them.
+// tail), rooms.go (join, leave, rooms, members, retention), verify.go
+// (verify) and tokens.go (token create, list, revoke); chat.go opens the
+// interactive chat. Peers are shown by the display names the daemon gives
+// them.
 package main
 
 import (

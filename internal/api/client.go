@@ -479,3 +479,40 @@ func (c *Client) Commands(ctx context.Context) ([]Command, error) {
 func (c *Client) DeleteCommand(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodDelete, "/api/v1/commands/"+url.PathEscape(strings.TrimPrefix(name, "/")), nil, nil)
 }
+
+// CreateToken calls POST /api/v1/tokens.
+func (c *Client) CreateToken(ctx context.Context, req TokenRequest) (TokenCreated, error) {
+	var out TokenCreated
+	err := c.do(ctx, http.MethodPost, "/api/v1/tokens", req, &out)
+	return out, err
+}
+
+// Tokens calls GET /api/v1/tokens.
+func (c *Client) Tokens(ctx context.Context) ([]TokenInfo, error) {
+	var out []TokenInfo
+	err := c.do(ctx, http.MethodGet, "/api/v1/tokens", nil, &out)
+	return out, err
+}
+
+// RevokeToken calls DELETE /api/v1/tokens/{name}.
+func (c *Client) RevokeToken(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/tokens/"+url.PathEscape(name), nil, nil)
+}
+
+// Metrics calls GET /metrics and returns the Prometheus text.
+func (c *Client) Metrics(ctx context.Context) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://parley/metrics", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return "", c.dialError(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode >= 300 {
+		return "", readError(resp)
+	}
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}

@@ -24,6 +24,9 @@ func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	if !allowConv(w, r, conv) {
+		return
+	}
 	var m *chat.Message
 	if room, ok := conv.Room(); ok {
 		m, err = s.backend.SendRoom(r.Context(), room, req.Text)
@@ -49,6 +52,9 @@ func (s *Server) handleMessage(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	if !allowConv(w, r, m.Conversation) {
+		return
+	}
 	writeJSON(w, http.StatusOK, s.messageOf(m))
 }
 
@@ -63,6 +69,9 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 		root, err := chat.ParseMessageID(v)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+			return
+		}
+		if !s.allowMessage(w, r, root) {
 			return
 		}
 		s.writeThread(w, root)
@@ -88,6 +97,9 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 	conv, err := s.backend.Resolve(with)
 	if err != nil {
 		writeErr(w, err)
+		return
+	}
+	if !allowConv(w, r, conv) {
 		return
 	}
 	ms, err := s.backend.History(conv, hq)
@@ -126,15 +138,17 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
-func (s *Server) handleConversations(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 	convs, err := s.backend.Conversations()
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	out := make([]Conversation, len(convs))
-	for i, c := range convs {
-		out[i] = ConversationOf(c)
+	out := make([]Conversation, 0, len(convs))
+	for _, c := range convs {
+		if covers(r, c.Conversation) {
+			out = append(out, ConversationOf(c))
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -46,6 +46,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return // fell too far behind, or shutting down: the client reconnects
 			}
+			if !eventCovered(r, e) {
+				continue
+			}
 			if sse {
 				_, _ = fmt.Fprintf(w, "event: %s\ndata: ", e.Type)
 			}
@@ -64,6 +67,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 				flusher.Flush()
 			}
 		case a := <-alerts:
+			if !covers(r, a.Conversation) {
+				continue
+			}
 			if sse {
 				_, _ = w.Write([]byte("event: notify\ndata: "))
 			}

@@ -92,6 +92,9 @@ func (s *Server) handleShare(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	if !allowConv(w, r, conv) {
+		return
+	}
 	mr, err := r.MultipartReader()
 	if err != nil {
 		writeError(w, http.StatusBadRequest, CodeBadRequest, "want a multipart/form-data body with the files: "+err.Error())
@@ -204,6 +207,9 @@ func (s *Server) handleFileContent(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	if !s.allowFile(w, r, h) {
+		return
+	}
 	rd, rec, err := s.backend.OpenFile(h)
 	if err != nil {
 		writeErr(w, err)
@@ -235,6 +241,9 @@ func (s *Server) handleFileThumb(w http.ResponseWriter, r *http.Request) {
 	h, err := fileHash(r)
 	if err != nil {
 		writeErr(w, err)
+		return
+	}
+	if !s.allowFile(w, r, h) {
 		return
 	}
 	rec, err := s.backend.FileRecord(h)

@@ -13,11 +13,14 @@ func (s *Server) handleID(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, IdentityOf(s.backend.Info(), s.cfg.Version))
 }
 
-func (s *Server) handlePeers(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) handlePeers(w http.ResponseWriter, r *http.Request) {
 	peers := s.backend.Peers()
+	seen := s.peersSeenBy(r)
 	out := make([]Peer, 0, len(peers))
 	for _, p := range peers {
-		out = append(out, PeerOf(p))
+		if seen == nil || seen[p.ID] {
+			out = append(out, PeerOf(p))
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

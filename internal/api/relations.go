@@ -31,7 +31,7 @@ func (s *Server) writeMessage(w http.ResponseWriter, status int, m *chat.Message
 func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 	id, ok := messageIDOf(w, r)
 	var req ReplyRequest
-	if !ok || !readJSON(w, r, &req) {
+	if !ok || !readJSON(w, r, &req) || !s.allowMessage(w, r, id) {
 		return
 	}
 	m, err := s.backend.Reply(r.Context(), id, req.Text, req.Thread, req.AlsoRoom)
@@ -60,7 +60,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleReact(w http.ResponseWriter, r *http.Request) {
 	id, ok := messageIDOf(w, r)
 	var req ReactRequest
-	if !ok || !readJSON(w, r, &req) {
+	if !ok || !readJSON(w, r, &req) || !s.allowMessage(w, r, id) {
 		return
 	}
 	m, added, err := s.backend.React(r.Context(), id, req.Emoji)
@@ -73,7 +73,7 @@ func (s *Server) handleReact(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleThread(w http.ResponseWriter, r *http.Request) {
 	id, ok := messageIDOf(w, r)
-	if !ok {
+	if !ok || !s.allowMessage(w, r, id) {
 		return
 	}
 	s.writeThread(w, id)

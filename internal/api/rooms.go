@@ -15,18 +15,23 @@ func roomArg(ref string) (string, error) {
 	return name, nil
 }
 
-func (s *Server) handleRooms(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) handleRooms(w http.ResponseWriter, req *http.Request) {
 	rooms, err := s.backend.Rooms()
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	out := make([]Room, len(rooms))
-	for i, r := range rooms {
-		if out[i], err = s.roomOf(r); err != nil {
+	out := make([]Room, 0, len(rooms))
+	for _, r := range rooms {
+		if !covers(req, chat.RoomConversation(r.Name)) {
+			continue
+		}
+		room, err := s.roomOf(r)
+		if err != nil {
 			writeErr(w, err)
 			return
 		}
+		out = append(out, room)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -239,6 +244,9 @@ func (s *Server) handleMembers(w http.ResponseWriter, r *http.Request) {
 	name, err := roomArg(r.PathValue("name"))
 	if err != nil {
 		writeErr(w, err)
+		return
+	}
+	if !allowConv(w, r, chat.RoomConversation(name)) {
 		return
 	}
 	members, err := s.backend.RoomMembers(name)

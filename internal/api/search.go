@@ -58,6 +58,9 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, err)
 			return
 		}
+		if !allowConv(w, r, conv) {
+			return
+		}
 		sq.In = conv
 	}
 	if v := q.Get("from"); v != "" {
@@ -73,9 +76,13 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	out := make([]SearchHit, len(hits))
-	for i, h := range hits {
-		out[i] = SearchHitOf(h)
+	// A token limited to some conversations sees hits in those only
+	// (so possibly fewer than limit: ask with in= for a full page).
+	out := make([]SearchHit, 0, len(hits))
+	for _, h := range hits {
+		if covers(r, h.Conversation) {
+			out = append(out, SearchHitOf(h))
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/parley-chat/parley/chat"
 	"github.com/parley-chat/parley/internal/lifecycle"
+	"github.com/parley-chat/parley/internal/tokens"
 )
 
 // Backend is what the API serves. *chat.Service implements it: the API
@@ -79,6 +80,16 @@ type Config struct {
 	Logger   *slog.Logger
 	Unix     net.Listener // the unix socket; nil for none
 	TCP      net.Listener // the loopback TCP listener; nil for none
+
+	// Tokens are the scoped API tokens accepted on the TCP listener (see
+	// scopes.go); nil: none (the token endpoints answer 503).
+	Tokens *tokens.Store
+	// Metrics serves GET /metrics on the unix socket and, authenticated,
+	// on the TCP listener; nil: no metrics.
+	Metrics http.Handler
+	// MetricsListener, if set, serves Metrics without authentication and
+	// nothing else (metrics_listen, for scrapers).
+	MetricsListener net.Listener
 }
 
 // Server serves the API on a unix socket and a loopback TCP listener.
@@ -88,6 +99,7 @@ type Server struct {
 	log      *slog.Logger
 	unix     *http.Server
 	tcp      *http.Server
+	metrics  *http.Server
 	tcpAddr  string
 	sessions *sessions
 	life     *lifecycle.Lifetime
@@ -102,7 +114,7 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, backend: cfg.Backend, log: cfg.Logger, sessions: newSessions(), life: lifecycle.New(), errc: make(chan error, 2)}
+	s := &Server{cfg: cfg, backend: cfg.Backend, log: cfg.Logger, sessions: newSessions(), life: lifecycle.New(), errc: make(chan error, 3)}
 	if cfg.TCP != nil {
 		// Known before any request is served: handlers on both listeners read it.
 		s.tcpAddr = cfg.TCP.Addr().String()
@@ -116,14 +128,30 @@ func New(cfg Config) *Server {
 	unix.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	unix.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	unix.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	if cfg.Metrics != nil {
+		unix.Handle("GET /metrics", cfg.Metrics)
+	}
 	s.unix = &http.Server{Handler: unix, ReadHeaderTimeout: 10 * time.Second}
 	tcp := http.NewServeMux()
-	tcp.Handle("/api/", s.guard(mux))
+	tcp.Handle("/api/", s.guard(s.scopeCheck(func(r *http.Request) string {
+		if _, p := mux.Handler(r); p != "/api/" {
+			return p
+		}
+		return ""
+	}, mux)))
+	if cfg.Metrics != nil {
+		tcp.Handle("GET /metrics", s.guard(cfg.Metrics)) // a token of any scope may read them
+	}
 	tcp.HandleFunc("GET /login", s.handleLogin)
 	if cfg.UI != nil {
 		tcp.Handle("/", cfg.UI)
 	}
 	s.tcp = &http.Server{Handler: s.checkHost(tcp), ReadHeaderTimeout: 10 * time.Second}
+	metrics := http.NewServeMux()
+	if cfg.Metrics != nil {
+		metrics.Handle("GET /metrics", cfg.Metrics)
+	}
+	s.metrics = &http.Server{Handler: metrics, ReadHeaderTimeout: 10 * time.Second}
 	return s
 }
 
@@ -136,7 +164,7 @@ func (s *Server) Run(ctx context.Context) error {
 		for _, p := range []struct {
 			srv *http.Server
 			l   net.Listener
-		}{{s.unix, s.cfg.Unix}, {s.tcp, s.cfg.TCP}} {
+		}{{s.unix, s.cfg.Unix}, {s.tcp, s.cfg.TCP}, {s.metrics, s.cfg.MetricsListener}} {
 			if p.l == nil {
 				continue
 			}
@@ -166,9 +194,10 @@ func (s *Server) stop() {
 	defer cancel()
 	_ = s.unix.Shutdown(ctx)
 	_ = s.tcp.Shutdown(ctx)
+	_ = s.metrics.Shutdown(ctx)
 	// Shutdown closes the listeners it served; a server closed before it
 	// ran must not leave them accepting connections nobody answers.
-	for _, l := range []net.Listener{s.cfg.Unix, s.cfg.TCP} {
+	for _, l := range []net.Listener{s.cfg.Unix, s.cfg.TCP, s.cfg.MetricsListener} {
 		if l != nil {
 			_ = l.Close()
 		}
@@ -232,6 +261,9 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /api/v1/commands", s.handleCommands)
 	mux.HandleFunc("POST /api/v1/commands", s.handleCreateCommand)
 	mux.HandleFunc("DELETE /api/v1/commands/{name}", s.handleDeleteCommand)
+	mux.HandleFunc("GET /api/v1/tokens", s.handleTokens)
+	mux.HandleFunc("POST /api/v1/tokens", s.handleCreateToken)
+	mux.HandleFunc("DELETE /api/v1/tokens/{name}", s.handleRevokeToken)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		// Another method on a known path is 405, not 404.
 		var allow []string
@@ -268,7 +300,7 @@ func (s *Server) checkHost(next http.Handler) http.Handler {
 // session (see sessions.go).
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		kind, why, ok := s.authenticate(r)
+		kind, grant, why, ok := s.authenticate(r)
 		if !ok {
 			status, code := http.StatusUnauthorized, CodeAuth
 			if strings.HasPrefix(why, "cross-origin") || strings.HasPrefix(why, "a browser") {
@@ -277,7 +309,13 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			writeError(w, status, code, why)
 			return
 		}
-		next.ServeHTTP(w, withAuth(r, kind))
+		r = withAuth(r, kind)
+		if grant != nil {
+			var done func()
+			r, done = withGrant(r, grant)
+			defer done()
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

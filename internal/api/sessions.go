@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/parley-chat/parley/internal/tokens"
 )
 
 // Browser sessions. `parley open` asks the daemon (over its socket) for a
@@ -86,6 +88,7 @@ const (
 	authSocket authKind = iota // the unix socket: file permissions
 	authToken                  // the bearer token
 	authCookie                 // a browser session
+	authScoped                 // a scoped token (see scopes.go)
 )
 
 type authKey struct{}
@@ -101,25 +104,34 @@ func authOf(r *http.Request) authKind {
 // same-origin request. For a cookie, a request that changes anything must
 // carry an Origin naming this server (browsers send it): together with
 // SameSite=Strict this refuses cross-site requests.
-func (s *Server) authenticate(r *http.Request) (authKind, string, bool) {
+func (s *Server) authenticate(r *http.Request) (authKind, *tokens.Grant, string, bool) {
 	if scheme, auth, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
-		if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(auth)), []byte(s.cfg.Token)) == 1 {
-			return authToken, "", true
+		auth = strings.TrimSpace(auth)
+		if strings.HasPrefix(auth, tokens.Prefix) {
+			if s.cfg.Tokens != nil {
+				if g, ok := s.cfg.Tokens.Check(auth); ok {
+					return authScoped, g, "", true
+				}
+			}
+			return 0, nil, "unknown or revoked token: make one with 'parley token create'", false
 		}
-		return 0, "wrong API token", false
+		if subtle.ConstantTimeCompare([]byte(auth), []byte(s.cfg.Token)) == 1 {
+			return authToken, nil, "", true
+		}
+		return 0, nil, "wrong API token", false
 	}
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || !s.sessions.valid(c.Value) {
-		return 0, "missing or wrong API token: send 'Authorization: Bearer <token from api.token>', or log in with the link 'parley open' prints", false
+		return 0, nil, "missing or wrong API token: send 'Authorization: Bearer <token from api.token>', or log in with the link 'parley open' prints", false
 	}
 	origin := r.Header.Get("Origin")
 	if origin != "" && origin != "http://"+r.Host {
-		return 0, "cross-origin request refused", false
+		return 0, nil, "cross-origin request refused", false
 	}
 	if origin == "" && r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return 0, "a browser request that changes something must carry its Origin", false
+		return 0, nil, "a browser request that changes something must carry its Origin", false
 	}
-	return authCookie, "", true
+	return authCookie, nil, "", true
 }
 
 func withAuth(r *http.Request, k authKind) *http.Request {

@@ -21,8 +21,10 @@ import (
 	"github.com/parley-chat/parley/crypto"
 	"github.com/parley-chat/parley/internal/api"
 	"github.com/parley-chat/parley/internal/hooks"
+	"github.com/parley-chat/parley/internal/metrics"
 	"github.com/parley-chat/parley/internal/notify"
 	"github.com/parley-chat/parley/internal/search"
+	"github.com/parley-chat/parley/internal/tokens"
 	"github.com/parley-chat/parley/internal/web"
 	"github.com/parley-chat/parley/node"
 	"github.com/parley-chat/parley/store"
@@ -101,7 +103,10 @@ type Options struct {
 	// HooksListen is the address of the hooks listener (overrides the
 	// config's hooks_listen; "off" for none).
 	HooksListen string
-	Logger      *slog.Logger
+	// MetricsListen, if set, overrides the config's metrics_listen ("off":
+	// none).
+	MetricsListen string
+	Logger        *slog.Logger
 	// Notifier shows desktop notifications; nil: the session's D-Bus
 	// notifier when there is a session bus (notify.Desktop).
 	Notifier notify.Notifier
@@ -122,10 +127,15 @@ type App struct {
 	Hooks    *hooks.Server // nil while hooks_listen is off
 	Outgoing *hooks.Outgoing
 	API      *api.Server
+	Tokens   *tokens.Store
+	// Metrics is the node's Prometheus registry; a part that delivers
+	// webhooks reports each attempt with Metrics.HookDelivered.
+	Metrics *metrics.Registry
 
 	log     *slog.Logger
 	unixL   net.Listener
 	tcpL    net.Listener
+	metricL net.Listener
 	token   string
 	desktop *notify.DBus // the desktop notifier Open made, closed by Close
 	closeMu sync.Mutex
@@ -286,6 +296,13 @@ func Open(p Paths, o Options) (_ *App, err error) {
 	if err := a.listenAPI(o.APIListen); err != nil {
 		return nil, err
 	}
+	if a.Tokens, err = tokens.Open(p.TokensFile(), nil); err != nil {
+		return nil, err
+	}
+	a.Metrics = metrics.New(a.metricSources(log.With("part", "metrics")))
+	if err := a.listenMetrics(o.MetricsListen); err != nil {
+		return nil, err
+	}
 	a.API = api.New(api.Config{
 		Backend:  a.Chat,
 		Notify:   a.Notify,
@@ -297,6 +314,10 @@ func Open(p Paths, o Options) (_ *App, err error) {
 		Logger:   log.With("part", "api"),
 		Unix:     a.unixL,
 		TCP:      a.tcpL,
+
+		Tokens:          a.Tokens,
+		Metrics:         a.Metrics.Handler(),
+		MetricsListener: a.metricL,
 	})
 	return a, nil
 }
@@ -460,7 +481,7 @@ func (a *App) Run(ctx context.Context) error {
 			return nil
 		})
 	}
-	a.log.Info("node running", "peer_id", a.Identity.PeerID(), "nick", a.Config.Nick, "addrs", a.Node.Addrs(), "api", a.APIAddr(), "hooks", a.HooksURL())
+	a.log.Info("node running", "peer_id", a.Identity.PeerID(), "nick", a.Config.Nick, "addrs", a.Node.Addrs(), "api", a.APIAddr(), "hooks", a.HooksURL(), "metrics", a.MetricsAddr())
 	return g.Wait()
 }
 
@@ -538,6 +559,9 @@ func (a *App) Close() error {
 	}
 	if a.tcpL != nil {
 		_ = a.tcpL.Close()
+	}
+	if a.metricL != nil {
+		_ = a.metricL.Close()
 	}
 	if a.Search != nil {
 		errs = append(errs, a.Search.Close())

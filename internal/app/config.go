@@ -30,7 +30,12 @@ type Config struct {
 	RoomBurst int      `toml:"room_burst,omitempty"` // and in a burst; default 5000
 	Retention string   `toml:"retention,omitempty"`  // how long room history is kept: "90d", "2w", "36h"; default forever
 	APIListen string   `toml:"api_listen,omitempty"`
-	LogLevel  string   `toml:"log_level,omitempty"` // debug, info, warn, error
+	// MetricsListen adds a listener that serves only GET /metrics, without
+	// authentication, for Prometheus scrapers (e.g. "127.0.0.1:9715", or
+	// "0.0.0.0:9715" for a scraper on the LAN); off by default. /metrics is
+	// always on the API itself.
+	MetricsListen string `toml:"metrics_listen,omitempty"`
+	LogLevel      string `toml:"log_level,omitempty"` // debug, info, warn, error
 
 	// NotifyKeywords are words (or phrases) that notify like a mention
 	// wherever they occur as whole words, in any case; none by default.

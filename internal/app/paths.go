@@ -60,6 +60,9 @@ func (p Paths) Socket() string { return filepath.Join(p.Data, "api.sock") }
 // TokenFile holds the bearer token of the TCP API (0600).
 func (p Paths) TokenFile() string { return filepath.Join(p.Data, "api.token") }
 
+// TokensFile holds the scoped API tokens' hashes (0600; internal/tokens).
+func (p Paths) TokensFile() string { return filepath.Join(p.Data, "tokens.json") }
+
 // NotifyFile is where the notification levels and do-not-disturb are kept.
 func (p Paths) NotifyFile() string { return filepath.Join(p.Data, "notify.json") }
 
