@@ -120,6 +120,8 @@ func (nw *memNetwork) ConnCount(p chat.PeerID) int {
 	return 0
 }
 
+func (nw *memNetwork) LastError(chat.PeerID) (string, time.Time) { return "", time.Time{} }
+
 func (nw *memNetwork) Connect(ctx context.Context, addr string) (chat.PeerID, error) {
 	_, hasDeadline := ctx.Deadline()
 	nw.mu.Lock()
