@@ -413,6 +413,11 @@ func oneLineError(err error) string {
 		fields[i] = strings.TrimPrefix(strings.TrimSpace(f), "* ")
 	}
 	msg := strings.Join(fields, "; ")
+	// "failed to dial: failed to dial <peer ID>: all dials failed; [addr]
+	// reason": the reasons per address are what says something.
+	if _, rest, ok := strings.Cut(msg, "all dials failed; "); ok {
+		msg = rest
+	}
 	if len(msg) > maxErrorLen {
 		cut := maxErrorLen
 		for cut > 0 && !utf8.RuneStart(msg[cut]) {

@@ -70,6 +70,9 @@ var _ Backend = (*chat.Service)(nil)
 type Config struct {
 	Backend Backend
 	Notify  Notifications // notification rules and alerts; nil: none (the notify endpoints answer 503)
+	// Diagnose answers GET /api/v1/doctor: what only the daemon knows of
+	// its own health (parley doctor); nil: the endpoint answers 503.
+	Diagnose func(ctx context.Context) Diagnosis
 	Token   string        // guards the TCP listener
 	Version string        // Parley's version, in GET /id
 	UI      http.Handler  // the web client, served on the TCP listener at "/"; nil for none
@@ -222,6 +225,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("PUT /api/v1/notify/{conv}", s.handleNotifyLevel)
 	mux.HandleFunc("PUT /api/v1/dnd", s.handleDND)
 	mux.HandleFunc("POST /api/v1/login-link", s.handleLoginLink)
+	mux.HandleFunc("GET /api/v1/doctor", s.handleDoctor)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		// Another method on a known path is 405, not 404.
 		var allow []string

@@ -125,6 +125,8 @@ type App struct {
 	closeMu sync.Mutex
 	closed  bool
 	cfgMu   sync.Mutex
+
+	listenDefault bool // no listen address configured (the node took the default)
 }
 
 // Open builds the node in p (the store, the libp2p host and its
@@ -176,6 +178,7 @@ func Open(p Paths, o Options) (_ *App, err error) {
 	}
 	if len(listen) == 0 {
 		listen = defaultListen()
+		a.listenDefault = true
 	}
 	a.Node, err = node.New(node.Config{
 		Identity:  id,
@@ -264,14 +267,15 @@ func Open(p Paths, o Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.API = api.New(api.Config{
-		Backend: a.Chat,
-		Notify:  a.Notify,
-		Token:   a.token,
-		Version: Version,
-		UI:      web.Handler(),
-		Logger:  log.With("part", "api"),
-		Unix:    a.unixL,
-		TCP:     a.tcpL,
+		Backend:  a.Chat,
+		Notify:   a.Notify,
+		Diagnose: a.Diagnose,
+		Token:    a.token,
+		Version:  Version,
+		UI:       web.Handler(),
+		Logger:   log.With("part", "api"),
+		Unix:     a.unixL,
+		TCP:      a.tcpL,
 	})
 	return a, nil
 }

@@ -30,6 +30,10 @@ type Config struct {
 	RoomBurst int      `toml:"room_burst,omitempty"` // and in a burst; default 5000
 	Retention string   `toml:"retention,omitempty"`  // how long room history is kept: "90d", "2w", "36h"; default forever
 	APIListen string   `toml:"api_listen,omitempty"`
+	// HooksListen is the address of the webhook listener (issue 11),
+	// "" (off) by default. Here only parley doctor reads it (it checks
+	// that something answers there); the webhook work adds the listener.
+	HooksListen string `toml:"hooks_listen,omitempty"`
 	LogLevel  string   `toml:"log_level,omitempty"` // debug, info, warn, error
 
 	// NotifyKeywords are words (or phrases) that notify like a mention
