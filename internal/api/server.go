@@ -73,12 +73,12 @@ type Config struct {
 	// Diagnose answers GET /api/v1/doctor: what only the daemon knows of
 	// its own health (parley doctor); nil: the endpoint answers 503.
 	Diagnose func(ctx context.Context) Diagnosis
-	Token   string        // guards the TCP listener
-	Version string        // Parley's version, in GET /id
-	UI      http.Handler  // the web client, served on the TCP listener at "/"; nil for none
-	Logger  *slog.Logger
-	Unix    net.Listener // the unix socket; nil for none
-	TCP     net.Listener // the loopback TCP listener; nil for none
+	Token    string       // guards the TCP listener
+	Version  string       // Parley's version, in GET /id
+	UI       http.Handler // the web client, served on the TCP listener at "/"; nil for none
+	Logger   *slog.Logger
+	Unix     net.Listener // the unix socket; nil for none
+	TCP      net.Listener // the loopback TCP listener; nil for none
 }
 
 // Server serves the API on a unix socket and a loopback TCP listener.

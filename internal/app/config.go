@@ -34,7 +34,7 @@ type Config struct {
 	// "" (off) by default. Here only parley doctor reads it (it checks
 	// that something answers there); the webhook work adds the listener.
 	HooksListen string `toml:"hooks_listen,omitempty"`
-	LogLevel  string   `toml:"log_level,omitempty"` // debug, info, warn, error
+	LogLevel    string `toml:"log_level,omitempty"` // debug, info, warn, error
 
 	// NotifyKeywords are words (or phrases) that notify like a mention
 	// wherever they occur as whole words, in any case; none by default.
