@@ -60,10 +60,11 @@ func (b *peerBook) swapProfiles(p PeerID, st Stream) error {
 	if err := proto.Unmarshal(f, &theirs); err != nil {
 		return errors.New("bad profile frame")
 	}
-	b.setPeerNick(p, cleanNick(theirs.Nick))
+	// The skew first: whoever sees the nickname sees the skew too.
 	if theirs.SentAtMs > 0 {
 		b.setClockSkew(p, clockSkew(time.UnixMilli(theirs.SentAtMs), sent, received), received)
 	}
+	b.setPeerNick(p, cleanNick(theirs.Nick))
 	return nil
 }
 
