@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"errors"
 	"os/exec"
 	"strings"
 	"testing"
@@ -20,7 +21,8 @@ func TestDoctorMulticastInNamespace(t *testing.T) {
 		t.Helper()
 		args := append(lan.Exec(1), testnet.Binary(t), "--home", d.Home, "doctor", "--json")
 		out, err := exec.CommandContext(t.Context(), args[0], args[1:]...).Output()
-		if _, exit := err.(*exec.ExitError); err != nil && !exit {
+		var exitErr *exec.ExitError
+		if err != nil && !errors.As(err, &exitErr) {
 			t.Fatalf("doctor: %v", err)
 		}
 		var checks []struct {
