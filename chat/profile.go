@@ -56,16 +56,30 @@ func (b *peerBook) swapProfiles(p PeerID, st Stream) error {
 		return err
 	}
 	received := b.s.cfg.Now()
-	var theirs wire.Profile
-	if err := proto.Unmarshal(f, &theirs); err != nil {
-		return errors.New("bad profile frame")
+	nick, skew, measured, err := decodeProfile(f, sent, received)
+	if err != nil {
+		return err
 	}
 	// The skew first: whoever sees the nickname sees the skew too.
-	if theirs.SentAtMs > 0 {
-		b.setClockSkew(p, clockSkew(time.UnixMilli(theirs.SentAtMs), sent, received), received)
+	if measured {
+		b.setClockSkew(p, skew, received)
 	}
-	b.setPeerNick(p, cleanNick(theirs.Nick))
+	b.setPeerNick(p, nick)
 	return nil
+}
+
+// decodeProfile reads a peer's profile frame: its cleaned nickname and,
+// when it sent its clock, how far that is off ours (our profile went out
+// at sent, theirs came in at received).
+func decodeProfile(f []byte, sent, received time.Time) (nick string, skew time.Duration, measured bool, err error) {
+	var theirs wire.Profile
+	if err := proto.Unmarshal(f, &theirs); err != nil {
+		return "", 0, false, errors.New("bad profile frame")
+	}
+	if theirs.SentAtMs > 0 {
+		skew, measured = clockSkew(time.UnixMilli(theirs.SentAtMs), sent, received), true
+	}
+	return cleanNick(theirs.Nick), skew, measured, nil
 }
 
 // clockSkew estimates how far a peer's clock is ahead of ours from its
