@@ -14,6 +14,9 @@ import (
 // key.
 var SealMessage = sealMessage
 
+// DecodeProfile reads a profile frame as the profile exchange does.
+var DecodeProfile = decodeProfile
+
 // OpKey is the key a private room's ops are sealed with.
 var OpKey = opKey
 

@@ -61,6 +61,10 @@ type Network interface {
 	Discovery() (mdns bool, dht string)
 	// ConnCount is the number of open connections to p.
 	ConnCount(p PeerID) int
+	// LastError is why p was last unreachable (a failed dial, missed
+	// pings, a lost connection) in one line, and when; "" once it is up
+	// again, or when nothing failed yet.
+	LastError(p PeerID) (reason string, at time.Time)
 	// Connect dials a multiaddr ending in /p2p/<peer ID> and returns once
 	// that peer is up as a Parley peer. A malformed address is an error
 	// wrapping ErrBadAddr.

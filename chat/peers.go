@@ -236,6 +236,9 @@ func (s *Service) Peers() []Peer {
 	if n := s.cfg.Network; n != nil {
 		for i := range out {
 			out[i].Connections = n.ConnCount(out[i].ID)
+			if !out[i].Connected {
+				out[i].LastError, out[i].LastErrorAt = n.LastError(out[i].ID)
+			}
 		}
 	}
 	slices.SortFunc(out, func(a, b Peer) int {
@@ -253,13 +256,17 @@ func (s *Service) Peers() []Peer {
 // Peer returns one known peer.
 func (s *Service) Peer(id PeerID) (Peer, bool) {
 	s.peers.mu.Lock()
-	defer s.peers.mu.Unlock()
 	p, ok := s.peers.peers[id]
 	if !ok {
+		s.peers.mu.Unlock()
 		return Peer{}, false
 	}
 	c := clonePeer(p)
 	c.Display = s.peers.displaysLocked()[id]
+	s.peers.mu.Unlock()
+	if n := s.cfg.Network; n != nil && !c.Connected {
+		c.LastError, c.LastErrorAt = n.LastError(id)
+	}
 	return c, true
 }
 

@@ -43,7 +43,8 @@ func (b *peerBook) swapProfiles(p PeerID, st Stream) error {
 	deadline := time.Now().Add(profileTimeout)
 	_ = st.SetWriteDeadline(deadline)
 	_ = st.SetReadDeadline(deadline)
-	mine, err := proto.Marshal(&wire.Profile{Nick: b.s.Nick(), Agent: b.s.cfg.Agent})
+	sent := b.s.cfg.Now()
+	mine, err := proto.Marshal(&wire.Profile{Nick: b.s.Nick(), Agent: b.s.cfg.Agent, SentAtMs: sent.UnixMilli()})
 	if err != nil {
 		return err
 	}
@@ -54,10 +55,48 @@ func (b *peerBook) swapProfiles(p PeerID, st Stream) error {
 	if err != nil {
 		return err
 	}
+	received := b.s.cfg.Now()
+	nick, skew, measured, err := decodeProfile(f, sent, received)
+	if err != nil {
+		return err
+	}
+	// The skew first: whoever sees the nickname sees the skew too.
+	if measured {
+		b.setClockSkew(p, skew, received)
+	}
+	b.setPeerNick(p, nick)
+	return nil
+}
+
+// decodeProfile reads a peer's profile frame: its cleaned nickname and,
+// when it sent its clock, how far that is off ours (our profile went out
+// at sent, theirs came in at received).
+func decodeProfile(f []byte, sent, received time.Time) (nick string, skew time.Duration, measured bool, err error) {
 	var theirs wire.Profile
 	if err := proto.Unmarshal(f, &theirs); err != nil {
-		return errors.New("bad profile frame")
+		return "", 0, false, errors.New("bad profile frame")
 	}
-	b.setPeerNick(p, cleanNick(theirs.Nick))
-	return nil
+	if theirs.SentAtMs > 0 {
+		skew, measured = clockSkew(time.UnixMilli(theirs.SentAtMs), sent, received), true
+	}
+	return cleanNick(theirs.Nick), skew, measured, nil
+}
+
+// clockSkew estimates how far a peer's clock is ahead of ours from its
+// profile's time: both sides write their profile as the exchange starts,
+// so the peer's clock read theirs about midway between our write and our
+// read (the error is at most that round trip, milliseconds on a LAN;
+// doctor warns at minutes).
+func clockSkew(theirs, sent, received time.Time) time.Duration {
+	mid := sent.Add(received.Sub(sent) / 2)
+	return theirs.Sub(mid).Round(time.Millisecond)
+}
+
+// setClockSkew records a peer's measured clock skew (runtime only).
+func (b *peerBook) setClockSkew(id PeerID, skew time.Duration, at time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if p, ok := b.peers[id]; ok {
+		p.ClockSkew, p.SkewMeasured = skew, at
+	}
 }

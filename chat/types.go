@@ -312,6 +312,15 @@ type Peer struct {
 	Connected   bool
 	Connections int    // open transport connections (normally 0 or 1)
 	Display     string // how to show the peer to a person (see Service.DisplayName)
+	// LastError is why the peer was last unreachable (Network.LastError),
+	// while it is not connected; LastErrorAt when.
+	LastError   string
+	LastErrorAt time.Time
+	// ClockSkew is how far the peer's wall clock is ahead of this node's
+	// (negative: behind), measured at the last profile exchange
+	// (SkewMeasured; zero when never measured, e.g. an older peer).
+	ClockSkew    time.Duration
+	SkewMeasured time.Time
 }
 
 // Room is a joined room.

@@ -116,6 +116,8 @@ type knownPeer struct {
 	pinger    func()        // cancels the liveness pinger while up
 	redialing bool          // a redial loop is running
 	wake      chan struct{} // cuts a redial wait short
+	lastErr   string        // why it was last unreachable (one line); "" while up
+	lastErrAt time.Time
 }
 
 var (
@@ -404,6 +406,7 @@ func (n *Node) Connect(ctx context.Context, addr string) (chat.PeerID, error) {
 	n.addKnownAddrs(ai.ID, ai.Addrs)
 	dctx := network.WithForceDirectDial(ctx, "parley connect")
 	if err := n.h.Connect(dctx, *ai); err != nil {
+		n.recordError(ai.ID, err, false)
 		return "", fmt.Errorf("connect to %s: %w", ai.ID, err)
 	}
 	for {

@@ -5,11 +5,14 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	mrand "math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -127,6 +130,7 @@ func (n *Node) peerUp(p peer.ID, addrs []ma.Multiaddr) {
 		return
 	}
 	k.up = true
+	k.lastErr, k.lastErrAt = "", time.Time{}
 	ctx, cancel := context.WithCancel(n.ctx())
 	k.pinger = cancel
 	n.h.ConnManager().Protect(p, "parley")
@@ -144,6 +148,9 @@ func (n *Node) peerDown(p peer.ID) {
 	}
 	k.up = false
 	k.pinger()
+	if k.lastErr == "" {
+		k.lastErr, k.lastErrAt = "connection lost", time.Now()
+	}
 	n.h.ConnManager().Unprotect(p, "parley")
 	n.emitLocked(chat.PeerEvent{Peer: chat.PeerID(p)})
 	n.log.Debug("peer down", "peer", p)
@@ -180,6 +187,7 @@ func (n *Node) redial(p peer.ID) {
 			cancel()
 			if err != nil {
 				n.log.Debug("redial failed", "peer", p, "err", err)
+				n.recordError(p, err, false)
 			}
 		}
 		delay := n.cfg.RedialFast
@@ -238,6 +246,9 @@ func (n *Node) watch(ctx context.Context, p peer.ID) {
 		n.log.Debug("ping missed", "peer", p, "misses", misses, "err", err)
 		if misses >= n.cfg.PingMisses {
 			n.log.Info("peer stopped answering; closing its connections", "peer", p)
+			// Recorded before the connections close, so "connection lost"
+			// does not take its place.
+			n.recordError(p, fmt.Errorf("stopped answering pings (%d missed in a row): %w", misses, err), true)
 			_ = n.h.Network().ClosePeer(p)
 			n.peerDown(p)
 			return
@@ -372,4 +383,58 @@ func (n *Node) SubscribePeers() (<-chan chat.PeerEvent, func()) {
 		n.mu.Unlock()
 		s.close()
 	}
+}
+
+// maxErrorLen caps a remembered error, so one peer with many addresses
+// cannot make the peers list huge.
+const maxErrorLen = 400
+
+// recordError remembers why p could not be reached; unless whileUp, not
+// for a peer that is up (another connection won meanwhile).
+func (n *Node) recordError(p peer.ID, err error, whileUp bool) {
+	if p == n.self || err == nil {
+		return
+	}
+	msg := oneLineError(err)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	k := n.knownLocked(p)
+	if k.up && !whileUp {
+		return
+	}
+	k.lastErr, k.lastErrAt = msg, time.Now()
+}
+
+// oneLineError flattens libp2p's multi-line dial errors ("all dials
+// failed\n  * [addr] reason") into one line.
+func oneLineError(err error) string {
+	fields := strings.FieldsFunc(err.Error(), func(r rune) bool { return r == '\n' || r == '\r' })
+	for i, f := range fields {
+		fields[i] = strings.TrimPrefix(strings.TrimSpace(f), "* ")
+	}
+	msg := strings.Join(fields, "; ")
+	// "failed to dial: failed to dial <peer ID>: all dials failed; [addr]
+	// reason": the reasons per address are what says something.
+	if _, rest, ok := strings.Cut(msg, "all dials failed; "); ok {
+		msg = rest
+	}
+	if len(msg) > maxErrorLen {
+		cut := maxErrorLen
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "…"
+	}
+	return msg
+}
+
+// LastError implements chat.Network.
+func (n *Node) LastError(p chat.PeerID) (string, time.Time) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	k, ok := n.known[peer.ID(p)]
+	if !ok || k.up {
+		return "", time.Time{}
+	}
+	return k.lastErr, k.lastErrAt
 }

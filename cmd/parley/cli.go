@@ -56,7 +56,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		c.replyCmd(), c.editCmd(), c.deleteCmd(), c.reactCmd(),
 		c.joinCmd(), c.leaveCmd(), c.roomsCmd(), c.membersCmd(), c.retentionCmd(), c.verifyCmd(), c.openCmd(),
 		c.createCmd(), c.inviteCmd(), c.removeCmd(), c.promoteCmd(), c.settingsCmd(), c.shareCmd(), c.getCmd(), c.notifyCmd(), c.dndCmd(), c.searchCmd(), c.exportCmd(),
-		c.webhookCmd(), c.commandCmd(), c.tokenCmd())
+		c.webhookCmd(), c.commandCmd(), c.tokenCmd(), c.doctorCmd(), c.serviceCmd())
 	_, err := root.ExecuteC()
 	var re runtimeError
 	var ue usageError

@@ -120,6 +120,14 @@ func (nw *memNetwork) ConnCount(p chat.PeerID) int {
 	return 0
 }
 
+// LastError says "no link" for a peer without a link to this node.
+func (nw *memNetwork) LastError(p chat.PeerID) (string, time.Time) {
+	if nw.ConnCount(p) > 0 {
+		return "", time.Time{}
+	}
+	return "no link", time.Unix(1700000000, 0)
+}
+
 func (nw *memNetwork) Connect(ctx context.Context, addr string) (chat.PeerID, error) {
 	_, hasDeadline := ctx.Deadline()
 	nw.mu.Lock()

@@ -74,6 +74,9 @@ type Config struct {
 	Hooks   Webhooks      // webhooks and slash commands; nil: none (their endpoints answer 503)
 	// Outgoing lists outgoing webhooks' deliveries; nil: none (503).
 	Outgoing Deliveries
+	// Diagnose answers GET /api/v1/doctor: what only the daemon knows of
+	// its own health (parley doctor); nil: the endpoint answers 503.
+	Diagnose func(ctx context.Context) Diagnosis
 	Token    string       // guards the TCP listener
 	Version  string       // Parley's version, in GET /id
 	UI       http.Handler // the web client, served on the TCP listener at "/"; nil for none
@@ -264,6 +267,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /api/v1/tokens", s.handleTokens)
 	mux.HandleFunc("POST /api/v1/tokens", s.handleCreateToken)
 	mux.HandleFunc("DELETE /api/v1/tokens/{name}", s.handleRevokeToken)
+	mux.HandleFunc("GET /api/v1/doctor", s.handleDoctor)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		// Another method on a known path is 405, not 404.
 		var allow []string

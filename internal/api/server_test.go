@@ -856,8 +856,8 @@ func TestPeersJSON(t *testing.T) {
 		wantConnected   bool
 		wantConnections float64
 	}{
-		{[]string{"addrs", "connected", "connections", "display", "last_seen", "nick", "peer_id", "verified"}, bob.ID.String(), "bob", true, 1},
-		{[]string{"connected", "connections", "display", "nick", "peer_id", "verified"}, offline.String(), "", false, 0},
+		{[]string{"addrs", "clock_skew_ms", "connected", "connections", "display", "last_seen", "nick", "peer_id", "verified"}, bob.ID.String(), "bob", true, 1},
+		{[]string{"connected", "connections", "display", "last_error", "last_error_at", "nick", "peer_id", "verified"}, offline.String(), "", false, 0},
 	} {
 		p := raw[i]
 		if got := sortedKeys(p); !slices.Equal(got, tc.wantKeys) {
@@ -875,6 +875,12 @@ func TestPeersJSON(t *testing.T) {
 		if c, ok := p["connections"].(float64); !ok || c != tc.wantConnections {
 			t.Errorf("peer %d connections: got %#v, want number %v", i, p["connections"], tc.wantConnections)
 		}
+	}
+	if raw[1]["last_error"] != "no link" || raw[1]["last_error_at"] != "2023-11-14T22:13:20Z" {
+		t.Errorf("offline peer: last_error %#v at %#v, want the network's", raw[1]["last_error"], raw[1]["last_error_at"])
+	}
+	if skew, ok := raw[0]["clock_skew_ms"].(float64); !ok || skew < -5000 || skew > 5000 {
+		t.Errorf("bob's clock_skew_ms: got %#v, want a number near 0", raw[0]["clock_skew_ms"])
 	}
 	ls, _ := raw[0]["last_seen"].(string)
 	got, err := time.Parse(time.RFC3339, ls)

@@ -30,6 +30,14 @@ type Peer struct {
 	Connections int        `json:"connections"` // open transport connections (normally 0 or 1)
 	LastSeen    *time.Time `json:"last_seen,omitempty"`
 	Addrs       []string   `json:"addrs,omitempty"`
+	// While not connected: why the peer was last unreachable (a dial
+	// error, missed pings, "connection lost"), and when.
+	LastError   string     `json:"last_error,omitempty"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
+	// How far the peer's clock is ahead of this node's, in milliseconds
+	// (negative: behind), measured when it last connected; absent when
+	// never measured (a peer of an older version).
+	ClockSkewMs *int64 `json:"clock_skew_ms,omitempty"`
 }
 
 // Message is a message as the API shows it.
@@ -384,6 +392,15 @@ func PeerOf(p chat.Peer) Peer {
 	if !p.LastSeen.IsZero() && p.LastSeen.Unix() > 0 {
 		t := p.LastSeen.UTC()
 		out.LastSeen = &t
+	}
+	if p.LastError != "" {
+		out.LastError = p.LastError
+		t := p.LastErrorAt.UTC()
+		out.LastErrorAt = &t
+	}
+	if !p.SkewMeasured.IsZero() {
+		ms := p.ClockSkew.Milliseconds()
+		out.ClockSkewMs = &ms
 	}
 	return out
 }

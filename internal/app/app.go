@@ -141,6 +141,8 @@ type App struct {
 	closeMu sync.Mutex
 	closed  bool
 	cfgMu   sync.Mutex
+
+	listenDefault bool // no listen address configured (the node took the default)
 }
 
 // Open builds the node in p (the store, the libp2p host and its
@@ -192,6 +194,7 @@ func Open(p Paths, o Options) (_ *App, err error) {
 	}
 	if len(listen) == 0 {
 		listen = defaultListen()
+		a.listenDefault = true
 	}
 	a.Node, err = node.New(node.Config{
 		Identity:  id,
@@ -308,6 +311,7 @@ func Open(p Paths, o Options) (_ *App, err error) {
 		Notify:   a.Notify,
 		Hooks:    hooks.NewManager(reg, a.Hooks),
 		Outgoing: a.Outgoing,
+		Diagnose: a.Diagnose,
 		Token:    a.token,
 		Version:  Version,
 		UI:       web.Handler(),

@@ -35,6 +35,8 @@ var rules = []struct {
 	{"internal/metrics", slices.Concat(libp2p, []string{badger, module + "/store", module + "/node"})},
 	{"chat/chattest", slices.Concat(libp2p, []string{module + "/node"})}, // store is fine
 	{"internal/api", slices.Concat(libp2p, []string{badger, module + "/store", module + "/node"})},
+	{"internal/doctor", slices.Concat(libp2p, []string{badger, module + "/store", module + "/node"})},  // probes with the standard library; multiaddrs are taken apart by node
+	{"internal/service", slices.Concat(libp2p, []string{badger, module + "/store", module + "/node"})}, // files and systemctl only
 }
 
 // leaves may depend on the standard library and on what allowed names

@@ -157,6 +157,9 @@ func advertise(addr net.Addr) string {
 	return net.JoinHostPort("localhost", port)
 }
 
+// Addr is the address the listener is bound to.
+func (s *Server) Addr() net.Addr { return s.cfg.Listener.Addr() }
+
 // Base is scheme://host:port of the hook URLs.
 func (s *Server) Base() string { return s.base }
 

@@ -1845,9 +1845,12 @@ func (x *IdList) GetIds() [][]byte {
 // Profile is exchanged on /parley/profile/1.0.0: each side writes one frame
 // with its own profile. Nicknames are labels, never identity.
 type Profile struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Nick          string                 `protobuf:"bytes,1,opt,name=nick,proto3" json:"nick,omitempty"`
-	Agent         string                 `protobuf:"bytes,2,opt,name=agent,proto3" json:"agent,omitempty"` // software and version, e.g. "parley/0.1.0"
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Nick  string                 `protobuf:"bytes,1,opt,name=nick,proto3" json:"nick,omitempty"`
+	Agent string                 `protobuf:"bytes,2,opt,name=agent,proto3" json:"agent,omitempty"` // software and version, e.g. "parley/0.1.0"
+	// The sender's wall clock as it wrote the frame, Unix milliseconds; 0
+	// from nodes that predate it. Only for showing clock skew (doctor).
+	SentAtMs      int64 `protobuf:"varint,3,opt,name=sent_at_ms,json=sentAtMs,proto3" json:"sent_at_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1894,6 +1897,13 @@ func (x *Profile) GetAgent() string {
 		return x.Agent
 	}
 	return ""
+}
+
+func (x *Profile) GetSentAtMs() int64 {
+	if x != nil {
+		return x.SentAtMs
+	}
+	return 0
 }
 
 // FileRequest is one request on /parley/file/1.0.0. A stream carries any
@@ -2192,10 +2202,12 @@ const file_parley_v1_parley_proto_rawDesc = "" +
 	"\x03ids\x18\x04 \x01(\v2\x11.parley.v1.IdListH\x00R\x03idsB\t\n" +
 	"\apayload\"\x1a\n" +
 	"\x06IdList\x12\x10\n" +
-	"\x03ids\x18\x01 \x03(\fR\x03ids\"3\n" +
+	"\x03ids\x18\x01 \x03(\fR\x03ids\"Q\n" +
 	"\aProfile\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x14\n" +
-	"\x05agent\x18\x02 \x01(\tR\x05agent\"\xdd\x01\n" +
+	"\x05agent\x18\x02 \x01(\tR\x05agent\x12\x1c\n" +
+	"\n" +
+	"sent_at_ms\x18\x03 \x01(\x03R\bsentAtMs\"\xdd\x01\n" +
 	"\vFileRequest\x12/\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1b.parley.v1.FileRequest.TypeR\x04type\x12\x12\n" +
 	"\x04hash\x18\x02 \x01(\fR\x04hash\x12\"\n" +
