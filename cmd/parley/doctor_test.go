@@ -92,17 +92,13 @@ func TestDoctorRunningDaemon(t *testing.T) {
 			t.Fatalf("init: %s", r.stderr)
 		}
 	}
-	// A webhook listener address where something answers.
-	hooks, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hooks.Close()
+	// The daemon's webhook listener, on a port it picks: doctor dials
+	// the address the daemon reports it bound.
 	cfg, err := app.LoadConfig(filepath.Join(alice, "config.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.HooksListen = hooks.Addr().String()
+	cfg.HooksListen = "127.0.0.1:0"
 	if err := cfg.Save(filepath.Join(alice, "config.toml")); err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +131,7 @@ func TestDoctorRunningDaemon(t *testing.T) {
 	if c := got["clock"]; !strings.Contains(c.Detail, "bob's clock agrees") {
 		t.Errorf("clock: got %+v, want bob's clock measured", c)
 	}
-	if c := got["hooks"]; !strings.Contains(c.Detail, "answers at "+hooks.Addr().String()) {
+	if c := got["hooks"]; !strings.Contains(c.Detail, "answers at 127.0.0.1:") || strings.Contains(c.Detail, "127.0.0.1:0") {
 		t.Errorf("hooks: got %+v", c)
 	}
 
