@@ -271,10 +271,26 @@ func (s *Store) ThreadReplies(root chat.MessageID, before chat.Cursor, limit int
 	}
 	out := make([]*chat.Message, 0, min(limit, 256))
 	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix, PrefetchValues: true, PrefetchSize: min(limit, 100)})
+		// Badger steps back through its memtables much more slowly than
+		// forward: a page that holds the whole thread (its view counts
+		// the replies) is read forward, the newest limit kept.
+		forward := false
+		if before == (chat.Cursor{}) {
+			v, err := readView(txn, root)
+			if err != nil {
+				return err
+			}
+			forward = int(v.Replies) <= limit
+		}
+		it := txn.NewIterator(badger.IteratorOptions{Reverse: !forward, Prefix: prefix, PrefetchValues: true, PrefetchSize: min(limit, 100)})
 		defer it.Close()
+		if forward {
+			it.Rewind()
+		} else {
+			it.Seek(seek)
+		}
 		var key []byte
-		for it.Seek(seek); it.Valid() && len(out) < limit; it.Next() {
+		for ; it.Valid() && (forward || len(out) < limit); it.Next() {
 			item := it.Item()
 			k := item.Key()
 			if len(k) != len(prefix)+8+idLen || before != (chat.Cursor{}) && string(k) == string(seek) {
@@ -305,6 +321,10 @@ func (s *Store) ThreadReplies(root chat.MessageID, before chat.Cursor, limit int
 				return err
 			}
 			out = append(out, m)
+		}
+		if forward {
+			out = out[max(0, len(out)-limit):]
+			slices.Reverse(out)
 		}
 		return nil
 	})
