@@ -46,13 +46,13 @@ func (s *Service) History(conv Conversation, q HistoryQuery) ([]*Message, error)
 	var out []*Message
 	for len(out) < q.Limit {
 		want := q.Limit - len(out)
-		ms, err := s.cfg.Store.Messages(conv, before, want)
+		ms, err := s.cfg.Store.Lines(conv, before, want)
 		if err != nil {
 			return nil, err
 		}
 		page := make([]*Message, 0, len(ms))
 		for _, m := range ms {
-			if inRoomView(m) && (q.All || m.Kind == KindText) {
+			if m.IsLine() && (q.All || m.Kind == KindText) {
 				page = append(page, m)
 			}
 		}

@@ -89,17 +89,27 @@ type Store interface {
 	// recipient, oldest first.
 	Outbox() (map[PeerID][]*Message, error)
 	// Messages returns up to limit messages of conv that sort before
-	// `before` (the zero Cursor: the end), oldest first.
+	// `before` (the zero Cursor: the end), oldest first: every message
+	// stored, operations and thread replies included.
 	Messages(conv Conversation, before Cursor, limit int) ([]*Message, error)
+	// Lines is Messages for the lines of conv's history only: no
+	// operations on other messages (edits, deletes, reactions), no thread
+	// replies kept to their thread (see Message.IsLine).
+	Lines(conv Conversation, before Cursor, limit int) ([]*Message, error)
 	// Message returns one message by ID, or ErrNotFound.
 	Message(id MessageID) (*Message, error)
-	// Related returns the held messages whose Target or Thread is id
-	// (edits, deletes and reactions of it; replies in its thread), in
-	// conversation order.
+	// Related returns the held operations on id (its edits, deletes and
+	// reactions), in conversation order.
 	Related(id MessageID) ([]*Message, error)
-	// RelatedMany is Related for several messages at once (only those
-	// named by others are in the map).
-	RelatedMany(ids []MessageID) (map[MessageID][]*Message, error)
+	// ThreadReplies returns up to limit held replies in root's thread
+	// that sort before `before` (the zero Cursor: the end), oldest first.
+	ThreadReplies(root MessageID, before Cursor, limit int) ([]*Message, error)
+	// Views returns the stored views of ids (only those something acts
+	// on or replies to are in the map). The store keeps each view in step
+	// with the messages it derives from, in the transaction that writes,
+	// erases or deletes one of them: ApplyOperations over the target and
+	// its operations, and the count and newest HLC of its thread replies.
+	Views(ids []MessageID) (map[MessageID]View, error)
 	// Erase deletes a held message's text, files and mentions for good,
 	// keeping its tombstone (ID, position, author, reply and thread),
 	// deleted by `by`. Erasing a tombstone again changes nothing.

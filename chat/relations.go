@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"unicode"
@@ -139,9 +140,37 @@ func (s *Service) mayDelete(p PeerID, t *Message) bool {
 	return r != nil && r.priv != nil && r.priv.state().admin(p)
 }
 
-// Thread returns a thread: its root, then its replies in order, each
-// decorated as History's are.
+// Thread returns a whole thread: its root, then all its replies in
+// order, each decorated as History's are.
 func (s *Service) Thread(root MessageID) ([]*Message, error) {
+	return s.thread(root, Cursor{}, math.MaxInt)
+}
+
+// ThreadPage returns a page of a thread: its root, then the newest
+// q.Limit replies before q.Before (DefaultHistoryLimit if 0), oldest
+// first, each decorated as History's are. q.All changes nothing.
+func (s *Service) ThreadPage(root MessageID, q HistoryQuery) ([]*Message, error) {
+	if q.Limit == 0 {
+		q.Limit = DefaultHistoryLimit
+	}
+	if q.Limit < 1 || q.Limit > MaxHistoryLimit {
+		return nil, fmt.Errorf("%w: limit %d: want a number from 1 to %d", ErrInvalid, q.Limit, MaxHistoryLimit)
+	}
+	var before Cursor
+	if !q.Before.IsZero() {
+		m, err := s.cfg.Store.Message(q.Before)
+		if err != nil {
+			return nil, fmt.Errorf("message %s: %w", q.Before, err)
+		}
+		if m.Thread != root {
+			return nil, fmt.Errorf("%w: message %s is not in thread %s", ErrInvalid, q.Before, root)
+		}
+		before = CursorOf(m)
+	}
+	return s.thread(root, before, q.Limit)
+}
+
+func (s *Service) thread(root MessageID, before Cursor, limit int) ([]*Message, error) {
 	r, err := s.cfg.Store.Message(root)
 	if err != nil {
 		return nil, fmt.Errorf("message %s: %w", root, err)
@@ -149,13 +178,14 @@ func (s *Service) Thread(root MessageID) ([]*Message, error) {
 	if !r.Thread.IsZero() {
 		return nil, fmt.Errorf("%w: message %s is a reply in thread %s; open that", ErrInvalid, root, r.Thread)
 	}
-	rel, err := s.cfg.Store.Related(root)
+	replies, err := s.cfg.Store.ThreadReplies(root, before, limit)
 	if err != nil {
 		return nil, err
 	}
-	out := []*Message{r}
-	for _, m := range rel {
-		if m.Kind == KindText && m.Thread == root {
+	out := make([]*Message, 0, 1+len(replies))
+	out = append(out, r)
+	for _, m := range replies {
+		if m.Kind == KindText {
 			out = append(out, m)
 		}
 	}
@@ -166,15 +196,9 @@ func (s *Service) Thread(root MessageID) ([]*Message, error) {
 	return out, nil
 }
 
-// inRoomView reports whether m is a line of its conversation's history:
-// not an operation on another, not a thread reply kept to its thread.
-func inRoomView(m *Message) bool {
-	return !m.Kind.Acts() && (m.Thread.IsZero() || m.AlsoRoom)
-}
-
 // decorate fills in what other messages say of each text message of ms
-// (and who has read it, see decorateReceipts):
-// its newest text and earlier versions, its reactions, its replies.
+// (its newest text and earlier versions, its reactions, its replies: its
+// stored View) and who has read it (see decorateReceipts).
 func (s *Service) decorate(ms []*Message) error {
 	ids := make([]MessageID, 0, len(ms))
 	for _, m := range ms {
@@ -183,40 +207,55 @@ func (s *Service) decorate(ms []*Message) error {
 		}
 	}
 	if len(ids) > 0 {
-		rel, err := s.cfg.Store.RelatedMany(ids)
+		views, err := s.cfg.Store.Views(ids)
 		if err != nil {
 			return err
 		}
 		for _, m := range ms {
 			if m.Kind == KindText {
-				s.applyRelated(m, rel[m.ID])
+				applyView(m, views[m.ID])
 			}
 		}
 	}
 	return s.decorateReceipts(ms)
 }
 
-// applyRelated derives m's view from rel (the messages naming it, in
-// conversation order).
-func (s *Service) applyRelated(m *Message, rel []*Message) {
-	m.Edited, m.Versions, m.Reactions, m.Replies, m.LastReply = false, nil, nil, 0, 0
+// applyView shows v on m.
+func applyView(m *Message, v View) {
+	m.Edited, m.Versions, m.Reactions, m.Replies, m.LastReply = v.Edited, v.Versions, v.Reactions, v.Replies, v.LastReply
+	if v.Edited {
+		m.Body = v.Body
+		m.Mentions, m.MentionAll = v.Mentions, v.MentionAll
+	}
+}
+
+// ApplyOperations derives what ops (the operations naming m, in
+// conversation order, as Store.Related returns them) say of text message
+// m: its newest text and earlier versions, and its reactions. An edit
+// counts only from m's author; a deleted message, or an erased edit,
+// shows no edit; a deleted message shows no reaction. It depends on
+// nothing but its arguments, so every member holding the same messages
+// derives the same view, whatever order they arrived in; the store keeps
+// its result (Store.Views) and the replies count beside it.
+func ApplyOperations(m *Message, ops []*Message) View {
+	var v View
 	body, at := m.Body, m.HLC
-	for _, o := range rel {
+	for _, o := range ops {
 		switch {
-		case o.Kind == KindText && o.Thread == m.ID:
-			m.Replies++
-			m.LastReply = max(m.LastReply, o.HLC)
 		case o.Target != m.ID:
 		case o.Kind == KindEdit && o.Author == m.Author && !m.Deleted && !o.Deleted:
-			m.Versions = append(m.Versions, Version{Body: body, HLC: at})
+			v.Versions = append(v.Versions, Version{Body: body, HLC: at})
 			body, at = o.Body, o.HLC
-			m.Edited = true
-			m.Mentions, m.MentionAll = o.Mentions, o.MentionAll
+			v.Edited = true
+			v.Mentions, v.MentionAll = o.Mentions, o.MentionAll
 		case o.Kind == KindReact && !m.Deleted:
-			m.Reactions = react(m.Reactions, o.Emoji, o.Author, !o.Remove)
+			v.Reactions = react(v.Reactions, o.Emoji, o.Author, !o.Remove)
 		}
 	}
-	m.Body = body
+	if v.Edited {
+		v.Body = body
+	}
+	return v
 }
 
 // react adds (on) or takes back p's emoji in rs.
@@ -299,7 +338,7 @@ func (s *Service) textArrived(m *Message) error {
 		}
 	}
 	shown := *m
-	s.applyRelated(&shown, rel)
+	applyView(&shown, ApplyOperations(m, rel))
 	s.indexMessages([]*Message{&shown})
 	return nil
 }

@@ -80,3 +80,22 @@ func BenchmarkThread1000(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkThreadFirstPage: the first page of a thread of 1,000 replies
+// (the root and the newest 50), as a client opening it asks for it.
+func BenchmarkThreadFirstPage(b *testing.B) {
+	n, ms := benchRoom(b, 1)
+	for i := range 1000 {
+		if _, err := n.Svc.Reply(b.Context(), ms[0].ID, fmt.Sprint("reply ", i), true, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		th, err := n.Svc.ThreadPage(ms[0].ID, chat.HistoryQuery{Limit: 50})
+		if err != nil || len(th) != 51 || th[0].Replies != 1000 {
+			b.Fatal(len(th), err)
+		}
+	}
+}

@@ -344,3 +344,28 @@ type StatusUpdate struct {
 	Status  Status   // StatusDelivered or StatusFailed
 	Reason  string
 }
+
+// View is what other messages say of one message: its edits, deletes and
+// reactions (ApplyOperations) and its thread's replies. The store keeps
+// one per message that something acts on or replies to (Store.Views).
+type View struct {
+	Edited     bool
+	Body       string // Edited: the newest edit's text
+	Mentions   []PeerID
+	MentionAll bool
+	Versions   []Version
+	Reactions  []Reaction
+	Replies    int
+	LastReply  HLC
+}
+
+// IsZero reports whether v says nothing of its message.
+func (v *View) IsZero() bool {
+	return !v.Edited && len(v.Versions) == 0 && len(v.Reactions) == 0 && v.Replies == 0 && v.LastReply == 0
+}
+
+// IsLine reports whether m is a line of its conversation's history: not
+// an operation on another message, not a thread reply kept to its thread.
+func (m *Message) IsLine() bool {
+	return !m.Kind.Acts() && (m.Thread.IsZero() || m.AlsoRoom)
+}

@@ -5,8 +5,8 @@
 //
 // Every key starts with a one-byte table tag:
 //
-//	'm' conv 0x00 hlc(8, big-endian) id(32)  -> wire.StoredMessage
-//	'i' id(32)                               -> conv 0x00 hlc(8)   (index by ID)
+//	'm' conv r hlc(8, big-endian) id(32)     -> wire.StoredMessage (r 0x00: a line of history; 0x01: the rest)
+//	'i' id(32)                               -> conv r hlc(8)      (index by ID)
 //	'o' len(peer)(1) peer hlc(8) id(32)      -> empty              (outbox of direct messages)
 //	'u' conv 0x00 hlc(8) id(32)              -> empty              (room messages not yet published)
 //	'p' peer                                 -> wire.StoredPeer
@@ -21,12 +21,31 @@
 //	'L' root(32)                             -> chunk hashes(32 each, in order) (its verified chunk list)
 //	'H' root(32)                             -> bitset of chunks held (absent: none)
 //	'R' chunk(32)                            -> uint64 big-endian  (references to a chunk file)
-//	'T' target(32) hlc(8) id(32)             -> empty              (a message's edits, deletes, reactions and thread replies)
+//	'T' target(32) hlc(8) id(32)             -> empty              (a message's edits, deletes and reactions)
+//	'h' root(32) hlc(8) id(32)               -> conv r hlc(8)      (a thread's replies, with where their records are)
+//	'S' id(32)                               -> wire.StoredView    (what edits, reactions and thread replies say of a message)
 //	'x' conv 0x00 hlc(8) id(32)              -> empty              (deleted for everyone: left out of sync)
 //	'v'                                      -> schema version (1 byte)
 //
 // Message keys sort by conversation, then (HLC, ID): the order every node
-// shows. The ID index makes every write idempotent: a message already held
+// shows. Each conversation has two ranges: r = 0x00 holds the lines of
+// its history (chat.Message.IsLine: text, joins, leaves, ops, thread
+// replies also sent to the room), r = 0x01 everything else (edits,
+// deletes, reactions, read receipts, thread replies kept to their
+// thread), so a page of history reads only its lines. Where a message
+// goes depends on its envelope alone, so it never moves (a placeholder
+// tombstone is a line; the message replacing it goes where it belongs).
+// A thread is read through 'h', root first then by (HLC, ID).
+//
+// A message's view ('S') is what the messages acting on it and its
+// thread's replies say of it: chat.ApplyOperations over it and its 'T'
+// operations, with the count and newest HLC of its 'h' replies. It is
+// changed in the transaction that writes, erases or deletes one of the
+// messages it derives from, after reading it (so two such transactions
+// conflict, and the later is retried): it is never stale, whatever
+// order messages arrive in. Erasing a message derives its view again, so
+// no edited text stays in it. Schema version 1 (one range, replies in
+// 'T', no views) is migrated at Open (store/migrate.go). The ID index makes every write idempotent: a message already held
 // is never written twice. conv is the text form of chat.Conversation, which
 // contains no 0x00 byte; room is a room name without '#'; peer is the
 // binary peer ID. The member index is kept in step with a room's messages

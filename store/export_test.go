@@ -60,3 +60,37 @@ func CountKeys(s *Store, tag byte) (int, error) {
 	})
 	return n, err
 }
+
+// PutV1Message writes m as schema version 1 wrote it: its record among
+// the lines of its conversation whatever it is, its ID index entry, and
+// 'T' entries under its target and its thread's root; no view.
+func PutV1Message(s *Store, m *chat.Message) error {
+	val, err := encodeMessage(m)
+	if err != nil {
+		return err
+	}
+	return s.update(func(txn *badger.Txn) error {
+		mk := messageKey(m.Conversation, m.HLC, m.ID)
+		if err := txn.Set(mk, val); err != nil {
+			return err
+		}
+		if err := txn.Set(indexKey(m.ID), mk[1:len(mk)-idLen]); err != nil {
+			return err
+		}
+		for _, to := range []chat.MessageID{m.Target, m.Thread} {
+			if !to.IsZero() {
+				if err := txn.Set(relatedKey(to, m.HLC, m.ID), nil); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// TagRelated and TagThread name the operation and thread indexes.
+const (
+	TagRelated = tagRelated
+	TagThread  = tagThread
+	TagView    = tagView
+)

@@ -27,16 +27,43 @@ const (
 	tagRelated     = 'T'
 	tagErased      = 'x'
 	tagReceipt     = 'a'
+	tagThread      = 'h'
+	tagView        = 'S'
+)
+
+// Message keys come in two ranges per conversation, told apart by the
+// byte after conv: the lines of its history, and everything else (edits,
+// deletes, reactions, read receipts, thread replies kept to their thread).
+const (
+	rangeLines = 0x00
+	rangeOther = 0x01
 )
 
 const idLen = len(chat.MessageID{})
 
-// convPrefix is 'm' conv 0x00: every message key of conv starts with it.
-func convPrefix(conv chat.Conversation) []byte {
+// convPrefix is 'm' conv 0x00: every key of a line of conv's history
+// starts with it.
+func convPrefix(conv chat.Conversation) []byte { return rangePrefix(conv, rangeLines) }
+
+// otherPrefix is 'm' conv 0x01: the keys of conv's messages that are not
+// lines of its history (chat.Message.IsLine) start with it.
+func otherPrefix(conv chat.Conversation) []byte { return rangePrefix(conv, rangeOther) }
+
+func rangePrefix(conv chat.Conversation, r byte) []byte {
 	k := make([]byte, 0, 2+len(conv)+8+idLen)
 	k = append(k, tagMessage)
 	k = append(k, conv...)
-	return append(k, 0)
+	return append(k, r)
+}
+
+// recordKey is where m's record is kept: in the lines of its
+// conversation, or in the other range.
+func recordKey(m *chat.Message) []byte {
+	r := byte(rangeLines)
+	if !m.IsLine() {
+		r = rangeOther
+	}
+	return appendPosition(rangePrefix(m.Conversation, r), m.HLC, m.ID)
 }
 
 // position is the (HLC, ID) suffix of a message key.
@@ -76,7 +103,7 @@ func peerKey(p chat.PeerID) []byte { return append([]byte{tagPeer}, p...) }
 
 // parseMessageKey returns the conversation of a message key.
 func parseMessageKey(k []byte) (chat.Conversation, error) {
-	if len(k) < 2+8+idLen || k[0] != tagMessage || k[len(k)-8-idLen-1] != 0 {
+	if len(k) < 2+8+idLen || k[0] != tagMessage || k[len(k)-8-idLen-1] > rangeOther {
 		return "", errors.New("malformed message key")
 	}
 	return chat.Conversation(k[1 : len(k)-8-idLen-1]), nil
@@ -139,8 +166,8 @@ func haveKey(h chat.FileHash) []byte { return append([]byte{tagHave}, h[:]...) }
 // chunkRefKey holds a chunk's reference count: 'R' chunk hash(32).
 func chunkRefKey(c chat.FileHash) []byte { return append([]byte{tagChunkRef}, c[:]...) }
 
-// relatedKey indexes message id under the message it relates to (its
-// target, or its thread's root): 'T' target(32) hlc(8) id(32).
+// relatedKey indexes operation id (an edit, delete or reaction) under the
+// message it acts on: 'T' target(32) hlc(8) id(32).
 func relatedKey(target chat.MessageID, h chat.HLC, id chat.MessageID) []byte {
 	k := make([]byte, 0, 1+idLen+8+idLen)
 	k = append(k, tagRelated)
@@ -156,3 +183,17 @@ func erasedKey(conv chat.Conversation, h chat.HLC, id chat.MessageID) []byte {
 	k = append(k, 0)
 	return appendPosition(k, h, id)
 }
+
+// threadKey indexes thread reply id under its root: 'h' root(32) hlc(8)
+// id(32); its value is the reply's record key without tag and ID, as
+// the ID index's is.
+func threadKey(root chat.MessageID, h chat.HLC, id chat.MessageID) []byte {
+	k := make([]byte, 0, 1+idLen+8+idLen)
+	k = append(k, tagThread)
+	k = append(k, root[:]...)
+	k = binary.BigEndian.AppendUint64(k, uint64(h))
+	return append(k, id[:]...)
+}
+
+// viewKey holds a message's view (wire.StoredView): 'S' id(32).
+func viewKey(id chat.MessageID) []byte { return append([]byte{tagView}, id[:]...) }

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -97,21 +99,26 @@ func putNew(txn *badger.Txn, m *chat.Message) (bool, error) {
 	} else if !errors.Is(err, badger.ErrKeyNotFound) {
 		return false, err
 	}
-	return true, putMessage(txn, m)
+	if err := putMessage(txn, m); err != nil {
+		return false, err
+	}
+	return true, noteArrival(txn, m)
 }
 
-// putMessage writes m's record and index entry unconditionally, and
-// keeps a room's member index in step.
+// putMessage writes m's record and index entries unconditionally, and
+// keeps a room's member index in step. A message written the first time
+// is then noted (noteArrival).
 func putMessage(txn *badger.Txn, m *chat.Message) error {
 	val, err := encodeMessage(m)
 	if err != nil {
 		return err
 	}
-	mk := messageKey(m.Conversation, m.HLC, m.ID)
+	mk := recordKey(m)
 	if err := txn.Set(mk, val); err != nil {
 		return err
 	}
-	if err := txn.Set(indexKey(m.ID), mk[1:len(mk)-idLen]); err != nil {
+	loc := mk[1 : len(mk)-idLen]
+	if err := txn.Set(indexKey(m.ID), loc); err != nil {
 		return err
 	}
 	if m.Kind == chat.KindOp {
@@ -124,11 +131,14 @@ func putMessage(txn *badger.Txn, m *chat.Message) error {
 			return err
 		}
 	}
-	for _, to := range []chat.MessageID{m.Target, m.Thread} {
-		if !to.IsZero() {
-			if err := txn.Set(relatedKey(to, m.HLC, m.ID), nil); err != nil {
-				return err
-			}
+	if isOperation(m) {
+		if err := txn.Set(relatedKey(m.Target, m.HLC, m.ID), nil); err != nil {
+			return err
+		}
+	}
+	if isReply(m) {
+		if err := txn.Set(threadKey(m.Thread, m.HLC, m.ID), loc); err != nil {
+			return err
 		}
 	}
 	if m.Room != "" {
@@ -145,6 +155,9 @@ func (s *Store) Enqueue(m *chat.Message) error {
 	}
 	return s.update(func(txn *badger.Txn) error {
 		if err := putMessage(txn, m); err != nil {
+			return err
+		}
+		if err := noteArrival(txn, m); err != nil {
 			return err
 		}
 		return txn.Set(outboxKey(m.To, m.HLC, m.ID), nil)
@@ -264,12 +277,49 @@ func (s *Store) Message(id chat.MessageID) (*chat.Message, error) {
 	return m, err
 }
 
-// Messages implements chat.Store.
+// Messages implements chat.Store: the newest limit of conv's lines and
+// other messages together.
 func (s *Store) Messages(conv chat.Conversation, before chat.Cursor, limit int) ([]*chat.Message, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
-	prefix := convPrefix(conv)
+	var lines, other []*chat.Message
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		if lines, err = readRange(txn, convPrefix(conv), before, limit); err != nil {
+			return err
+		}
+		other, err = readRange(txn, otherPrefix(conv), before, limit)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read history: %w", err)
+	}
+	all := append(lines, other...)
+	slices.SortFunc(all, func(a, b *chat.Message) int { return compareCursors(chat.CursorOf(a), chat.CursorOf(b)) })
+	return all[max(0, len(all)-limit):], nil
+}
+
+// Lines implements chat.Store.
+func (s *Store) Lines(conv chat.Conversation, before chat.Cursor, limit int) ([]*chat.Message, error) {
+	var out []*chat.Message
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		out, err = readRange(txn, convPrefix(conv), before, limit)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read history: %w", err)
+	}
+	return out, nil
+}
+
+// readRange reads the newest limit records under prefix (a range of a
+// conversation) before `before`, oldest first.
+func readRange(txn *badger.Txn, prefix []byte, before chat.Cursor, limit int) ([]*chat.Message, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
 	var seek []byte
 	if before == (chat.Cursor{}) {
 		seek = append(slices.Clone(prefix), 0xff)
@@ -277,30 +327,24 @@ func (s *Store) Messages(conv chat.Conversation, before chat.Cursor, limit int) 
 		seek = appendPosition(slices.Clone(prefix), before.HLC, before.ID)
 	}
 	out := make([]*chat.Message, 0, min(limit, 256))
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix, PrefetchValues: true, PrefetchSize: min(limit, 100)})
-		defer it.Close()
-		for it.Seek(seek); it.Valid() && len(out) < limit; it.Next() {
-			item := it.Item()
-			k := item.Key()
-			if before != (chat.Cursor{}) && string(k) == string(seek) {
-				continue
-			}
-			var m *chat.Message
-			err := item.Value(func(v []byte) error {
-				var err error
-				m, err = decodeMessage(k, v)
-				return err
-			})
-			if err != nil {
-				return err
-			}
-			out = append(out, m)
+	it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix, PrefetchValues: true, PrefetchSize: min(limit, 100)})
+	defer it.Close()
+	for it.Seek(seek); it.Valid() && len(out) < limit; it.Next() {
+		item := it.Item()
+		k := item.Key()
+		if before != (chat.Cursor{}) && string(k) == string(seek) {
+			continue
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read history: %w", err)
+		var m *chat.Message
+		err := item.Value(func(v []byte) error {
+			var err error
+			m, err = decodeMessage(k, v)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
 	}
 	slices.Reverse(out)
 	return out, nil
@@ -340,21 +384,41 @@ func (s *Store) Outbox() (map[chat.PeerID][]*chat.Message, error) {
 }
 
 // DeleteBefore implements chat.Store: it deletes conv's messages with HLC
-// below `before` (their records, index entries and unpublished marks), in
-// transactions of a bounded size, and reports how many it deleted. The
-// member index keeps what it learnt from them. A private room's ops stay:
-// they say who is a member.
+// below `before` (their records, index entries, unpublished marks and
+// views), in transactions of a bounded size, and reports how many it
+// deleted. The views of the messages they acted on or replied to are
+// derived again in the same transaction. The member index keeps what it
+// learnt from them. A private room's ops stay: they say who is a member.
 func (s *Store) DeleteBefore(conv chat.Conversation, before chat.HLC) (int, error) {
-	prefix := convPrefix(conv)
+	total := 0
+	for _, prefix := range [][]byte{convPrefix(conv), otherPrefix(conv)} {
+		n, err := s.deleteRangeBefore(conv, prefix, before)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// doomed is a message DeleteBefore deletes, as much of it as the
+// deletion needs.
+type doomed struct {
+	key            []byte
+	target, thread chat.MessageID // an operation's target; a reply's root
+}
+
+func (s *Store) deleteRangeBefore(conv chat.Conversation, prefix []byte, before chat.HLC) (int, error) {
 	end := appendPosition(slices.Clone(prefix), before, chat.MessageID{})
 	total := 0
 	for {
-		var keys [][]byte
+		var batch []doomed
 		err := s.db.View(func(txn *badger.Txn) error {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 			defer it.Close()
-			for it.Rewind(); it.Valid() && len(keys) < deleteBatch; it.Next() {
-				k := it.Item().Key()
+			for it.Rewind(); it.Valid() && len(batch) < deleteBatch; it.Next() {
+				item := it.Item()
+				k := item.Key()
 				if string(k) >= string(end) {
 					break
 				}
@@ -364,26 +428,63 @@ func (s *Store) DeleteBefore(conv chat.Conversation, before chat.HLC) (int, erro
 				} else if !errors.Is(err, badger.ErrKeyNotFound) {
 					return err
 				}
-				keys = append(keys, it.Item().KeyCopy(nil))
+				d := doomed{key: item.KeyCopy(nil)}
+				err := item.Value(func(v []byte) error {
+					m, err := decodeMessage(d.key, v)
+					if err != nil {
+						return err
+					}
+					if isOperation(m) {
+						d.target = m.Target
+					}
+					if isReply(m) {
+						d.thread = m.Thread
+					}
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+				batch = append(batch, d)
 			}
 			return nil
 		})
 		if err != nil {
 			return total, fmt.Errorf("find old messages: %w", err)
 		}
-		if len(keys) == 0 {
+		if len(batch) == 0 {
 			return total, nil
 		}
 		err = s.update(func(txn *badger.Txn) error {
-			for _, k := range keys {
-				pos := k[len(prefix):]
+			targets, roots := map[chat.MessageID]bool{}, map[chat.MessageID]bool{}
+			for _, d := range batch {
+				pos := d.key[len(prefix):]
 				var id chat.MessageID
 				copy(id[:], pos[8:])
 				h := chat.HLC(binary.BigEndian.Uint64(pos))
-				for _, d := range [][]byte{k, indexKey(id), unpublishedKey(conv, h, id)} {
-					if err := txn.Delete(d); err != nil {
+				dels := [][]byte{d.key, indexKey(id), unpublishedKey(conv, h, id), erasedKey(conv, h, id), viewKey(id)}
+				if !d.target.IsZero() {
+					dels = append(dels, relatedKey(d.target, h, id))
+					targets[d.target] = true
+				}
+				if !d.thread.IsZero() {
+					dels = append(dels, threadKey(d.thread, h, id))
+					roots[d.thread] = true
+				}
+				for _, k := range dels {
+					if err := txn.Delete(k); err != nil {
 						return err
 					}
+				}
+			}
+			for id := range targets {
+				if err := refreshOps(txn, id); err != nil {
+					return err
+				}
+			}
+			for id := range roots {
+				if err := recountReplies(txn, id); err != nil {
+					return err
 				}
 			}
 			return nil
@@ -391,76 +492,20 @@ func (s *Store) DeleteBefore(conv chat.Conversation, before chat.HLC) (int, erro
 		if err != nil {
 			return total, fmt.Errorf("delete old messages: %w", err)
 		}
-		total += len(keys)
+		total += len(batch)
 	}
+}
+
+// compareCursors orders positions as message keys sort.
+func compareCursors(a, b chat.Cursor) int {
+	if a.HLC != b.HLC {
+		return cmp.Compare(a.HLC, b.HLC)
+	}
+	return bytes.Compare(a.ID[:], b.ID[:])
 }
 
 // deleteBatch is how many messages one DeleteBefore transaction deletes.
 const deleteBatch = 1000
-
-// Related implements chat.Store. An index entry whose message retention
-// deleted is skipped.
-func (s *Store) Related(id chat.MessageID) ([]*chat.Message, error) {
-	all, err := s.RelatedMany([]chat.MessageID{id})
-	return all[id], err
-}
-
-// RelatedMany implements chat.Store: Related for each of ids, in one
-// transaction and one iterator.
-func (s *Store) RelatedMany(ids []chat.MessageID) (map[chat.MessageID][]*chat.Message, error) {
-	out := make(map[chat.MessageID][]*chat.Message, len(ids))
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tagRelated}})
-		defer it.Close()
-		for _, id := range ids {
-			rel, err := relatedOf(txn, it, id)
-			if err != nil {
-				return err
-			}
-			if len(rel) > 0 {
-				out[id] = rel
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read related messages: %w", err)
-	}
-	return out, nil
-}
-
-// relatedOf reads the messages naming id, seeking it (a key-only
-// iterator over the 'T' table).
-func relatedOf(txn *badger.Txn, it *badger.Iterator, id chat.MessageID) ([]*chat.Message, error) {
-	var out []*chat.Message
-	prefix := append([]byte{tagRelated}, id[:]...)
-	var ids []chat.MessageID
-	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
-		k := it.Item().Key()
-		if len(k) != len(prefix)+8+idLen {
-			continue
-		}
-		ids = append(ids, chat.MessageID(k[len(prefix)+8:]))
-	}
-	err := func() error {
-		for _, rid := range ids {
-			k, v, err := getByID(txn, rid)
-			if errors.Is(err, chat.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			m, err := decodeMessage(k, v)
-			if err != nil {
-				return err
-			}
-			out = append(out, m)
-		}
-		return nil
-	}()
-	return out, err
-}
 
 // Erase implements chat.Store.
 func (s *Store) Erase(id chat.MessageID, by chat.PeerID) error {
@@ -481,7 +526,18 @@ func (s *Store) Erase(id chat.MessageID, by chat.PeerID) error {
 		if err := txn.Set(erasedKey(m.Conversation, m.HLC, m.ID), nil); err != nil {
 			return err
 		}
-		return txn.Set(k, val)
+		if err := txn.Set(k, val); err != nil {
+			return err
+		}
+		// Its view shows no edit or reaction now (nor any text), and an
+		// erased edit no longer counts on its target.
+		if err := refreshOps(txn, m.ID); err != nil {
+			return err
+		}
+		if isOperation(m) {
+			return refreshOps(txn, m.Target)
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("erase message %s: %w", id, err)

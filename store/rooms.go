@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -151,6 +152,9 @@ func (s *Store) EnqueueRoom(ms ...*chat.Message) error {
 			if err := putMessage(txn, m); err != nil {
 				return err
 			}
+			if err := noteArrival(txn, m); err != nil {
+				return err
+			}
 			if err := txn.Set(unpublishedKey(m.Conversation, m.HLC, m.ID), nil); err != nil {
 				return err
 			}
@@ -186,7 +190,7 @@ func (s *Store) SetProofs(ms []*chat.Message) error {
 				return err
 			}
 			if !erased {
-				if err := txn.Set(messageKey(m.Conversation, m.HLC, m.ID), vals[i]); err != nil {
+				if err := txn.Set(recordKey(m), vals[i]); err != nil {
 					return err
 				}
 			}
@@ -267,19 +271,21 @@ func (s *Store) SyncItems(conv chat.Conversation, since chat.HLC) ([]chat.Cursor
 			uit.Close()
 		}
 
-		prefix := convPrefix(conv)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-		defer it.Close()
-		for it.Seek(appendPosition(append([]byte{}, prefix...), since, chat.MessageID{})); it.Valid(); it.Next() {
-			k := it.Item().Key()
-			var c chat.Cursor
-			pos := k[len(prefix):]
-			c.HLC = chat.HLC(binary.BigEndian.Uint64(pos))
-			copy(c.ID[:], pos[8:])
-			if !unpublished[c.ID] {
-				out = append(out, c)
+		for _, prefix := range [][]byte{convPrefix(conv), otherPrefix(conv)} {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+			for it.Seek(appendPosition(slices.Clone(prefix), since, chat.MessageID{})); it.Valid(); it.Next() {
+				k := it.Item().Key()
+				var c chat.Cursor
+				pos := k[len(prefix):]
+				c.HLC = chat.HLC(binary.BigEndian.Uint64(pos))
+				copy(c.ID[:], pos[8:])
+				if !unpublished[c.ID] {
+					out = append(out, c)
+				}
 			}
+			it.Close()
 		}
+		slices.SortFunc(out, compareCursors)
 		return nil
 	})
 	if err != nil {
@@ -389,33 +395,41 @@ func decodeMarker(item *badger.Item) (chat.Cursor, error) {
 // (the zero Cursor: all) not written by `except`.
 func (s *Store) CountAfter(conv chat.Conversation, after chat.Cursor, except chat.PeerID) (int, error) {
 	n := 0
-	prefix := convPrefix(conv)
 	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
-		defer it.Close()
-		start := appendPosition(append([]byte{}, prefix...), after.HLC, after.ID)
-		for it.Seek(start); it.Valid(); it.Next() {
-			k := it.Item().Key()
-			if after != (chat.Cursor{}) && string(k) == string(start) {
-				continue
-			}
-			err := it.Item().Value(func(v []byte) error {
-				m, err := decodeMessage(k, v)
-				if err != nil {
-					return err
-				}
-				if m.Kind == chat.KindText && m.Author != except {
-					n++
-				}
-				return nil
-			})
-			if err != nil {
+		for _, prefix := range [][]byte{convPrefix(conv), otherPrefix(conv)} {
+			if err := countAfter(txn, prefix, after, except, &n); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	return n, err
+}
+
+func countAfter(txn *badger.Txn, prefix []byte, after chat.Cursor, except chat.PeerID, n *int) error {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
+	defer it.Close()
+	start := appendPosition(slices.Clone(prefix), after.HLC, after.ID)
+	for it.Seek(start); it.Valid(); it.Next() {
+		k := it.Item().Key()
+		if after != (chat.Cursor{}) && string(k) == string(start) {
+			continue
+		}
+		err := it.Item().Value(func(v []byte) error {
+			m, err := decodeMessage(k, v)
+			if err != nil {
+				return err
+			}
+			if m.Kind == chat.KindText && m.Author != except {
+				*n++
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Ops implements chat.Store: a private room's ops, in room order.

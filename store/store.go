@@ -15,7 +15,9 @@ import (
 	"github.com/parley-chat/parley/internal/lifecycle"
 )
 
-const schemaVersion = 1
+// schemaVersion is the layout this code writes; Open migrates a store
+// in version 1 (see migrateV1).
+const schemaVersion = 2
 
 // Options configures Open.
 type Options struct {
@@ -108,21 +110,29 @@ func Open(dir string, o Options) (*Store, error) {
 }
 
 func (s *Store) checkVersion() error {
-	return s.db.Update(func(txn *badger.Txn) error {
+	var v []byte
+	err := s.db.Update(func(txn *badger.Txn) error {
 		item, err := txn.Get([]byte{tagVersion})
 		if errors.Is(err, badger.ErrKeyNotFound) {
-			return txn.Set([]byte{tagVersion}, []byte{schemaVersion})
+			v = []byte{schemaVersion}
+			return txn.Set([]byte{tagVersion}, v)
 		}
 		if err != nil {
 			return err
 		}
-		return item.Value(func(v []byte) error {
-			if len(v) != 1 || v[0] != schemaVersion {
-				return fmt.Errorf("store schema version %v, this parley reads %d", v, schemaVersion)
-			}
-			return nil
-		})
+		v, err = item.ValueCopy(nil)
+		return err
 	})
+	switch {
+	case err != nil:
+		return err
+	case len(v) == 1 && v[0] == schemaVersion:
+		return nil
+	case len(v) == 1 && v[0] == 1:
+		s.log.Info("migrating the store to schema version 2 (history pages read only their lines)")
+		return s.migrateV1()
+	}
+	return fmt.Errorf("store schema version %v, this parley reads %d", v, schemaVersion)
 }
 
 // Run collects value-log garbage every GCInterval until ctx is cancelled

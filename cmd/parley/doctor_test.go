@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,16 +155,13 @@ func TestDoctorRunningDaemon(t *testing.T) {
 		t.Errorf("peers after bob stopped: got %+v", c)
 	}
 
-	// The webhook listener goes away; the key file becomes readable by others.
-	_ = hooks.Close()
+	// The key file becomes readable by others. (A webhook listener that
+	// stops answering is internal/doctor's TestHooks.)
 	key := filepath.Join(alice, "identity.key")
 	if err := os.Chmod(key, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = doctorJSON(t, alice)
-	if c := got["hooks"]; c.OK || !strings.Contains(c.Detail, "nothing answers") {
-		t.Errorf("hooks after the listener closed: got %+v", c)
-	}
 	if c := got["identity"]; c.OK || c.Fix != "chmod 600 "+key {
 		t.Errorf("identity at mode 0644: got %+v", c)
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/parley-chat/parley/chat"
@@ -65,6 +66,10 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, CodeBadRequest, "missing ?with=<#room, peer ID or @nick>")
 		return
 	}
+	hq, ok := historyQuery(w, q)
+	if !ok {
+		return
+	}
 	if v := q.Get("thread"); v != "" {
 		root, err := chat.ParseMessageID(v)
 		if err != nil {
@@ -74,25 +79,8 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 		if !s.allowMessage(w, r, root) {
 			return
 		}
-		s.writeThread(w, root)
+		s.writeThread(w, root, q, hq)
 		return
-	}
-	hq := chat.HistoryQuery{All: q.Get("all") == "true" || q.Get("all") == "1"}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxHistoryLimit {
-			writeError(w, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("limit %q: want a number from 1 to %d", v, MaxHistoryLimit))
-			return
-		}
-		hq.Limit = n
-	}
-	if v := q.Get("before"); v != "" {
-		id, err := chat.ParseMessageID(v)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
-			return
-		}
-		hq.Before = id
 	}
 	conv, err := s.backend.Resolve(with)
 	if err != nil {
@@ -112,6 +100,28 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 		out[i] = s.messageOf(m)
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// historyQuery reads a page's limit, before and all from q.
+func historyQuery(w http.ResponseWriter, q url.Values) (chat.HistoryQuery, bool) {
+	hq := chat.HistoryQuery{All: q.Get("all") == "true" || q.Get("all") == "1"}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxHistoryLimit {
+			writeError(w, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("limit %q: want a number from 1 to %d", v, MaxHistoryLimit))
+			return hq, false
+		}
+		hq.Limit = n
+	}
+	if v := q.Get("before"); v != "" {
+		id, err := chat.ParseMessageID(v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+			return hq, false
+		}
+		hq.Before = id
+	}
+	return hq, true
 }
 
 func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {

@@ -34,7 +34,7 @@ const testVersion = "0.0.0-test"
 // chattest's Net) that can also dial each other by address, as the node
 // under a daemon does: each gets a memNetwork.
 type cluster struct {
-	t   *testing.T
+	t   testing.TB
 	net *chattest.Net
 
 	mu    sync.Mutex
@@ -42,7 +42,7 @@ type cluster struct {
 	links map[[2]chat.PeerID]bool
 }
 
-func newCluster(t *testing.T) *cluster {
+func newCluster(t testing.TB) *cluster {
 	return &cluster{t: t, net: chattest.NewNet(t), nodes: map[chat.PeerID]*chattest.Node{}, links: map[[2]chat.PeerID]bool{}}
 }
 
@@ -312,7 +312,7 @@ type testServer struct {
 
 // listeners opens a unix socket in a short directory and a loopback TCP
 // listener, both closed when the test ends.
-func listeners(t *testing.T) (socket string, unixL, tcpL net.Listener) {
+func listeners(t testing.TB) (socket string, unixL, tcpL net.Listener) {
 	t.Helper()
 	socket = filepath.Join(shortDir(t), "s.sock")
 	unixL, err := net.Listen("unix", socket)
@@ -330,7 +330,7 @@ func listeners(t *testing.T) (socket string, unixL, tcpL net.Listener) {
 
 // startServer serves n's messenger until the test ends; then it checks
 // that Close makes Run return nil.
-func startServer(t *testing.T, n *chattest.Node) *testServer {
+func startServer(t testing.TB, n *chattest.Node) *testServer {
 	t.Helper()
 	socket, unixL, tcpL := listeners(t)
 	ts := &testServer{
@@ -365,14 +365,14 @@ func startServer(t *testing.T, n *chattest.Node) *testServer {
 }
 
 // serve starts a lone node (nickname alice) in a fresh cluster and serves it.
-func serve(t *testing.T, opts ...chattest.Option) *testServer {
+func serve(t testing.TB, opts ...chattest.Option) *testServer {
 	t.Helper()
 	return startServer(t, newCluster(t).node("alice", opts...))
 }
 
 // unixDo sends a raw request over the unix socket and returns the status,
 // the response headers and the body.
-func (ts *testServer) unixDo(t *testing.T, method, path string, body io.Reader, header http.Header) (int, http.Header, []byte) {
+func (ts *testServer) unixDo(t testing.TB, method, path string, body io.Reader, header http.Header) (int, http.Header, []byte) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, "http://parley"+path, body)
 	if err != nil {
@@ -414,7 +414,7 @@ func newPeerID(t *testing.T) chat.PeerID {
 
 // shortDir returns a directory short enough for unix socket paths (108
 // bytes; t.TempDir can be longer).
-func shortDir(t *testing.T) string {
+func shortDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "api")
 	if err != nil {

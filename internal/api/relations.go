@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/parley-chat/parley/chat"
 )
@@ -76,12 +77,24 @@ func (s *Server) handleThread(w http.ResponseWriter, r *http.Request) {
 	if !ok || !s.allowMessage(w, r, id) {
 		return
 	}
-	s.writeThread(w, id)
+	q := r.URL.Query()
+	hq, ok := historyQuery(w, q)
+	if !ok {
+		return
+	}
+	s.writeThread(w, id, q, hq)
 }
 
-// writeThread answers with a thread: its root, then its replies.
-func (s *Server) writeThread(w http.ResponseWriter, root chat.MessageID) {
-	ms, err := s.backend.Thread(root)
+// writeThread answers with a thread: its root, then its replies: all of
+// them, or with limit or before in q, the page hq asks for.
+func (s *Server) writeThread(w http.ResponseWriter, root chat.MessageID, q url.Values, hq chat.HistoryQuery) {
+	var ms []*chat.Message
+	var err error
+	if q.Has("limit") || q.Has("before") {
+		ms, err = s.backend.ThreadPage(root, hq)
+	} else {
+		ms, err = s.backend.Thread(root)
+	}
 	if err != nil {
 		writeErr(w, err)
 		return

@@ -42,6 +42,7 @@ type Backend interface {
 	Delete(ctx context.Context, id chat.MessageID) (*chat.Message, error)
 	React(ctx context.Context, id chat.MessageID, emoji string) (*chat.Message, bool, error)
 	Thread(root chat.MessageID) ([]*chat.Message, error)
+	ThreadPage(root chat.MessageID, q chat.HistoryQuery) ([]*chat.Message, error)
 	MarkRead(conv chat.Conversation, upTo chat.MessageID) error
 	JoinRoom(ctx context.Context, room string) (bool, error)
 	CreatePrivateRoom(ctx context.Context, room string) error

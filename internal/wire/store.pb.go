@@ -613,6 +613,216 @@ func (x *StoredFile) GetLastUsedMs() int64 {
 	return 0
 }
 
+// StoredView is the value under a view key: what the messages acting on
+// one message (its edits, deletes and reactions) and its thread's replies
+// say of it, derived by chat.ApplyOperations and kept in step with them
+// by the store (store/doc.go).
+type StoredView struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Edited        bool                   `protobuf:"varint,1,opt,name=edited,proto3" json:"edited,omitempty"`
+	Body          string                 `protobuf:"bytes,2,opt,name=body,proto3" json:"body,omitempty"`         // edited: the newest edit's text
+	Mentions      [][]byte               `protobuf:"bytes,3,rep,name=mentions,proto3" json:"mentions,omitempty"` // edited: the newest edit's mentions (binary peer IDs)
+	MentionAll    bool                   `protobuf:"varint,4,opt,name=mention_all,json=mentionAll,proto3" json:"mention_all,omitempty"`
+	Versions      []*StoredVersion       `protobuf:"bytes,5,rep,name=versions,proto3" json:"versions,omitempty"` // earlier texts, oldest first
+	Reactions     []*StoredReaction      `protobuf:"bytes,6,rep,name=reactions,proto3" json:"reactions,omitempty"`
+	Replies       uint32                 `protobuf:"varint,7,opt,name=replies,proto3" json:"replies,omitempty"`                                 // a thread root: its replies held here
+	LastReplyHlc  uint64                 `protobuf:"varint,8,opt,name=last_reply_hlc,json=lastReplyHlc,proto3" json:"last_reply_hlc,omitempty"` // a thread root: the newest reply's HLC
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StoredView) Reset() {
+	*x = StoredView{}
+	mi := &file_parley_v1_store_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StoredView) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StoredView) ProtoMessage() {}
+
+func (x *StoredView) ProtoReflect() protoreflect.Message {
+	mi := &file_parley_v1_store_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StoredView.ProtoReflect.Descriptor instead.
+func (*StoredView) Descriptor() ([]byte, []int) {
+	return file_parley_v1_store_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *StoredView) GetEdited() bool {
+	if x != nil {
+		return x.Edited
+	}
+	return false
+}
+
+func (x *StoredView) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+func (x *StoredView) GetMentions() [][]byte {
+	if x != nil {
+		return x.Mentions
+	}
+	return nil
+}
+
+func (x *StoredView) GetMentionAll() bool {
+	if x != nil {
+		return x.MentionAll
+	}
+	return false
+}
+
+func (x *StoredView) GetVersions() []*StoredVersion {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
+func (x *StoredView) GetReactions() []*StoredReaction {
+	if x != nil {
+		return x.Reactions
+	}
+	return nil
+}
+
+func (x *StoredView) GetReplies() uint32 {
+	if x != nil {
+		return x.Replies
+	}
+	return 0
+}
+
+func (x *StoredView) GetLastReplyHlc() uint64 {
+	if x != nil {
+		return x.LastReplyHlc
+	}
+	return 0
+}
+
+// StoredVersion is one earlier text of an edited message.
+type StoredVersion struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Body          string                 `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
+	Hlc           uint64                 `protobuf:"varint,2,opt,name=hlc,proto3" json:"hlc,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StoredVersion) Reset() {
+	*x = StoredVersion{}
+	mi := &file_parley_v1_store_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StoredVersion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StoredVersion) ProtoMessage() {}
+
+func (x *StoredVersion) ProtoReflect() protoreflect.Message {
+	mi := &file_parley_v1_store_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StoredVersion.ProtoReflect.Descriptor instead.
+func (*StoredVersion) Descriptor() ([]byte, []int) {
+	return file_parley_v1_store_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *StoredVersion) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+func (x *StoredVersion) GetHlc() uint64 {
+	if x != nil {
+		return x.Hlc
+	}
+	return 0
+}
+
+// StoredReaction is one emoji on a message and who put it there, in order.
+type StoredReaction struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Emoji         string                 `protobuf:"bytes,1,opt,name=emoji,proto3" json:"emoji,omitempty"`
+	By            [][]byte               `protobuf:"bytes,2,rep,name=by,proto3" json:"by,omitempty"` // binary peer IDs
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StoredReaction) Reset() {
+	*x = StoredReaction{}
+	mi := &file_parley_v1_store_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StoredReaction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StoredReaction) ProtoMessage() {}
+
+func (x *StoredReaction) ProtoReflect() protoreflect.Message {
+	mi := &file_parley_v1_store_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StoredReaction.ProtoReflect.Descriptor instead.
+func (*StoredReaction) Descriptor() ([]byte, []int) {
+	return file_parley_v1_store_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *StoredReaction) GetEmoji() string {
+	if x != nil {
+		return x.Emoji
+	}
+	return ""
+}
+
+func (x *StoredReaction) GetBy() [][]byte {
+	if x != nil {
+		return x.By
+	}
+	return nil
+}
+
 var File_parley_v1_store_proto protoreflect.FileDescriptor
 
 const file_parley_v1_store_proto_rawDesc = "" +
@@ -676,7 +886,24 @@ const file_parley_v1_store_proto_rawDesc = "" +
 	"\x04path\x18\f \x01(\tR\x04path\x12\x14\n" +
 	"\x05convs\x18\r \x03(\tR\x05convs\x12 \n" +
 	"\flast_used_ms\x18\x0e \x01(\x03R\n" +
-	"lastUsedMsB-Z+github.com/parley-chat/parley/internal/wireb\x06proto3"
+	"lastUsedMs\"\xa4\x02\n" +
+	"\n" +
+	"StoredView\x12\x16\n" +
+	"\x06edited\x18\x01 \x01(\bR\x06edited\x12\x12\n" +
+	"\x04body\x18\x02 \x01(\tR\x04body\x12\x1a\n" +
+	"\bmentions\x18\x03 \x03(\fR\bmentions\x12\x1f\n" +
+	"\vmention_all\x18\x04 \x01(\bR\n" +
+	"mentionAll\x124\n" +
+	"\bversions\x18\x05 \x03(\v2\x18.parley.v1.StoredVersionR\bversions\x127\n" +
+	"\treactions\x18\x06 \x03(\v2\x19.parley.v1.StoredReactionR\treactions\x12\x18\n" +
+	"\areplies\x18\a \x01(\rR\areplies\x12$\n" +
+	"\x0elast_reply_hlc\x18\b \x01(\x04R\flastReplyHlc\"5\n" +
+	"\rStoredVersion\x12\x12\n" +
+	"\x04body\x18\x01 \x01(\tR\x04body\x12\x10\n" +
+	"\x03hlc\x18\x02 \x01(\x04R\x03hlc\"6\n" +
+	"\x0eStoredReaction\x12\x14\n" +
+	"\x05emoji\x18\x01 \x01(\tR\x05emoji\x12\x0e\n" +
+	"\x02by\x18\x02 \x03(\fR\x02byB-Z+github.com/parley-chat/parley/internal/wireb\x06proto3"
 
 var (
 	file_parley_v1_store_proto_rawDescOnce sync.Once
@@ -690,22 +917,27 @@ func file_parley_v1_store_proto_rawDescGZIP() []byte {
 	return file_parley_v1_store_proto_rawDescData
 }
 
-var file_parley_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_parley_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_parley_v1_store_proto_goTypes = []any{
-	(*StoredMessage)(nil), // 0: parley.v1.StoredMessage
-	(*StoredRoom)(nil),    // 1: parley.v1.StoredRoom
-	(*StoredKey)(nil),     // 2: parley.v1.StoredKey
-	(*StoredMember)(nil),  // 3: parley.v1.StoredMember
-	(*StoredMarker)(nil),  // 4: parley.v1.StoredMarker
-	(*StoredPeer)(nil),    // 5: parley.v1.StoredPeer
-	(*StoredFile)(nil),    // 6: parley.v1.StoredFile
+	(*StoredMessage)(nil),  // 0: parley.v1.StoredMessage
+	(*StoredRoom)(nil),     // 1: parley.v1.StoredRoom
+	(*StoredKey)(nil),      // 2: parley.v1.StoredKey
+	(*StoredMember)(nil),   // 3: parley.v1.StoredMember
+	(*StoredMarker)(nil),   // 4: parley.v1.StoredMarker
+	(*StoredPeer)(nil),     // 5: parley.v1.StoredPeer
+	(*StoredFile)(nil),     // 6: parley.v1.StoredFile
+	(*StoredView)(nil),     // 7: parley.v1.StoredView
+	(*StoredVersion)(nil),  // 8: parley.v1.StoredVersion
+	(*StoredReaction)(nil), // 9: parley.v1.StoredReaction
 }
 var file_parley_v1_store_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	8, // 0: parley.v1.StoredView.versions:type_name -> parley.v1.StoredVersion
+	9, // 1: parley.v1.StoredView.reactions:type_name -> parley.v1.StoredReaction
+	2, // [2:2] is the sub-list for method output_type
+	2, // [2:2] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_parley_v1_store_proto_init() }
@@ -719,7 +951,7 @@ func file_parley_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_parley_v1_store_proto_rawDesc), len(file_parley_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
