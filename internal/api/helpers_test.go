@@ -181,7 +181,7 @@ type watchedStore struct {
 
 	mu       sync.Mutex
 	broken   error
-	messages map[chat.Conversation]int // Messages calls
+	messages map[chat.Conversation]int // Messages and Lines calls
 	enqueued int                       // Enqueue calls
 }
 
@@ -197,7 +197,7 @@ func withWatchedStore(s *watchedStore) chattest.Option {
 // errDisk is the failure of a broken watchedStore.
 var errDisk = errors.New("disk on fire")
 
-// breakStore makes Messages, Enqueue and PutRoom fail with errDisk.
+// breakStore makes Messages, Lines, Enqueue and PutRoom fail with errDisk.
 func (s *watchedStore) breakStore() {
 	s.mu.Lock()
 	s.broken = errDisk
@@ -213,6 +213,18 @@ func (s *watchedStore) Messages(conv chat.Conversation, before chat.Cursor, limi
 		return nil, broken
 	}
 	return s.Store.Messages(conv, before, limit)
+}
+
+// Lines is what a history page reads (the lines of a conversation).
+func (s *watchedStore) Lines(conv chat.Conversation, before chat.Cursor, limit int) ([]*chat.Message, error) {
+	s.mu.Lock()
+	s.messages[conv]++
+	broken := s.broken
+	s.mu.Unlock()
+	if broken != nil {
+		return nil, broken
+	}
+	return s.Store.Lines(conv, before, limit)
 }
 
 func (s *watchedStore) Enqueue(m *chat.Message) error {
