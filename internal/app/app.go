@@ -291,7 +291,10 @@ func Open(p Paths, o Options) (_ *App, err error) {
 		Source:   a.Chat,
 		Poster:   a.Chat,
 		Dir:      p.OutgoingDir(),
-		Logger:   log.With("part", "outgoing"),
+		// Deliveries by result in /metrics. a.Metrics is set below, before
+		// Run starts the dispatcher.
+		OnAttempt: func(_ string, d hooks.Delivery) { a.Metrics.HookDelivered(deliveryResult(d.Status)) },
+		Logger:    log.With("part", "outgoing"),
 	})
 	if err != nil {
 		return nil, err
@@ -513,6 +516,20 @@ func (a *App) serveHooks(ctx context.Context) error {
 		return nil
 	}
 	return a.Hooks.Run(ctx)
+}
+
+// deliveryResult is the metrics label of a delivery's state after an
+// attempt: delivered; still pending, so failed and to be retried; or
+// failed for good, so dropped.
+func deliveryResult(status string) string {
+	switch status {
+	case hooks.StatusDelivered:
+		return metrics.HookDelivered
+	case hooks.StatusPending:
+		return metrics.HookFailed
+	default:
+		return metrics.HookDropped
+	}
 }
 
 // runOutgoing delivers the outgoing webhooks once the messenger has

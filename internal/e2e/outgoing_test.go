@@ -142,6 +142,10 @@ func TestOutgoingWebhookEndToEnd(t *testing.T) {
 		t.Fatalf("while down: got %+v, want pending with connection refused and a next attempt", first)
 	}
 
+	if got := sample(scrape(t, alice), "parley_webhook_deliveries_total", "result", "failed"); got < 1 {
+		t.Errorf("parley_webhook_deliveries_total{result=failed} while the receiver is down: got %v, want at least 1", got)
+	}
+
 	alice.Kill()
 	rc.up(h.Secret)
 	alice.Start(append([]string{"--hooks-listen", "127.0.0.1:0"}, loopbackListen...)...)
@@ -178,6 +182,14 @@ func TestOutgoingWebhookEndToEnd(t *testing.T) {
 	})
 	if n := rc.count(first.ID); n != 1 {
 		t.Fatalf("the first message reached the receiver %d times, want exactly once", n)
+	}
+	// /metrics counts attempts since this start: the one delivery.
+	fams := scrape(t, alice)
+	if got := sample(fams, "parley_webhook_deliveries_total", "result", "delivered"); got != 1 {
+		t.Errorf("parley_webhook_deliveries_total{result=delivered}: got %v, want 1", got)
+	}
+	if got := sample(fams, "parley_webhook_deliveries_total", "result", "failed") + sample(fams, "parley_webhook_deliveries_total", "result", "dropped"); got != 0 {
+		t.Errorf("failed and dropped deliveries since the restart: got %v, want 0", got)
 	}
 	if r := alice.Run("webhook", "deliveries", "nope", "--json"); r.Code != 1 || !strings.Contains(r.Stderr, "not found") {
 		t.Fatalf("unknown hook: exit %d, stderr %q; want exit 1, not found", r.Code, r.Stderr)

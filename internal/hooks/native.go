@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -148,15 +147,11 @@ func mdExcerpt(s string) string {
 	return mdEscaper.Replace(strings.ReplaceAll(short, "`", "'"))
 }
 
-// linkable reports whether u may be a link target: http or https, with
-// no spaces, control characters or the '|', '<' and '>' that end a
-// mrkdwn link.
+// linkable reports whether a vendor's URL may be a link target: what
+// SafeURL accepts (mailto aside: a tool's links are web pages), without
+// the '|', '<' and '>' that would end a mrkdwn link early.
 func linkable(u string) bool {
-	lower := strings.ToLower(u)
-	return (strings.HasPrefix(lower, "https://") || strings.HasPrefix(lower, "http://")) &&
-		!strings.ContainsFunc(u, func(r rune) bool {
-			return unicode.IsSpace(r) || unicode.IsControl(r) || r == '|' || r == '>' || r == '<'
-		})
+	return SafeURL(u) && !strings.HasPrefix(strings.ToLower(u), "mailto:") && !strings.ContainsAny(u, "|<>")
 }
 
 // nonEmpty is lines without the blank ones.
