@@ -24,6 +24,7 @@
 //	'T' target(32) hlc(8) id(32)             -> empty              (a message's edits, deletes and reactions)
 //	'h' root(32) hlc(8) id(32)               -> conv r hlc(8)      (a thread's replies, with where their records are)
 //	'S' id(32)                               -> wire.StoredView    (what edits, reactions and thread replies say of a message)
+//	'W' id(32)                               -> empty              (a message not held yet that operations act on)
 //	'x' conv 0x00 hlc(8) id(32)              -> empty              (deleted for everyone: left out of sync)
 //	'v'                                      -> schema version (1 byte)
 //

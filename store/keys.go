@@ -29,6 +29,7 @@ const (
 	tagReceipt     = 'a'
 	tagThread      = 'h'
 	tagView        = 'S'
+	tagWaiting     = 'W'
 )
 
 // Message keys come in two ranges per conversation, told apart by the
@@ -197,3 +198,6 @@ func threadKey(root chat.MessageID, h chat.HLC, id chat.MessageID) []byte {
 
 // viewKey holds a message's view (wire.StoredView): 'S' id(32).
 func viewKey(id chat.MessageID) []byte { return append([]byte{tagView}, id[:]...) }
+
+// waitingKey marks a message not held yet that operations act on.
+func waitingKey(id chat.MessageID) []byte { return append([]byte{tagWaiting}, id[:]...) }

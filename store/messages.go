@@ -96,6 +96,11 @@ func putNew(txn *badger.Txn, m *chat.Message) (bool, error) {
 		if err := txn.Delete(erasedKey(held.Conversation, held.HLC, held.ID)); err != nil {
 			return false, err
 		}
+		// Operations came before it (the delete at least): its view is
+		// derived as it is written.
+		if err := txn.Set(waitingKey(m.ID), nil); err != nil {
+			return false, err
+		}
 	} else if !errors.Is(err, badger.ErrKeyNotFound) {
 		return false, err
 	}
@@ -164,12 +169,19 @@ func (s *Store) Enqueue(m *chat.Message) error {
 	})
 }
 
+// addBatch is the most messages one AddMessages transaction writes.
+// Every iterator opened in a write transaction sorts the writes pending
+// in it (Badger), and an operation's view walks the operations on its
+// target: a transaction of a whole sync batch (thousands) made that
+// quadratic.
+const addBatch = 256
+
 // AddMessages implements chat.Store. Large batches are split over several
 // transactions; each message is written at most once.
 func (s *Store) AddMessages(ms []*chat.Message) ([]bool, error) {
 	added := make([]bool, len(ms))
 	for start := 0; start < len(ms); {
-		end := len(ms)
+		end := min(len(ms), start+addBatch)
 		for {
 			tooBig := false
 			err := s.update(func(txn *badger.Txn) error {

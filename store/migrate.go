@@ -131,7 +131,7 @@ func (s *Store) migrateV1() error {
 	if err := s.migrateViews(roots, recountReplies); err != nil {
 		return err
 	}
-	if err := s.migrateViews(targets, refreshOps); err != nil {
+	if err := s.migrateViews(targets, refreshOrWait); err != nil {
 		return err
 	}
 	return s.update(func(txn *badger.Txn) error { return txn.Set([]byte{tagVersion}, []byte{schemaVersion}) })

@@ -54,14 +54,42 @@ func noteArrival(txn *badger.Txn, m *chat.Message) error {
 		}
 	}
 	if isOperation(m) {
-		if err := refreshOps(txn, m.Target); err != nil {
+		if err := refreshOrWait(txn, m.Target); err != nil {
 			return err
 		}
 	}
 	if m.Kind == chat.KindText {
+		// Operations that came before m left a mark; without one there is
+		// nothing to derive, and no need to walk m's (empty) operations.
+		// Reading the mark makes this transaction conflict with one that
+		// sets it meanwhile, as the operation's reads m's index entry.
+		_, err := txn.Get(waitingKey(m.ID))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := txn.Delete(waitingKey(m.ID)); err != nil {
+			return err
+		}
 		return refreshOps(txn, m.ID)
 	}
 	return nil
+}
+
+// refreshOrWait is refreshOps for the target of an operation written
+// now: a target not held yet is marked waiting ('W'), so that its view
+// is derived when it comes (noteArrival).
+func refreshOrWait(txn *badger.Txn, id chat.MessageID) error {
+	_, _, err := getByID(txn, id)
+	if errors.Is(err, chat.ErrNotFound) {
+		return txn.Set(waitingKey(id), nil)
+	}
+	if err != nil {
+		return err
+	}
+	return refreshOps(txn, id)
 }
 
 // refreshOps derives the operations part of id's view again from id and
