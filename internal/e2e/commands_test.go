@@ -1,10 +1,16 @@
 package e2e
 
 import (
+	"bufio"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -145,4 +151,137 @@ func TestSlashCommandsEndToEnd(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// npmPackage is the folder of a test's npm package under testdata (its
+// package.json, package-lock.json and scripts), with module installed:
+// as CI installs it (npm ci), or installed into a copy now; the test is
+// skipped without node or npm, or when the registry cannot be reached.
+func npmPackage(t *testing.T, name, module string, files ...string) (node, dir string) {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed: " + module + " cannot run (install Node.js and npm)")
+	}
+	dir, err = filepath.Abs(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", filepath.FromSlash(module))); err == nil {
+		return node, dir
+	}
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		t.Skip(module + " is not installed and npm is absent: run npm ci in internal/e2e/testdata/" + name)
+	}
+	tmp := t.TempDir()
+	for _, f := range append([]string{"package.json", "package-lock.json"}, files...) {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(tmp, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(npm, "ci", "--no-audit", "--no-fund")
+	cmd.Dir = tmp
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Skipf("npm ci of %s failed (no registry?): %v\n%s", module, err, out)
+	}
+	return node, tmp
+}
+
+// TestSlashCommandBolt: a slash command written with Slack's own
+// framework, Bolt (npm @slack/bolt), reads the fields alice's daemon
+// POSTs as Slack's (the verification token, the user, the channel, the
+// response_url), answers with ack(), which `parley send` prints, and
+// posts an in_channel answer with respond() through the response_url,
+// which bob gets as the command's app message.
+func TestSlashCommandBolt(t *testing.T) {
+	node, dir := npmPackage(t, "slack-bolt", "@slack/bolt", "command.js")
+	alice, bob := hookPair(t, "")
+	cmd := exec.Command(node, "command.js", "tok3n")
+	cmd.Dir = dir
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan map[string]json.RawMessage, 16)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var m map[string]json.RawMessage
+			if json.Unmarshal(sc.Bytes(), &m) == nil {
+				lines <- m
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = stdin.Close() // the command exits when its standard input closes
+		for range lines {
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("node command.js: %v", err)
+		}
+	})
+	next := func(key string) json.RawMessage {
+		t.Helper()
+		select {
+		case m, ok := <-lines:
+			if !ok {
+				t.Fatalf("node command.js exited before printing %s", key)
+			}
+			if m[key] == nil {
+				t.Fatalf("node command.js printed %v, want %s", m, key)
+			}
+			return m[key]
+		case <-time.After(60 * time.Second):
+			t.Fatalf("node command.js printed no %s", key)
+			return nil
+		}
+	}
+	var port int
+	if err := json.Unmarshal(next("port"), &port); err != nil || port == 0 {
+		t.Fatalf("port: %v", err)
+	}
+	alice.MustRun("command", "create", "/deploy", "--url", fmt.Sprintf("http://127.0.0.1:%d/slack/events", port), "--token", "tok3n")
+
+	self := alice.Identity()
+	r := alice.Run("send", "#dev", "/deploy prod")
+	if want := "Deploying prod for @" + self.PeerID; r.Code != 0 || strings.TrimSpace(r.Stdout) != want {
+		t.Fatalf("send /deploy prod: exit %d, stdout %q, stderr %q; want exit 0 and %q", r.Code, r.Stdout, r.Stderr, want)
+	}
+	var fields map[string]string
+	if err := json.Unmarshal(next("command"), &fields); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{"token": "tok3n", "command": "/deploy", "text": "prod", "user_id": self.PeerID, "user_name": self.Nick, "channel_id": "room:dev", "channel_name": "dev", "team_id": self.PeerID} {
+		if fields[k] != v {
+			t.Errorf("Bolt read %s = %q, want %q", k, fields[k], v)
+		}
+	}
+	if !strings.Contains(fields["response_url"], "/commands/response/") || fields["trigger_id"] == "" {
+		t.Errorf("Bolt read response_url %q, trigger_id %q", fields["response_url"], fields["trigger_id"])
+	}
+	if got := string(next("respond")); got != `"ok"` {
+		t.Fatalf("respond(): %s, want ok", got)
+	}
+	var ms []api.Message
+	waitUntil(t, 30*time.Second, "Bolt's in_channel answer in bob's history", func() bool {
+		ms = appHistory(t, bob)
+		return len(ms) == 1
+	})
+	if m := ms[0]; m.App != "/deploy" || m.Text != "prod is live (deployed by "+self.Nick+")" || m.From != self.PeerID {
+		t.Errorf("bob's message: app %q from %s text %q", m.App, m.From, m.Text)
+	}
 }
