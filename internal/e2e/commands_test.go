@@ -285,3 +285,78 @@ func TestSlashCommandBolt(t *testing.T) {
 		t.Errorf("bob's message: app %q from %s text %q", m.App, m.From, m.Text)
 	}
 }
+
+// nextEphemeral waits for the next ephemeral event on lines.
+func nextEphemeral(t *testing.T, lines <-chan string) api.Event {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("the event stream ended")
+			}
+			var ev api.Event
+			if err := json.Unmarshal([]byte(l), &ev); err != nil {
+				t.Fatalf("event %q: %v", l, err)
+			}
+			if ev.Type == "ephemeral" {
+				return ev
+			}
+		case <-deadline:
+			t.Fatal("no ephemeral event")
+		}
+	}
+}
+
+// TestSlashCommandScopedTokens: a bot's send token limited to #ops runs
+// a command in #ops (on the TCP API) and gets its ephemeral answers, but
+// not another conversation's; it cannot run one in #dev; a read token
+// runs none.
+func TestSlashCommandScopedTokens(t *testing.T) {
+	alice, _ := hookPair(t, "")
+	alice.MustRun("join", "#ops")
+	u, forms, _ := slashServer(t, "tok3n")
+	alice.MustRun("command", "create", "/deploy", "--url", u, "--token", "tok3n")
+	base := tcpBase(t, alice)
+	bot := createToken(t, alice, "--name", "bot", "--scope", "send", "--conv", "#ops").Token
+	reader := createToken(t, alice, "--name", "reader", "--scope", "read").Token
+	lines, stop := openEvents(t, base, bot)
+	defer stop()
+
+	run := func(token, to string) (int, string) {
+		t.Helper()
+		return asToken(t, token, http.MethodPost, base+"/api/v1/messages", fmt.Sprintf(`{"to": %q, "text": "/deploy prod"}`, to))
+	}
+	if code, body := run(bot, "#dev"); code != http.StatusForbidden {
+		t.Errorf("bot in #dev: got %d %s, want 403", code, body)
+	}
+	if code, body := run(reader, "#ops"); code != http.StatusForbidden {
+		t.Errorf("read token: got %d %s, want 403", code, body)
+	}
+	code, body := run(bot, "#ops")
+	var a api.CommandAnswer
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &a) != nil || a.Command != "/deploy" || a.ResponseType != "ephemeral" || !strings.HasPrefix(a.Text, "Deploying prod") {
+		t.Fatalf("bot in #ops: got %d %s, want 200 and the ephemeral answer", code, body)
+	}
+	if f := nextForm(t, forms); f.Get("channel_id") != "room:ops" {
+		t.Errorf("bot's invocation: channel_id %q, want room:ops", f.Get("channel_id"))
+	}
+	if e := nextEphemeral(t, lines); e.Conversation != "room:ops" || e.Command != "/deploy" {
+		t.Errorf("bot's stream: got %+v, want #ops's answer", e)
+	}
+
+	// alice's own answer in #dev never reaches the bot's stream: the next
+	// ephemeral event it gets is its own second one, in #ops.
+	if r := alice.Run("send", "#dev", "/deploy prod"); r.Code != 0 {
+		t.Fatalf("alice's /deploy: exit %d %s", r.Code, r.Stderr)
+	}
+	nextForm(t, forms)
+	if code, body := run(bot, "#ops"); code != http.StatusOK {
+		t.Fatalf("bot again: %d %s", code, body)
+	}
+	nextForm(t, forms)
+	if e := nextEphemeral(t, lines); e.Conversation != "room:ops" {
+		t.Errorf("bot's stream carried %+v, want only #ops's answers", e)
+	}
+}
