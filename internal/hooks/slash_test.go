@@ -155,3 +155,36 @@ func TestResponseURLOffWithoutCommands(t *testing.T) {
 		t.Errorf("got %d %q, want 404 no_service", code, body)
 	}
 }
+
+// TestResponseURLEmptyWhileListenerOff: without a hooks listener a
+// command gets response_url "" (it can only answer at once).
+func TestResponseURLEmptyWhileListenerOff(t *testing.T) {
+	ann := chattest.NewNode(t, chattest.NewNet(t), chattest.WithRooms(), chattest.WithNick("ann"))
+	reg, err := hooks.OpenRegistry(filepath.Join(t.TempDir(), "hooks.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner, err := hooks.NewCommandRunner(hooks.CommandRunnerConfig{Registry: reg, Poster: ann.Svc, Self: ann.Svc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forms := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if err := req.ParseForm(); err != nil {
+			t.Error(err)
+		}
+		forms <- req.PostForm.Get("response_url") + "|" + req.PostForm.Get("command")
+		_, _ = w.Write([]byte("hi"))
+	}))
+	defer srv.Close()
+	if _, err := reg.CreateCommand(hooks.Command{Name: "/hi", URL: srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	res, ok, err := runner.Run(t.Context(), devConv, "/hi")
+	if !ok || err != nil || res.Text != "hi" || res.Type != hooks.Ephemeral {
+		t.Fatalf("Run: got %+v, %v, %v", res, ok, err)
+	}
+	if got := <-forms; got != "|/hi" {
+		t.Errorf("response_url|command: got %q, want an empty response_url", got)
+	}
+}
