@@ -19,9 +19,9 @@ const maxStdinText = 1 << 20
 
 func (c *cli) sendCmd() *cobra.Command {
 	var text string
-	return clientCommand(c, clientCmd[api.Message]{
+	return clientCommand(c, clientCmd[api.SendResult]{
 		use:   "send PEER|#ROOM TEXT|-",
-		short: "Send a message to a peer (peer ID or @nick) or a room (#name); '-' reads the text from standard input",
+		short: "Send a message to a peer (peer ID or @nick) or a room (#name); '-' reads the text from standard input; '/NAME args' runs a registered slash command",
 		args:  exactArgs(2, "a peer (peer ID or @nick) or #room, and a text or '-' to read it from standard input"),
 		before: func(args []string) error {
 			text = args[1]
@@ -38,11 +38,19 @@ func (c *cli) sendCmd() *cobra.Command {
 			text = strings.TrimRight(string(b), "\n")
 			return nil
 		},
-		call: func(cl *api.Client, args []string) (api.Message, error) {
-			return cl.Send(c.ctx, args[0], text)
+		call: func(cl *api.Client, args []string) (api.SendResult, error) {
+			return cl.Submit(c.ctx, args[0], text)
 		},
-		print: func(_ *api.Client, m api.Message) error {
-			_, _ = fmt.Fprintln(c.stdout, m.ID)
+		print: func(_ *api.Client, res api.SendResult) error {
+			if a := res.Command; a != nil {
+				// The command's answer (shown to this user only, or
+				// posted); nothing when it answered nothing (yet).
+				if a.Text != "" {
+					_, _ = fmt.Fprintln(c.stdout, a.Text)
+				}
+				return nil
+			}
+			_, _ = fmt.Fprintln(c.stdout, res.Message.ID)
 			return nil
 		},
 	})

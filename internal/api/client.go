@@ -131,14 +131,55 @@ func (c *Client) Connect(ctx context.Context, addr string) (string, error) {
 	return out.PeerID, c.do(ctx, http.MethodPost, "/api/v1/connect", ConnectRequest{Addr: addr}, &out)
 }
 
-// Send calls POST /api/v1/messages.
+// Send calls POST /api/v1/messages: text is sent as it is, a slash
+// command's name included (Submit runs a registered command).
 func (c *Client) Send(ctx context.Context, to, text string) (Message, error) {
 	var out Message
-	return out, c.do(ctx, http.MethodPost, "/api/v1/messages", SendRequest{To: to, Text: text}, &out)
+	return out, c.do(ctx, http.MethodPost, "/api/v1/messages", SendRequest{To: to, Text: text, Command: new(false)}, &out)
 }
 
-// Reply calls POST /api/v1/messages/{id}/reply.
+// Submit calls POST /api/v1/messages as a composer does: a text "/NAME
+// args" naming a registered slash command runs it (the result's Command),
+// any other text is sent (its Message).
+func (c *Client) Submit(ctx context.Context, to, text string) (SendResult, error) {
+	var raw json.RawMessage
+	if err := c.do(ctx, http.MethodPost, "/api/v1/messages", SendRequest{To: to, Text: text}, &raw); err != nil {
+		return SendResult{}, err
+	}
+	var probe struct {
+		Command *string `json:"command"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return SendResult{}, fmt.Errorf("bad answer from the daemon: %w", err)
+	}
+	if probe.Command != nil {
+		var a CommandAnswer
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return SendResult{}, fmt.Errorf("bad answer from the daemon: %w", err)
+		}
+		return SendResult{Command: &a}, nil
+	}
+	var m Message
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return SendResult{}, fmt.Errorf("bad answer from the daemon: %w", err)
+	}
+	return SendResult{Message: &m}, nil
+}
+
+// RunCommand calls POST /api/v1/messages with a text that must be a
+// registered slash command ("/NAME args"): an *Error with status 404
+// when NAME is not one, 502 when the command's URL failed.
+func (c *Client) RunCommand(ctx context.Context, to, text string) (CommandAnswer, error) {
+	var out CommandAnswer
+	return out, c.do(ctx, http.MethodPost, "/api/v1/messages", SendRequest{To: to, Text: text, Command: new(true)}, &out)
+}
+
+// Reply calls POST /api/v1/messages/{id}/reply; unless req says
+// otherwise, the text is sent as it is (a slash command's name included).
 func (c *Client) Reply(ctx context.Context, id string, req ReplyRequest) (Message, error) {
+	if req.Command == nil {
+		req.Command = new(false)
+	}
 	var out Message
 	return out, c.do(ctx, http.MethodPost, "/api/v1/messages/"+url.PathEscape(id)+"/reply", req, &out)
 }

@@ -25,7 +25,7 @@ func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	if !allowConv(w, r, conv) {
+	if !allowConv(w, r, conv) || s.runCommand(w, r, conv, req.Text, req.Command) {
 		return
 	}
 	var m *chat.Message

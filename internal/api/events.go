@@ -28,6 +28,8 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		alerts, stop = s.cfg.Notify.Subscribe()
 		defer stop()
 	}
+	ephemerals, stopEphemerals := s.ephemerals()
+	defer stopEphemerals()
 	if sse {
 		w.Header().Set("Content-Type", "text/event-stream")
 	} else {
@@ -74,6 +76,20 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 				_, _ = w.Write([]byte("event: notify\ndata: "))
 			}
 			if err := enc.Encode(AlertEvent(a, time.Now())); err != nil {
+				return
+			}
+			if sse {
+				_, _ = w.Write([]byte("\n"))
+			}
+			flusher.Flush()
+		case e := <-ephemerals:
+			if !covers(r, e.Conversation) {
+				continue
+			}
+			if sse {
+				_, _ = w.Write([]byte("event: ephemeral\ndata: "))
+			}
+			if err := enc.Encode(EphemeralEvent(e)); err != nil {
 				return
 			}
 			if sse {

@@ -35,6 +35,17 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 	if !ok || !readJSON(w, r, &req) || !s.allowMessage(w, r, id) {
 		return
 	}
+	if req.Command == nil && s.namesCommand(req.Text) || req.Command != nil && *req.Command {
+		// A command typed as a reply runs in the message's conversation.
+		parent, err := s.backend.Message(id)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		if s.runCommand(w, r, parent.Conversation, req.Text, req.Command) {
+			return
+		}
+	}
 	m, err := s.backend.Reply(r.Context(), id, req.Text, req.Thread, req.AlsoRoom)
 	s.writeMessage(w, http.StatusCreated, m, err)
 }

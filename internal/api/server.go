@@ -73,6 +73,9 @@ type Config struct {
 	Backend Backend
 	Notify  Notifications // notification rules and alerts; nil: none (the notify endpoints answer 503)
 	Hooks   Webhooks      // webhooks and slash commands; nil: none (their endpoints answer 503)
+	// Commands runs the slash commands a sent text names; nil: none (every
+	// text is sent as it is).
+	Commands Commands
 	// Outgoing lists outgoing webhooks' deliveries; nil: none (503).
 	Outgoing Deliveries
 	// Diagnose answers GET /api/v1/doctor: what only the daemon knows of

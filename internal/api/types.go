@@ -105,6 +105,10 @@ type ReplyRequest struct {
 	Text     string `json:"text"`
 	Thread   bool   `json:"thread,omitempty"`    // a reply in the thread of the message's root
 	AlsoRoom bool   `json:"also_room,omitempty"` // a thread reply shown in the room too
+	// Command: as SendRequest's (a command runs in the message's
+	// conversation; an in_channel answer is posted there, not in the
+	// thread).
+	Command *bool `json:"command,omitempty"`
 }
 
 // EditRequest is POST /api/v1/messages/{id}/edit.
@@ -134,14 +138,14 @@ type StatusChange struct {
 
 // Event is one entry of GET /api/v1/events.
 type Event struct {
-	Type         string        `json:"type"` // "message", "status", "peer", "typing", "presence", "room", "read", "receipt", "members", "notify"
+	Type         string        `json:"type"` // "message", "status", "peer", "typing", "presence", "room", "read", "receipt", "members", "notify", "ephemeral"
 	Time         time.Time     `json:"time"`
 	Message      *Message      `json:"message,omitempty"`
 	Status       *StatusChange `json:"status,omitempty"`
 	Peer         *Peer         `json:"peer,omitempty"`         // peer, typing, presence (connected = online in the room), receipt (who read)
 	Room         string        `json:"room,omitempty"`         // typing, presence, room, members
 	Joined       *bool         `json:"joined,omitempty"`       // room
-	Conversation string        `json:"conversation,omitempty"` // read, receipt, notify
+	Conversation string        `json:"conversation,omitempty"` // read, receipt, notify, ephemeral
 
 	// notify: the daemon's rules say message ID notifies (see NotifySettings);
 	// Title and Body are what the desktop notification shows. receipt: peer
@@ -158,6 +162,14 @@ type Event struct {
 	Sources *int   `json:"sources,omitempty"`
 	Path    string `json:"path,omitempty"`
 	Reason  string `json:"reason,omitempty"`
+
+	// ephemeral: a slash command's answer shown to this node's user only
+	// (never sent to peers, never in history): the command, the answer as
+	// plain text with links kept, and as a sanitised Slack payload.
+	Command string          `json:"command,omitempty"`
+	Text    string          `json:"text,omitempty"`
+	Rich    json.RawMessage `json:"rich,omitempty"`
+	AppIcon string          `json:"app_icon,omitempty"`
 }
 
 // Room is one entry of GET /api/v1/rooms.
@@ -241,8 +253,12 @@ type TypingRequest struct {
 
 // SendRequest is POST /api/v1/messages.
 type SendRequest struct {
-	To   string `json:"to"` // peer ID or @nick
+	To   string `json:"to"` // "#room", peer ID or @nick
 	Text string `json:"text"`
+	// Command says what a text "/NAME args" is: absent, a slash command
+	// when NAME is registered, else a message; true, a slash command (404
+	// when NAME is not registered); false, a message whatever it says.
+	Command *bool `json:"command,omitempty"`
 }
 
 // ConnectRequest is POST /api/v1/connect.
@@ -281,6 +297,9 @@ const (
 	CodeForbidden   = "forbidden"
 	CodeTimeout     = "timeout"
 	CodeGone        = "gone" // an invite used up, expired or revoked
+	// CodeCommandFailed: a slash command's URL failed (no 2xx answer
+	// within 3 s, unreachable, an answer that is not Slack's): 502.
+	CodeCommandFailed = "command_failed"
 )
 
 // IdentityOf converts what chat says of this node for GET /id.

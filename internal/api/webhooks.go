@@ -186,6 +186,8 @@ func hookError(w http.ResponseWriter, err error) bool {
 		writeError(w, http.StatusBadRequest, CodeBadRequest, strings.TrimPrefix(err.Error(), hooks.ErrInvalid.Error()+": "))
 	case errors.Is(err, hooks.ErrNotFound):
 		writeError(w, http.StatusNotFound, CodeNotFound, err.Error())
+	case errors.Is(err, hooks.ErrCommandFailed):
+		writeError(w, http.StatusBadGateway, CodeCommandFailed, err.Error())
 	default:
 		return false
 	}

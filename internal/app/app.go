@@ -126,6 +126,8 @@ type App struct {
 	Notify   *notify.Engine
 	Hooks    *hooks.Server // nil while hooks_listen is off
 	Outgoing *hooks.Outgoing
+	// Commands runs the slash commands typed into any client.
+	Commands *hooks.CommandRunner
 	API      *api.Server
 	Tokens   *tokens.Store
 	// Metrics is the node's Prometheus registry; a part that delivers
@@ -283,6 +285,23 @@ func Open(p Paths, o Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	a.Commands, err = hooks.NewCommandRunner(hooks.CommandRunnerConfig{
+		Registry: reg,
+		Poster:   a.Chat,
+		Self:     a.Chat,
+		// Read at each invocation: the listener is made just below (and
+		// while it is off, response_url is "").
+		ResponseURL: func(token string) string {
+			if a.Hooks == nil {
+				return ""
+			}
+			return a.Hooks.ResponseURL(token)
+		},
+		Logger: log.With("part", "commands"),
+	})
+	if err != nil {
+		return nil, err
+	}
 	if err := a.listenHooks(o.HooksListen, reg); err != nil {
 		return nil, err
 	}
@@ -314,6 +333,7 @@ func Open(p Paths, o Options) (_ *App, err error) {
 		Notify:   a.Notify,
 		Hooks:    hooks.NewManager(reg, a.Hooks),
 		Outgoing: a.Outgoing,
+		Commands: a.Commands,
 		Diagnose: a.Diagnose,
 		Token:    a.token,
 		Version:  Version,
@@ -351,6 +371,7 @@ func (a *App) listenHooks(addr string, reg *hooks.Registry) error {
 		Rate:     a.Config.HooksRate,
 		Burst:    a.Config.HooksBurst,
 		Queue:    a.Config.HooksQueue,
+		Commands: a.Commands.ResponseHandler(),
 		Logger:   a.log.With("part", "hooks"),
 	})
 	if err != nil {

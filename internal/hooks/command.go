@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/parley-chat/parley/chat"
 )
 
 // Slash commands, as Slack's: "/NAME args" typed by a user POSTs Slack's
@@ -80,11 +82,14 @@ type SlashCommandsConfig struct {
 	// Handler there. Required.
 	ResponseURL func(token string) string
 	// OnResponse receives each answer POSTed to a response_url, with the
-	// invocation it answers. Required.
-	OnResponse func(cmd SlashCommand, inv Invocation, resp CommandResponse)
+	// invocation it answers; an error is the POST's answer (see
+	// ResponseError). Required.
+	OnResponse func(ctx context.Context, cmd SlashCommand, inv Invocation, resp CommandResponse) error
 	Client     *http.Client  // nil: a client that follows no redirects
 	Timeout    time.Duration // 0: CommandTimeout (3 s)
-	Logger     *slog.Logger
+	// Now is the clock response URLs expire by; nil: time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // SlashCommands invokes slash commands and serves their response URLs.
@@ -110,6 +115,9 @@ func NewSlashCommands(cfg SlashCommandsConfig) (*SlashCommands, error) {
 		return nil, errors.New("slash commands: ResponseURL and OnResponse are required")
 	}
 	setDefault(&cfg.Timeout, CommandTimeout)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	client := cfg.Client
 	if client == nil {
 		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -253,7 +261,7 @@ func randomToken() (string, error) {
 // remember opens a response URL, forgetting expired ones (and, past
 // maxResponseURLOpen, the one closest to expiry).
 func (c *SlashCommands) remember(token string, cmd SlashCommand, inv Invocation) {
-	now := time.Now()
+	now := c.cfg.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.sweep(now)
@@ -313,7 +321,7 @@ func (c *SlashCommands) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no_text", http.StatusBadRequest)
 		return
 	}
-	now := time.Now()
+	now := c.cfg.Now()
 	c.mu.Lock()
 	open := c.open[token]
 	if open != nil && !now.Before(open.expires) {
@@ -334,7 +342,26 @@ func (c *SlashCommands) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "expired_url", http.StatusNotFound)
 		return
 	}
-	c.cfg.OnResponse(cmd, inv, answer)
+	if err := c.cfg.OnResponse(r.Context(), cmd, inv, answer); err != nil {
+		status, body := ResponseError(err)
+		c.log.Info("slash command answer not shown", "command", "/"+cmd.Name, "err", err)
+		http.Error(w, body, status)
+		return
+	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = io.WriteString(w, "ok")
+}
+
+// ResponseError is the status and Slack-like body a response_url POST
+// is answered with when its answer could not be shown: the conversation
+// is gone (404 channel_not_found), the node is stopping (503
+// service_unavailable), anything else 500 internal_error.
+func ResponseError(err error) (int, string) {
+	switch {
+	case errors.Is(err, chat.ErrNotJoined), errors.Is(err, chat.ErrNotMember), errors.Is(err, chat.ErrUnknownPeer):
+		return http.StatusNotFound, "channel_not_found"
+	case errors.Is(err, chat.ErrClosed), errors.Is(err, context.Canceled):
+		return http.StatusServiceUnavailable, "service_unavailable"
+	}
+	return http.StatusInternalServerError, "internal_error"
 }

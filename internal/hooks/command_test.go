@@ -25,8 +25,11 @@ func newTestCommands(t *testing.T, client *http.Client) (*SlashCommands, chan an
 	got := make(chan answered, 10)
 	c, err := NewSlashCommands(SlashCommandsConfig{
 		ResponseURL: func(token string) string { return "http://127.0.0.1:7715/commands/response/" + token },
-		OnResponse:  func(cmd SlashCommand, inv Invocation, resp CommandResponse) { got <- answered{cmd, inv, resp} },
-		Client:      client,
+		OnResponse: func(_ context.Context, cmd SlashCommand, inv Invocation, resp CommandResponse) error {
+			got <- answered{cmd, inv, resp}
+			return nil
+		},
+		Client: client,
 	})
 	if err != nil {
 		t.Fatal(err)

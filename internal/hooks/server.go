@@ -54,7 +54,10 @@ type ServerConfig struct {
 	Burst   int
 	Queue   int
 	MaxBody int64
-	Logger  *slog.Logger
+	// Commands, if set, serves the slash commands' response URLs:
+	// POST /commands/response/<token> (SlashCommands.ServeHTTP).
+	Commands http.Handler
+	Logger   *slog.Logger
 }
 
 // Server serves the hook URLs on their own listener, apart from the
@@ -128,6 +131,9 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	s.base = scheme + "://" + advertise(cfg.Listener.Addr())
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /hooks/{token}", s.handle)
+	if cfg.Commands != nil {
+		mux.Handle("POST "+CommandResponsePath+"{token}", cfg.Commands)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		answer(w, http.StatusNotFound, "no_service")
 	})
@@ -165,6 +171,13 @@ func (s *Server) Base() string { return s.base }
 
 // URL is the full URL to POST to for an incoming hook.
 func (s *Server) URL(h Hook) string { return s.base + "/hooks/" + h.Token }
+
+// CommandResponsePath is where the response URLs of slash commands are
+// served on the hooks listener, followed by the URL's token.
+const CommandResponsePath = "/commands/response/"
+
+// ResponseURL is the full URL of a slash command's response token.
+func (s *Server) ResponseURL(token string) string { return s.base + CommandResponsePath + token }
 
 // Run serves until ctx is cancelled or Close is called.
 func (s *Server) Run(ctx context.Context) error {

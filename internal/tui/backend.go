@@ -20,6 +20,9 @@ type Backend interface {
 	Members(ctx context.Context, room string) ([]api.Member, error)
 	HistoryAll(ctx context.Context, with string, limit int, before string, all bool) ([]api.Message, error)
 	Send(ctx context.Context, to, text string) (api.Message, error)
+	// RunCommand runs a slash command registered on the node ("/NAME
+	// args"): 404 "unknown command …" when NAME is not one.
+	RunCommand(ctx context.Context, to, text string) (api.CommandAnswer, error)
 	// Message is one message as it stands now (edits, deletes, reactions
 	// and replies applied).
 	Message(ctx context.Context, id string) (api.Message, error)

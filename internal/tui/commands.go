@@ -227,6 +227,5 @@ func (m *Model) command(line string) tea.Cmd {
 			return statusMsg{text: "connected to " + shortID(p)}, err
 		})
 	}
-	m.setStatus("unknown command "+name+": /help lists them", true)
-	return nil
+	return m.nodeCommand(name, line)
 }

@@ -92,6 +92,8 @@ func (m *Model) gotEvent(e api.Event) tea.Cmd {
 		}
 	case "file.progress", "file.complete", "file.failed":
 		m.gotFileEvent(e)
+	case "ephemeral":
+		m.gotEphemeral(e)
 	}
 	return nil
 }

@@ -58,7 +58,10 @@ type fakeBackend struct {
 	threads map[string][]api.Message // a thread's replies by its root's ID, oldest first
 	calls   []call
 	fail    map[string]error // method -> error returned once
-	nextID  int
+	// commands are the slash commands registered on the node, by
+	// "/name", with what each answers.
+	commands map[string]api.CommandAnswer
+	nextID   int
 
 	// historyGate, when set, makes HistoryAll announce itself on
 	// historyEntered and wait for a value on historyGate.

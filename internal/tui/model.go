@@ -64,6 +64,7 @@ type Model struct {
 	refs          *refSnapshot        // message numbers, while a command that takes one is typed
 	highlight     string              // the ID of a message a search jumped to
 	jump          *jumpTarget         // a message to bring into view once loaded
+	ephemeralSeq  int                 // ephemeral answers shown so far (their line IDs)
 	ready         bool
 }
 

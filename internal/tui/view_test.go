@@ -127,6 +127,10 @@ var frames = []struct {
 		h.typeText("third")
 	}},
 	{name: "error_80x24", width: 80, height: 24, world: lobbyWorld, do: func(h *harness) { h.enter("/frobnicate") }},
+	{name: "ephemeral_120x30", width: 120, height: 30, world: deployWorld, do: func(h *harness) {
+		h.enter("/deploy prod")
+		h.event(deployed("Deploying prod, see the run (https://ci.example/d/1)\nstarted by me"))
+	}},
 	{name: "safety_80x24", width: 80, height: 24, world: lobbyWorld, do: func(h *harness) { h.enter("/verify @bob") }},
 	{name: "safety_narrow_50x30", width: 50, height: 30, world: lobbyWorld, do: func(h *harness) { h.enter("/verify @bob") }},
 	{name: "private_120x30", width: 120, height: 30, world: privateWorld, do: openSecret},

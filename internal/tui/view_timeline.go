@@ -179,6 +179,8 @@ func (m *Model) messageLines(out []string, msg api.Message, stamp, who string, w
 			verb = "left"
 		}
 		return append(out, m.th.system.Render(truncate(stamp+"* "+who+" "+verb+" #"+msg.Room, w)))
+	case ephemeralKind:
+		return m.ephemeralLines(out, msg, stamp, w)
 	}
 	indent := strings.Repeat(" ", lipgloss.Width(stamp))
 	if quote != "" {

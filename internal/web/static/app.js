@@ -6,10 +6,13 @@
   const PAGE = 100; // messages per history page
   const TYPING_SHOW_MS = 6000;
   const TYPING_SEND_MS = 3000;
-  const EVENT_TYPES = ['message', 'status', 'peer', 'typing', 'presence', 'room', 'read', 'receipt', 'members', 'notify', 'file.progress', 'file.complete', 'file.failed'];
+  const EVENT_TYPES = ['message', 'status', 'peer', 'typing', 'presence', 'room', 'read', 'receipt', 'members', 'notify', 'file.progress', 'file.complete', 'file.failed', 'ephemeral'];
   // The message kinds a timeline shows; others (a private room's "op"
   // and "key" messages, kinds this client does not know) are hidden.
-  const SHOWN_KINDS = new Set(['text', 'join', 'leave']);
+  // "ephemeral" is this client's own: a slash command's answer for this
+  // user only (an "ephemeral" event), kept in this page only.
+  const SHOWN_KINDS = new Set(['text', 'join', 'leave', 'ephemeral']);
+  const MAX_EPHEMERAL = 50; // ephemeral answers kept per conversation
   // Messages that act on another (its "target"): never a line of their
   // own; the target is fetched again and shown as it now is.
   const OPS = new Set(['edit', 'delete', 'react']);
@@ -46,6 +49,8 @@
     es: null,
     sseBroken: false,
     retry: 0,
+    ephemeral: new Map(), // conversation -> its ephemeral answers (pseudo-messages), oldest first
+    ephemeralSeq: 0,
   };
 
   // ---- API ----
@@ -356,8 +361,9 @@
     if (seq !== state.seq) return;
     // Messages that arrived live while the page was loading go after it.
     if (ms.length) state.oldest = ms[0].id;
-    const extra = state.msgs.filter((m) => !ms.some((x) => x.id === m.id));
+    const extra = state.msgs.filter((m) => !ms.some((x) => x.id === m.id) && m.kind !== 'ephemeral');
     state.msgs = ms.filter(shown).concat(extra);
+    for (const e of state.ephemeral.get(state.cur.conv) || []) insertByTime(state.msgs, e);
     state.byId = new Map(state.msgs.map((m) => [m.id, m]));
     state.hasMore = ms.length >= PAGE;
     state.loading = false;
@@ -616,6 +622,7 @@
     const d = new Date(m.sent_at);
     const li = el('li', { class: 'message', 'data-id': m.id, 'data-from': m.from, 'data-kind': m.kind, 'data-status': m.status });
     const time = el('time', { class: 'time', datetime: m.sent_at, title: d.toLocaleString(), text: hhmm(d) });
+    if (m.kind === 'ephemeral') return ephemeralNode(m, li, time);
     if (m.kind !== 'text') {
       li.classList.add('system');
       const what = m.kind === 'join' ? 'joined' : 'left';
@@ -663,6 +670,25 @@
     if (m.files && m.files.length && !m.deleted) li.append(filesNode(m));
     if (!m.deleted && !editing) li.append(actionsNode(m, where));
     return li;
+  }
+
+  // ephemeralNode draws a slash command's answer for this user only.
+  function ephemeralNode(m, li, time) {
+    li.classList.add('ephemeral');
+    li.append(time,
+      el('span', { class: 'nick app', text: m.app }),
+      el('div', { class: 'body' },
+        el('span', { class: 'only-you', text: 'only visible to you' }),
+        el('span', { class: 'text' }, ...textNodes(m.text))));
+    return li;
+  }
+
+  // insertByTime puts m into list (oldest first) after everything sent
+  // at or before it.
+  function insertByTime(list, m) {
+    const t = Date.parse(m.sent_at);
+    const i = list.findIndex((x) => Date.parse(x.sent_at) > t);
+    list.splice(i < 0 ? list.length : i, 0, m);
   }
 
   const daySeparator = (d) => el('li', { class: 'day', role: 'separator', text: dayLabel(d) });
@@ -980,9 +1006,10 @@
     try {
       const body = { text, thread: true };
       if (also) body.also_room = true;
-      const m = await api('POST', 'messages/' + encodeURIComponent(th.root) + '/reply', body);
-      addThreadLive(m);
-      if (state.cur && m.conversation === state.cur.conv) addLive(m);
+      const answer = await api('POST', 'messages/' + encodeURIComponent(th.root) + '/reply', body);
+      const m = commandMessage(answer);
+      if (m && answer.command === undefined) addThreadLive(m);
+      if (m && state.cur && m.conversation === state.cur.conv) addLive(m);
       $('thread-also').checked = false;
       refreshMessage(th.root);
     } catch (e) {
@@ -1278,6 +1305,20 @@
       if (!ev.hash) return;
       sources.delete(ev.hash);
       fileChanged(ev.hash, { state: 'complete', path: ev.path, reason: '' });
+    },
+    ephemeral(ev) {
+      // A slash command's answer for this user only: a line of this
+      // page's, never sent or stored.
+      const m = { id: 'ephemeral-' + ++state.ephemeralSeq, kind: 'ephemeral', conversation: ev.conversation, app: ev.command || '', text: ev.text || '', rich: ev.rich, sent_at: ev.time };
+      const list = state.ephemeral.get(ev.conversation) || [];
+      list.push(m);
+      state.ephemeral.set(ev.conversation, list.slice(-MAX_EPHEMERAL));
+      if (state.cur && state.cur.conv === ev.conversation) {
+        addLive(m);
+      } else {
+        const c = state.convs.find((x) => x.conversation === ev.conversation);
+        showNotice(`${m.app} answered in ${c ? c.name : ev.conversation} (only visible to you)`);
+      }
     },
     'file.failed'(ev) {
       if (!ev.hash) return;
@@ -2055,15 +2096,27 @@
     ta.value = '';
     const replyTo = state.replyTo;
     try {
-      const m = replyTo
+      const answer = replyTo
         ? await api('POST', 'messages/' + encodeURIComponent(replyTo) + '/reply', { text })
         : await api('POST', 'messages', { to: c.with, text });
       if (replyTo && state.replyTo === replyTo) cancelReply();
-      if (state.cur && m.conversation === state.cur.conv) addLive(m);
+      // A registered slash command ran instead: its answer shows as an
+      // ephemeral event, or as the message it posted.
+      const m = commandMessage(answer);
+      if (m && state.cur && m.conversation === state.cur.conv) addLive(m);
     } catch (e) {
       if (ta.value === '') ta.value = text;
       showNotice(e.message);
     }
+  }
+
+  // commandMessage is the message a send answered with: the message
+  // sent, or when the text ran a slash command, the message its
+  // in_channel answer posted (null for an ephemeral or empty answer).
+  function commandMessage(answer) {
+    if (answer.command === undefined) return answer;
+    if (!answer.text && !answer.message) showNotice(`${answer.command}: no answer yet`);
+    return answer.message || null;
   }
 
   // onClose runs fn when a dialog closes. A dialog's close event comes a
