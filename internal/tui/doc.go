@@ -56,9 +56,10 @@
 //   - relations.go: /reply, /edit, /delete, /react; an edit, delete or
 //     reaction event fetches its target anew (never a line of its own);
 //     quotes, reactions, reply counts and mentions as they render.
-//   - thread.go: the thread view (/thread, /also, Esc); a thread reply
-//     not sent to the room shows only there, and its root is fetched
-//     anew for its count. search.go: /search, its results, and the jump
+//   - thread.go: the thread view (/thread, /also, Esc): the newest page
+//     of replies, older pages loaded when scrolled up past the top; a
+//     thread reply not sent to the room shows only there, and its root
+//     is fetched anew for its count. search.go: /search, its results, and the jump
 //     to a hit (older pages loaded until it is there, marked ◀).
 //   - run.go: Run, the program with the event stream fed into it;
 //     notify.go: desktop notifications.

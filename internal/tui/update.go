@@ -183,8 +183,7 @@ func (m *Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			page = -page
 		}
 		if m.thread != nil {
-			m.scrollThread(page)
-			return m, nil
+			return m, m.scrollThread(page)
 		}
 		return m, m.scroll(page)
 	case "tab":
