@@ -43,7 +43,11 @@
 //     the safety-number screen and the invite panel.
 //   - view.go: the frame, sidebar, members pane and status bar;
 //     view_timeline.go: the timeline's lines (rendered from the newest up,
-//     only as many as the screen shows, each message's kept in a cache); theme.go: the styles.
+//     only as many as the screen shows, each message's kept in a cache);
+//     view_app.go: app (webhook) messages with their Slack formatting:
+//     the app's name marked [app], mrkdwn styled, attachments behind a
+//     bar in their colour, blocks; every payload string cleaned of escape
+//     sequences first; theme.go: the styles.
 //   - files.go: a message's file lines (remote, downloading with a bar
 //     driven by file.progress events, complete with where it was saved,
 //     failed with why) and the file events; share.go: /share, its
