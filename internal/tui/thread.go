@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -25,6 +26,10 @@ type threadView struct {
 	oldest  string        // the ID of the oldest reply loaded: where the previous page ends
 	scroll  int           // lines scrolled up from the bottom
 	also    bool          // replies go to the room too (/also)
+	// seek is a reply a search jumped to, until it is loaded and in
+	// view; seekPages counts the older pages loaded for it.
+	seek      string
+	seekPages int
 }
 
 // threadMsg is a page of a thread as the node answered it: its root,
@@ -53,7 +58,7 @@ func (m *Model) threadCommand(line string) tea.Cmd {
 // openThread shows the thread of root (in conv), with the message
 // highlight marked.
 func (m *Model) openThread(root, conv, highlight string) tea.Cmd {
-	m.thread = &threadView{root: root, conv: conv, loading: true}
+	m.thread = &threadView{root: root, conv: conv, loading: true, seek: highlight}
 	m.search, m.showHelp, m.refs, m.highlight = nil, false, nil, highlight
 	m.input.Placeholder = "Reply in the thread  (Esc: back to " + m.convName(conv) + " · /also: to the room too)"
 	return m.loadThread(root)
@@ -75,19 +80,21 @@ func (m *Model) loadThreadPage(root, before string, older bool) tea.Cmd {
 }
 
 // gotThread shows a loaded page of a thread, with replies that came
-// meanwhile.
-func (m *Model) gotThread(r threadMsg) {
+// meanwhile; while a reply a search jumped to is not loaded, it asks for
+// the page before.
+func (m *Model) gotThread(r threadMsg) tea.Cmd {
 	th := m.thread
 	if th == nil || th.root != r.root {
-		return // closed, or another opened since
+		return nil // closed, or another opened since
 	}
 	defer m.syncRefs()
 	if r.older {
 		th.older = false
 		if r.err != nil {
 			// Kept open: scrolling up tries again.
+			th.seek = ""
 			m.setStatus(r.err.Error(), true)
-			return
+			return nil
 		}
 	} else {
 		th.loading = false
@@ -95,7 +102,7 @@ func (m *Model) gotThread(r threadMsg) {
 			m.thread = nil
 			m.setPlaceholder()
 			m.setStatus(r.err.Error(), true)
-			return
+			return nil
 		}
 	}
 	// The page is the root, then up to a page of replies.
@@ -107,9 +114,38 @@ func (m *Model) gotThread(r threadMsg) {
 	}
 	if len(th.msgs) == 0 {
 		th.msgs = r.msgs // in order, as the node keeps it
-		return
+	} else {
+		th.msgs = mergeMessages(r.msgs, th.msgs)
 	}
-	th.msgs = mergeMessages(r.msgs, th.msgs)
+	return m.seekInThread()
+}
+
+// seekInThread brings the reply a search jumped to into view once the
+// open thread holds it (scrolled to it when older pages were loaded for
+// it), loading older pages until it does.
+func (m *Model) seekInThread() tea.Cmd {
+	th := m.thread
+	if th == nil || th.seek == "" || th.loading || th.older {
+		return nil
+	}
+	if i := slices.IndexFunc(th.msgs, func(msg api.Message) bool { return msg.ID == th.seek }); i >= 0 {
+		th.seek = ""
+		if th.seekPages > 0 {
+			lines, starts := m.renderMsgs(th.msgs, m.timelineWidth(), th.root, -1)
+			body := m.timelineHeight() - 1
+			end := min(len(lines), starts[i]+max(body/2, 1))
+			th.scroll = max(0, len(lines)-end)
+		}
+		return nil
+	}
+	if th.atStart || th.oldest == "" || th.seekPages >= maxJumpPages {
+		th.seek = ""
+		m.setStatus("that reply is not in the thread here any more", true)
+		return nil
+	}
+	th.seekPages++
+	th.older = true
+	return m.loadThreadPage(th.root, th.oldest, true)
 }
 
 // closeThread goes back to the conversation (Esc).

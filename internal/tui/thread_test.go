@@ -147,3 +147,26 @@ func TestThreadOlderPageFails(t *testing.T) {
 		t.Errorf("after trying again: got %d messages (at start %v), want 61 (true)", got, h.m.thread.atStart)
 	}
 }
+
+// TestThreadJumpToOlderReply: a search hit in a thread, older than its
+// newest page, opens the thread with the pages before loaded until the
+// hit is there, in view and marked.
+func TestThreadJumpToOlderReply(t *testing.T) {
+	fb, replies := longThreadWorld(120)
+	h := newHarness(t, fb, 80, 24)
+	h.run(h.m.openThread("root0000", "room:lobby", replies[3].ID))
+	want := [][]string{{"root0000", "50", ""}, {"root0000", "50", replies[70].ID}, {"root0000", "50", replies[20].ID}}
+	if got := fb.callsOf("ThreadPage"); !slices.EqualFunc(got, want, slices.Equal) {
+		t.Fatalf("ThreadPage calls: got %q, want %q", got, want)
+	}
+	if !hasLine(h.timelineText(), "carol: reply 3 ◀") {
+		t.Errorf("thread: got %q, want reply 3 in view, marked", h.timelineText())
+	}
+	// A hit in the newest page loads nothing more and stays at the bottom.
+	fb2, replies2 := longThreadWorld(120)
+	h2 := newHarness(t, fb2, 80, 24)
+	h2.run(h2.m.openThread("root0000", "room:lobby", replies2[118].ID))
+	if got := len(fb2.callsOf("ThreadPage")); got != 1 || h2.m.thread.scroll != 0 || !hasLine(h2.timelineText(), "carol: reply 118 ◀") {
+		t.Errorf("hit in the newest page: %d pages, scroll %d, timeline %q; want 1, 0 and the hit marked", got, h2.m.thread.scroll, h2.timelineText())
+	}
+}
