@@ -3,6 +3,7 @@ package tui
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -176,7 +177,7 @@ func TestAppHostileEscapes(t *testing.T) {
 			TitleLink:  "https://ci.example/\x1b[31m",
 			Text:       "body\x07\x1b(0",
 			Fields:     []hooks.Field{{Title: "Ti\x1b[1mtle", Value: "va\x1b[4mlue", Short: true}},
-			Footer:     "foot\x1b[8m",
+			Footer:     "foot\x1b[8m\u202egnp.exe",
 		}},
 		Blocks: []hooks.Block{
 			{Type: "header", Text: &hooks.TextObject{Type: "plain_text", Text: "head\x1b[7mer"}},
@@ -203,6 +204,9 @@ func TestAppHostileEscapes(t *testing.T) {
 	}
 	if strings.Contains(tl, "pwned") || strings.Contains(tl, "evil.example") {
 		t.Errorf("plain timeline:\n%s\nwant an OSC's payload gone with it", tl)
+	}
+	if strings.Contains(tl, "\u202e") || !strings.Contains(tl, "footgnp.exe") {
+		t.Errorf("plain timeline:\n%s\nwant the right-to-left override dropped", tl)
 	}
 
 	colour := newHarnessColor(t, world(), 120, 40, true)
@@ -315,5 +319,41 @@ func TestWrapSegs(t *testing.T) {
 	}
 	if got := wrapSegs([]seg{{"日本語", p}}, 1); len(got) != 3 {
 		t.Errorf("wide runes in one cell: got %v, want a rune a line", got)
+	}
+}
+
+// appRoom is #lobby with n messages: CI app messages with app, plain
+// text otherwise.
+func appRoom(n int, app bool) *fakeBackend {
+	fb := newFakeBackend()
+	ms := make([]api.Message, n)
+	for i := range ms {
+		at := t0.Add(-time.Hour + time.Duration(i)*time.Second)
+		if app {
+			ms[i] = appMsg(fmt.Sprintf("a%05d", i), "ci", bobID, ciPayload(), at)
+		} else {
+			ms[i] = textMsg(fmt.Sprintf("a%05d", i), "room:lobby", bobID, hooks.RenderText(ciPayload()), at)
+		}
+	}
+	fb.setHistory("#lobby", ms)
+	return fb
+}
+
+// BenchmarkAppFrameCold is a frame of a room of CI app messages with the
+// line cache cleared first: each shown payload decoded, formatted and
+// wrapped (BenchmarkPlainFrameCold: the same messages as plain text).
+func BenchmarkAppFrameCold(b *testing.B)   { benchFrame(b, true, true) }
+func BenchmarkPlainFrameCold(b *testing.B) { benchFrame(b, false, true) }
+
+// BenchmarkAppFrameWarm is that frame from the line cache.
+func BenchmarkAppFrameWarm(b *testing.B) { benchFrame(b, true, false) }
+
+func benchFrame(b *testing.B, app, cold bool) {
+	h := newHarnessColor(b, appRoom(200, app), 120, 40, true)
+	for b.Loop() {
+		if cold {
+			clear(h.m.lineCache)
+		}
+		_ = h.m.View()
 	}
 }

@@ -104,10 +104,18 @@ const appMark = "[app]"
 var escapeSeq = regexp.MustCompile("(?:\x1b\\[|\u009b)[0-?]*[ -/]*[@-~]|(?:\x1b[\\]PX^_]|[\u0090\u0098\u009d\u009e\u009f])[^\x07\x1b\u009c]*(?:\x07|\x1b\\\\|\u009c)?|\x1b[ -~]?")
 
 // clean makes a payload string safe and plain: escape sequences taken
-// out whole, the control characters left shown as U+FFFD (printable),
-// line breaks kept.
+// out whole, the bidirectional overrides and isolates that would make
+// text (a URL) read other than it is dropped, the control characters
+// left shown as U+FFFD (printable), line breaks kept.
 func clean(s string) string {
-	return printable(escapeSeq.ReplaceAllString(strings.ToValidUTF8(s, "\uFFFD"), ""))
+	s = escapeSeq.ReplaceAllString(strings.ToValidUTF8(s, "\uFFFD"), "")
+	s = strings.Map(func(r rune) rune {
+		if (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') {
+			return -1
+		}
+		return r
+	}, s)
+	return printable(s)
 }
 
 // cleanLine is clean on one line: line breaks become spaces.
