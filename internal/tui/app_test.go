@@ -142,6 +142,63 @@ func TestAppRendering(t *testing.T) {
 	checkFrame(t, narrow.m.View().Content, 60, 50)
 }
 
+// TestAppFramesFitAnySize: app messages fit every terminal size, and in
+// colour read the same as without (no style cut in half by a line too
+// wide).
+func TestAppFramesFitAnySize(t *testing.T) {
+	longName := func() *fakeBackend {
+		fb := appWorld()
+		fb.change("a2", func(m *api.Message) { m.App = "the-continuous-integration-robot" })
+		return fb
+	}
+	for _, size := range [][2]int{{40, 12}, {50, 16}, {60, 16}, {79, 24}, {100, 30}, {132, 43}} {
+		for _, world := range []func() *fakeBackend{appWorld, longName} {
+			checkAppFrames(t, world, size[0], size[1])
+		}
+	}
+}
+
+func checkAppFrames(t *testing.T, world func() *fakeBackend, width, height int) {
+	t.Helper()
+	plain := newHarness(t, world(), width, height)
+	colour := newHarnessColor(t, world(), width, height, true)
+	for _, scrolled := range []bool{false, true} {
+		if scrolled { // the lines above show too
+			plain.send(keyPgUp)
+			colour.send(keyPgUp)
+		}
+		content := colour.m.View().Content
+		checkFrame(t, content, width, height)
+		if got, want := colour.frame(), plain.frame(); got != want {
+			t.Errorf("%dx%d (scrolled %v): colour frame without escapes:\n%s\nwant the plain frame:\n%s", width, height, scrolled, got, want)
+		}
+		// No style runs on past its line (a styled line cut short loses
+		// its reset).
+		for i, l := range strings.Split(content, "\n")[:colour.m.timelineHeight()] {
+			if seqs := sgr.FindAllString(l, -1); len(seqs) > 0 && seqs[len(seqs)-1] != "\x1b[m" && seqs[len(seqs)-1] != "\x1b[0m" {
+				t.Errorf("%dx%d (scrolled %v) line %d: ends in style %q: %q", width, height, scrolled, i, seqs[len(seqs)-1], l)
+			}
+		}
+	}
+}
+
+// TestAppLinesFitWidth: from 12 cells up, no line of an app message is
+// wider than the timeline, a long app name included (the view would
+// have to cut a styled line, and with it the style's reset).
+func TestAppLinesFitWidth(t *testing.T) {
+	m := New(t.Context(), newFakeBackend(), Options{Color: true, Loc: time.UTC})
+	for _, app := range []string{"ci", "the-continuous-integration-robot"} {
+		msg := appMsg("a2", app, bobID, ciPayload(), saturday)
+		for w := 12; w <= 100; w++ {
+			for i, l := range m.messageLines(nil, msg, "14:03 ", m.author(msg), w, "", "", false) {
+				if lw := lipgloss.Width(l); lw > w {
+					t.Errorf("%s, width %d, line %d: %d wide: %q", app, w, i, lw, stripANSI(l))
+				}
+			}
+		}
+	}
+}
+
 // TestAppASCIIMarks: with ASCII marks the bar is |, a quote's mark >, a
 // divider's rule -.
 func TestAppASCIIMarks(t *testing.T) {

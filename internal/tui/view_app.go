@@ -642,6 +642,11 @@ func (m *Model) appMessageLines(out []string, msg api.Message, p hooks.Payload, 
 	author := stamp + m.whoStyled(msg, who) + ":"
 	indent := lipgloss.Width(stamp) + lipgloss.Width(who) + 2
 	if w-indent < 20 {
+		// The author on a line of its own, cut to fit unstyled when even
+		// that is too narrow (a styled line cut later loses its reset).
+		if lipgloss.Width(author) > w {
+			author = truncate(stamp+who+":", w)
+		}
 		indent = lipgloss.Width(stamp)
 		out = append(out, author)
 		author = ""
