@@ -208,6 +208,21 @@ func (c *Client) Thread(ctx context.Context, root string) ([]Message, error) {
 	return out, c.do(ctx, http.MethodGet, "/api/v1/messages/"+url.PathEscape(root)+"/thread", nil, &out)
 }
 
+// ThreadPage calls GET /api/v1/messages/{id}/thread with limit (0:
+// DefaultHistoryLimit) and before (a reply's ID, or ""): the root, then
+// the newest limit replies before before, oldest first.
+func (c *Client) ThreadPage(ctx context.Context, root string, limit int, before string) ([]Message, error) {
+	if limit <= 0 {
+		limit = DefaultHistoryLimit
+	}
+	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	if before != "" {
+		q.Set("before", before)
+	}
+	var out []Message
+	return out, c.do(ctx, http.MethodGet, "/api/v1/messages/"+url.PathEscape(root)+"/thread?"+q.Encode(), nil, &out)
+}
+
 // History calls GET /api/v1/history (text messages only).
 func (c *Client) History(ctx context.Context, with string, limit int, before string) ([]Message, error) {
 	return c.HistoryAll(ctx, with, limit, before, false)

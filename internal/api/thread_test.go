@@ -68,4 +68,12 @@ func TestThreadPages(t *testing.T) {
 			t.Errorf("GET %sbefore=<the root>: got %d, want 400 (not a reply in the thread)", base, status)
 		}
 	}
+	// The client asks for the same pages.
+	page, err := ts.client.ThreadPage(t.Context(), rootID, 3, replies[4])
+	if err != nil || len(page) != 4 || page[0].ID != rootID || page[1].ID != replies[1] || page[3].ID != replies[3] {
+		t.Fatalf("ThreadPage(3, before reply 4): got %d messages, %v; want the root and replies 1 to 3", len(page), err)
+	}
+	if page, err := ts.client.ThreadPage(t.Context(), rootID, 0, ""); err != nil || len(page) != 1+n {
+		t.Fatalf("ThreadPage(0, \"\"): got %d messages, %v; want the root and the default page (all %d replies)", len(page), err, n)
+	}
 }

@@ -573,3 +573,63 @@ func TestTUIThreadAndReactions(t *testing.T) {
 		t.Errorf("exit status after Ctrl+C: got %d, want 0", code)
 	}
 }
+
+// TestTUIAppMessage: a Slack payload POSTed to a webhook alice's daemon
+// hosts shows in bob's client formatted: the app's name marked [app], the
+// bold text's content without its asterisks, the attachment behind its
+// bar (| without colour) with its fields.
+func TestTUIAppMessage(t *testing.T) {
+	alice, bob := testnet.NewDaemon(t, "alice"), testnet.NewDaemon(t, "bob")
+	alice.Start(append([]string{"--hooks-listen", "127.0.0.1:0"}, loopbackListen...)...)
+	bob.Start(loopbackListen...)
+	alice.MustRun("connect", bob.Identity().Addrs[0])
+	for _, d := range []*testnet.Daemon{alice, bob} {
+		d.MustRun("join", "#team")
+	}
+	logs := func() string {
+		return "alice's log:\n" + tailLines(alice.Log(), 30) + "\nbob's log:\n" + tailLines(bob.Log(), 30)
+	}
+	waitOrDump(t, 30*time.Second, "alice and bob both members of #team", func() bool {
+		return roomMembers(t, alice, "team") == 2 && roomMembers(t, bob, "team") == 2
+	}, logs)
+	var hook api.Webhook
+	alice.RunJSON(&hook, "webhook", "create", "#team", "--name", "ci", "--json")
+	if !strings.HasPrefix(hook.URL, "http://127.0.0.1:") {
+		t.Fatalf("webhook create --json: got %+v, want a loopback URL", hook)
+	}
+
+	tm := startTUI(t, 100, 30, "--home", bob.Home)
+	tm.waitText(20*time.Second, " bob · ", logs)
+	tm.enter("/join #team")
+	tm.waitText(10*time.Second, "▸#team", logs)
+
+	const payload = `{
+		"text": "*Build 42 passed* on ` + "`main`" + ` <https://ci.example/42|details>",
+		"attachments": [{
+			"color": "good",
+			"title": "Pipeline 42",
+			"title_link": "https://ci.example/42",
+			"fields": [
+				{"title": "Branch", "value": "main", "short": true},
+				{"title": "Took", "value": "4m 12s", "short": true}
+			],
+			"footer": "CI"
+		}]
+	}`
+	if status, body, _ := hookPost(t, hook.URL, "application/json", payload); status != 200 || body != "ok" {
+		t.Fatalf("POST the payload: got %d %q, want 200 ok", status, body)
+	}
+	s := tm.waitScreen(30*time.Second, "the app message formatted", func(s string) bool {
+		return strings.Contains(s, "ci [app]: Build 42 passed on main details") && strings.Contains(s, "(https://ci.example/42)") &&
+			strings.Contains(s, "| Pipeline 42") && strings.Contains(s, "| Branch: main") && strings.Contains(s, "Took: 4m 12s")
+	}, logs)
+	if strings.Contains(s, "*Build") || strings.Contains(s, "`main`") {
+		t.Errorf("screen: got\n%s\nwant the mrkdwn marks gone", s)
+	}
+	tm.checkLayout(s, "bob")
+
+	tm.keys("C-c")
+	if code := tm.waitExit(10 * time.Second); code != 0 {
+		t.Errorf("exit status after Ctrl+C: got %d, want 0", code)
+	}
+}

@@ -41,6 +41,13 @@ func ParseMrkdwn(s string) []Span {
 	return parse(s, true)
 }
 
+// ParseLinks reads only the angle-bracket tokens and entities of s, as
+// ParseMrkdwn does, and leaves the rest as written: how a payload with
+// "mrkdwn": false shows its text.
+func ParseLinks(s string) []Span {
+	return parse(s, false)
+}
+
 // parse is ParseMrkdwn; without format it reads only the angle-bracket
 // tokens and entities (a payload's "mrkdwn": false).
 func parse(s string, format bool) []Span {

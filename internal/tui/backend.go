@@ -31,8 +31,9 @@ type Backend interface {
 	Delete(ctx context.Context, id string) (api.Message, error)
 	// React toggles this node's emoji on a message.
 	React(ctx context.Context, id, emoji string) (api.ReactResponse, error)
-	// Thread is a thread: its root, then its replies in order.
-	Thread(ctx context.Context, root string) ([]api.Message, error)
+	// ThreadPage is a page of a thread: its root, then the newest limit
+	// replies before the reply before ("": the newest), in order.
+	ThreadPage(ctx context.Context, root string, limit int, before string) ([]api.Message, error)
 	// Search finds messages (newest first); in and from may be "".
 	Search(ctx context.Context, text, in, from string, limit int) ([]api.SearchHit, error)
 	Join(ctx context.Context, room string) (api.JoinResponse, error)

@@ -43,7 +43,11 @@
 //     the safety-number screen and the invite panel.
 //   - view.go: the frame, sidebar, members pane and status bar;
 //     view_timeline.go: the timeline's lines (rendered from the newest up,
-//     only as many as the screen shows, each message's kept in a cache); theme.go: the styles.
+//     only as many as the screen shows, each message's kept in a cache);
+//     view_app.go: app (webhook) messages with their Slack formatting:
+//     the app's name marked [app], mrkdwn styled, attachments behind a
+//     bar in their colour, blocks; every payload string cleaned of escape
+//     sequences first; theme.go: the styles.
 //   - files.go: a message's file lines (remote, downloading with a bar
 //     driven by file.progress events, complete with where it was saved,
 //     failed with why) and the file events; share.go: /share, its
@@ -56,9 +60,10 @@
 //   - relations.go: /reply, /edit, /delete, /react; an edit, delete or
 //     reaction event fetches its target anew (never a line of its own);
 //     quotes, reactions, reply counts and mentions as they render.
-//   - thread.go: the thread view (/thread, /also, Esc); a thread reply
-//     not sent to the room shows only there, and its root is fetched
-//     anew for its count. search.go: /search, its results, and the jump
+//   - thread.go: the thread view (/thread, /also, Esc): the newest page
+//     of replies, older pages loaded when scrolled up past the top; a
+//     thread reply not sent to the room shows only there, and its root
+//     is fetched anew for its count. search.go: /search, its results, and the jump
 //     to a hit (older pages loaded until it is there, marked ◀).
 //   - run.go: Run, the program with the event stream fed into it;
 //     notify.go: desktop notifications.

@@ -122,16 +122,25 @@ func (f *fakeBackend) React(_ context.Context, id, emoji string) (api.ReactRespo
 	return api.ReactResponse{Message: api.Message{ID: "react-" + id, Kind: "react", Target: id, Emoji: emoji, From: selfID}, Added: true}, nil
 }
 
-func (f *fakeBackend) Thread(_ context.Context, root string) ([]api.Message, error) {
-	if err := f.record("Thread", root); err != nil {
+func (f *fakeBackend) ThreadPage(_ context.Context, root string, limit int, before string) ([]api.Message, error) {
+	if err := f.record("ThreadPage", root, fmt.Sprint(limit), before); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if m := f.messageLocked(root); m != nil {
-		return append([]api.Message{*m}, f.threads[root]...), nil
+	m := f.messageLocked(root)
+	if m == nil {
+		return nil, &api.Error{Status: 404, Code: api.CodeNotFound, Message: "no message " + root}
 	}
-	return nil, &api.Error{Status: 404, Code: api.CodeNotFound, Message: "no message " + root}
+	replies := f.threads[root]
+	end := len(replies)
+	if before != "" {
+		end = slices.IndexFunc(replies, func(r api.Message) bool { return r.ID == before })
+		if end < 0 {
+			return nil, &api.Error{Status: 400, Code: api.CodeBadRequest, Message: "message " + before + " is not in thread " + root}
+		}
+	}
+	return append([]api.Message{*m}, replies[max(0, end-limit):end]...), nil
 }
 
 // Search finds the stored text messages containing text (any case),

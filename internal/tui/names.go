@@ -46,9 +46,13 @@ func (m *Model) nameOf(p api.Peer) string {
 	return shortID(p.PeerID)
 }
 
-// author names a message's author: as a known peer now (a ✓ given later
-// shows on old messages too), else as the message came.
+// author names a message's author: an app by its name with the app
+// mark; a peer as known now (a ✓ given later shows on old messages too),
+// else as the message came.
 func (m *Model) author(msg api.Message) string {
+	if msg.App != "" {
+		return appName(msg.App) + " " + appMark
+	}
 	if _, known := m.peers[msg.From]; known || msg.From == m.self.PeerID || msg.FromDisplay == "" {
 		return m.nick(msg.From)
 	}

@@ -167,8 +167,8 @@ func TestThreadView(t *testing.T) {
 	fb := relWorld()
 	h := newHarness(t, fb, 100, 30)
 	h.enter("/thread 2") // a reply in r1's thread opens r1's thread
-	if got := fb.callsOf("Thread"); len(got) != 1 || got[0][0] != "r1aaaaaa" {
-		t.Fatalf("Thread calls: got %q, want r1aaaaaa", got)
+	if got, want := fb.callsOf("ThreadPage"), [][]string{{"r1aaaaaa", "50", ""}}; !slices.EqualFunc(got, want, slices.Equal) {
+		t.Fatalf("ThreadPage calls: got %q, want %q (the newest page of r1aaaaaa's thread)", got, want)
 	}
 	tl := h.timelineText()
 	for _, want := range []string{"Thread in #lobby  2 replies · Esc: back", "bob: can someone review the outbox?", "carol: I can help", "me: only in the thread"} {

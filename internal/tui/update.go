@@ -88,8 +88,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.gotUpdated(api.Message(msg))
 		return m, nil
 	case threadMsg:
-		m.gotThread(msg)
-		return m, nil
+		return m, m.gotThread(msg)
 	case searchMsg:
 		m.gotSearch(msg)
 		return m, nil
@@ -183,8 +182,7 @@ func (m *Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			page = -page
 		}
 		if m.thread != nil {
-			m.scrollThread(page)
-			return m, nil
+			return m, m.scrollThread(page)
 		}
 		return m, m.scroll(page)
 	case "tab":

@@ -145,6 +145,8 @@ var frames = []struct {
 	{name: "thread_100x30", width: 100, height: 30, world: relWorld, do: func(h *harness) { h.enter("/thread 6") }},
 	{name: "numbers_80x24", width: 80, height: 24, world: relWorld, do: func(h *harness) { h.typeText("/react ") }},
 	{name: "search_80x24", width: 80, height: 24, world: relWorld, do: func(h *harness) { h.enter("/search o") }},
+	{name: "app_100x34", width: 100, height: 34, world: appWorld},
+	{name: "app_80x24", width: 80, height: 24, world: appWorld},
 	{name: "files_80x24", width: 80, height: 24, world: filesWorld, do: func(h *harness) {
 		h.event(progress(dataHash, 21<<20, 50<<20))
 		h.event(api.Event{Type: "file.failed", Hash: brokenHash, Reason: "no member online has the file"})

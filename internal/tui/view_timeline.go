@@ -156,7 +156,7 @@ func (m *Model) messageBlock(msgs []api.Message, i int, at time.Time, w int, roo
 	// A message renders the same until what is said of it, its status,
 	// author's nick or the width change: keep its lines, so a key press
 	// does not re-wrap thousands of loaded messages.
-	key := msg.ID + "\x00" + msg.Status + "\x00" + who + "\x00" + stamp + strconv.Itoa(w) + m.filesKey(msg) + m.decorKey(msg, quote, root, hl)
+	key := msg.ID + "\x00" + msg.Status + "\x00" + who + "\x00" + stamp + strconv.Itoa(w) + m.filesKey(msg) + m.decorKey(msg, quote, root, hl) + appKey(msg)
 	if lines, ok := m.lineCache[key]; ok {
 		return lines
 	}
@@ -191,7 +191,7 @@ func (m *Model) messageLines(out []string, msg api.Message, stamp, who string, w
 	}
 	prefix := stamp + who + ": "
 	if msg.Deleted {
-		return append(out, stamp+m.th.nick(msg.From).Render(who)+": "+m.th.system.Render(truncate("message deleted", max(w-lipgloss.Width(prefix), 1))))
+		return append(out, stamp+m.whoStyled(msg, who)+": "+m.th.system.Render(truncate("message deleted", max(w-lipgloss.Width(prefix), 1))))
 	}
 	tick := ""
 	if msg.To != "" && msg.From == m.self.PeerID {
@@ -210,18 +210,22 @@ func (m *Model) messageLines(out []string, msg api.Message, stamp, who string, w
 	if hl {
 		tick += " ◀"
 	}
-	text := printable(msg.Text) + tick
 	mentioned := m.mentionsSelf(msg)
-	if mentioned {
-		text = m.th.mentioned + text
-	}
-	wrapped := wrap(text, w-lipgloss.Width(prefix))
-	for i, l := range wrapped {
-		l = m.styleText(l, mentioned)
-		if i == 0 {
-			out = append(out, stamp+m.th.nick(msg.From).Render(who)+": "+l)
-		} else {
-			out = append(out, strings.Repeat(" ", lipgloss.Width(prefix))+l)
+	if p, ok := appPayload(msg); ok {
+		out = m.appMessageLines(out, msg, p, stamp, who, tick, mentioned, w)
+	} else {
+		text := printable(msg.Text) + tick
+		if mentioned {
+			text = m.th.mentioned + text
+		}
+		wrapped := wrap(text, w-lipgloss.Width(prefix))
+		for i, l := range wrapped {
+			l = m.styleText(l, mentioned)
+			if i == 0 {
+				out = append(out, stamp+m.whoStyled(msg, who)+": "+l)
+			} else {
+				out = append(out, strings.Repeat(" ", lipgloss.Width(prefix))+l)
+			}
 		}
 	}
 	if msg.Status == "failed" && msg.Reason != "" {
