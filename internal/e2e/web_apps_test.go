@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -214,5 +216,169 @@ func TestWebAppMessages(t *testing.T) {
 	}
 	if errs := pageErrors(blog); len(errs) > 0 {
 		t.Errorf("errors in bob's page:\n%s", strings.Join(errs, "\n"))
+	}
+}
+
+// setSelect picks value in the select id, as a person's pick leaves it.
+func setSelect(t *testing.T, ctx context.Context, id, value string) {
+	t.Helper()
+	if !eval[bool](t, ctx, fmt.Sprintf(`(() => { const e = document.getElementById(%q); if (![...e.options].some(o => o.value === %q)) return false; e.value = %q; e.dispatchEvent(new Event('change')); return true; })()`, id, value, value)) {
+		t.Fatalf("browser: #%s has no option %q", id, value)
+	}
+}
+
+// confirmYes answers the page's confirmation dialog with its OK button.
+func confirmYes(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	waitJS(t, ctx, 10*time.Second, what+": the confirmation", `document.getElementById('confirm-dialog').open`)
+	clickJS(t, ctx, 10*time.Second, what+": OK", `#confirm-ok`)
+	waitJS(t, ctx, 10*time.Second, what+": the confirmation closed", `!document.getElementById('confirm-dialog').open`)
+}
+
+// TestWebIntegrations drives the Integrations panel of alice's web client
+// against her daemon (hooks listener on a free loopback port): a webhook
+// made in the panel shows its URL once, is listed there and by the CLI,
+// and posts into #dev when POSTed to; a name in use is refused inline; an
+// outgoing webhook's failing deliveries are listed; a webhook deleted
+// after confirmation no longer answers; a slash command is made, listed
+// and deleted; a token made in the panel (read scope, #dev only) is shown
+// once, listed there and by the CLI, works on the TCP API, and once
+// revoked in the panel is refused.
+func TestWebIntegrations(t *testing.T) {
+	needChromium(t)
+	alice := testnet.NewDaemon(t, "alice")
+	alice.Start(append([]string{"--hooks-listen", "127.0.0.1:0"}, loopbackListen...)...)
+	alice.MustRun("join", "#dev")
+	ctx, blog := newBrowser(t)
+	base := openRoomWeb(t, ctx, alice, "dev")
+
+	clickJS(t, ctx, 10*time.Second, "the Integrations button", `#integrations-button`)
+	waitJS(t, ctx, 10*time.Second, "the panel, webhooks first", `document.getElementById('integrations-dialog').open && !document.getElementById('integ-webhooks').hidden && !!document.querySelector('#webhooks-list .empty')`)
+
+	// An incoming webhook into #dev.
+	setSelect(t, ctx, "webhook-conv", "#dev")
+	setValue(t, ctx, "webhook-name", "deploybot")
+	setSelect(t, ctx, "webhook-kind", "slack")
+	clickJS(t, ctx, 10*time.Second, "Create webhook", `#webhook-create`)
+	waitJS(t, ctx, 15*time.Second, "the new webhook's URL, shown once", `!document.getElementById('webhook-created').hidden && document.getElementById('webhook-created-url').value.startsWith('http://127.0.0.1:') && document.getElementById('webhook-created-secret-row').hidden`)
+	hookURL := eval[string](t, ctx, `document.getElementById('webhook-created-url').value`)
+	waitJS(t, ctx, 10*time.Second, "deploybot listed with its URL", fmt.Sprintf(
+		`(() => { const li = document.querySelector('#webhooks-list li[data-name="deploybot"]'); return !!li && li.querySelector('.integ-conv').textContent === '#dev' && li.querySelector('.copy-value').value === %q; })()`, hookURL))
+	var listed []api.Webhook
+	alice.RunJSON(&listed, "webhook", "list", "--json")
+	if len(listed) != 1 || listed[0].Name != "deploybot" || listed[0].URL != hookURL || listed[0].Conversation != "room:dev" || listed[0].Kind != "slack" {
+		t.Fatalf("webhook list --json: got %+v, want deploybot into room:dev at %s", listed, hookURL)
+	}
+	if code, answer, _ := hookPost(t, hookURL, "application/json", `{"text": "*deployed* from the panel's hook"}`); code != http.StatusOK || answer != "ok" {
+		t.Fatalf("POST to the panel's webhook: got %d %q, want 200 ok", code, answer)
+	}
+	waitJS(t, ctx, 15*time.Second, "its message in #dev, as the app", `[...document.querySelectorAll('#messages .message.app')].some(li => li.querySelector('.app-name').textContent === 'deploybot' && li.querySelector('.rich strong')?.textContent === 'deployed')`)
+
+	// The same name again: the API's refusal, inline.
+	setValue(t, ctx, "webhook-name", "deploybot")
+	clickJS(t, ctx, 10*time.Second, "Create webhook again", `#webhook-create`)
+	waitJS(t, ctx, 10*time.Second, "the refusal under the form", `(() => { const e = document.getElementById('webhook-error'); return !e.hidden && /exists|in use/i.test(e.textContent); })()`)
+
+	// An outgoing webhook to a receiver that fails: its deliveries say so.
+	var hits atomic.Int32
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(receiver.Close)
+	setSelect(t, ctx, "webhook-kind", "outgoing")
+	waitJS(t, ctx, 5*time.Second, "the outgoing fields", `!document.getElementById('webhook-url').hidden && document.getElementById('webhook-secret').hidden`)
+	setValue(t, ctx, "webhook-name", "relay")
+	setValue(t, ctx, "webhook-url", receiver.URL+"/hook")
+	setValue(t, ctx, "webhook-triggers", "deploy, ship")
+	clickJS(t, ctx, 10*time.Second, "Create the outgoing webhook", `#webhook-create`)
+	waitJS(t, ctx, 15*time.Second, "its whsec_ secret, shown once", `document.getElementById('webhook-error').hidden && !document.getElementById('webhook-created').hidden && document.getElementById('webhook-created-secret').value.startsWith('whsec_')`)
+	waitJS(t, ctx, 10*time.Second, "relay listed with its triggers", `document.querySelector('#webhooks-list li[data-name="relay"]')?.textContent.includes('triggers: deploy, ship')`)
+	sendRoom(t, alice, "dev", "deploy the release now")
+	waitUntil(t, 20*time.Second, "the receiver asked", func() bool { return hits.Load() > 0 })
+	clickJS(t, ctx, 10*time.Second, "Deliveries of relay", `#webhooks-list li[data-name="relay"] .deliveries-button`)
+	waitJS(t, ctx, 20*time.Second, "a failed attempt in the deliveries", `(() => {
+		const row = document.querySelector('#deliveries-body tr[data-status]');
+		if (!row) { document.getElementById('deliveries-refresh').click(); return false; }
+		const c = row.querySelectorAll('td');
+		return row.dataset.status === 'pending' && Number(c[2].textContent) >= 1 && c[3].textContent.includes('503') && c[4].textContent !== '';
+	})()`)
+
+	screenshot(t, ctx, "web-integrations.png")
+
+	// Delete deploybot, after the confirmation: gone from the list, and
+	// its URL no longer posts.
+	clickJS(t, ctx, 10*time.Second, "Delete deploybot", `#webhooks-list li[data-name="deploybot"] .delete`)
+	confirmYes(t, ctx, "delete deploybot")
+	waitJS(t, ctx, 10*time.Second, "deploybot gone from the list", `!document.querySelector('#webhooks-list li[data-name="deploybot"]') && !!document.querySelector('#webhooks-list li[data-name="relay"]')`)
+	if code, answer, _ := hookPost(t, hookURL, "application/json", `{"text": "after"}`); code != http.StatusNotFound || answer != "no_service" {
+		t.Errorf("POST to the deleted webhook: got %d %q, want 404 no_service", code, answer)
+	}
+
+	// A slash command: made, listed (here and by the CLI), deleted.
+	clickJS(t, ctx, 10*time.Second, "the Slash commands tab", `#tab-commands`)
+	waitJS(t, ctx, 10*time.Second, "no commands yet", `!document.getElementById('integ-commands').hidden && !!document.querySelector('#commands-list .empty')`)
+	setValue(t, ctx, "command-name", "deploy")
+	setValue(t, ctx, "command-url", receiver.URL+"/slash")
+	clickJS(t, ctx, 10*time.Second, "Create command", `#command-create`)
+	waitJS(t, ctx, 10*time.Second, "/deploy listed with its token", `(() => { const li = document.querySelector('#commands-list li[data-name="/deploy"]'); return !!li && li.querySelector('.copy-value').value.length >= 16; })()`)
+	var cmds []api.Command
+	alice.RunJSON(&cmds, "command", "list", "--json")
+	if len(cmds) != 1 || cmds[0].Name != "/deploy" || cmds[0].URL != receiver.URL+"/slash" {
+		t.Errorf("command list --json: got %+v, want /deploy", cmds)
+	}
+	clickJS(t, ctx, 10*time.Second, "Delete /deploy", `#commands-list li[data-name="/deploy"] .delete`)
+	confirmYes(t, ctx, "delete /deploy")
+	waitJS(t, ctx, 10*time.Second, "/deploy gone", `!!document.querySelector('#commands-list .empty')`)
+
+	// A read token for #dev only.
+	clickJS(t, ctx, 10*time.Second, "the API tokens tab", `#tab-tokens`)
+	waitJS(t, ctx, 10*time.Second, "no tokens yet", `!document.getElementById('integ-tokens').hidden && !!document.querySelector('#tokens-list .empty')`)
+	setValue(t, ctx, "token-name", "ci-reader")
+	setSelect(t, ctx, "token-scope", "read")
+	clickJS(t, ctx, 10*time.Second, "tick #dev", `#token-convs input[data-conv="room:dev"]`)
+	clickJS(t, ctx, 10*time.Second, "Create token", `#token-create`)
+	waitJS(t, ctx, 15*time.Second, "the token, shown once", `!document.getElementById('token-created').hidden && /^pat_[A-Za-z0-9_-]{43}$/.test(document.getElementById('token-created-value').value)`)
+	token := eval[string](t, ctx, `document.getElementById('token-created-value').value`)
+	waitJS(t, ctx, 10*time.Second, "ci-reader listed", `(() => { const li = document.querySelector('#tokens-list li[data-name="ci-reader"]'); return !!li && li.dataset.scope === 'read' && li.querySelector('.integ-conv').textContent === '#dev' && li.textContent.includes('never used') && !li.textContent.includes('pat_'); })()`)
+	var toks []api.TokenInfo
+	alice.RunJSON(&toks, "token", "list", "--json")
+	if len(toks) != 1 || toks[0].Name != "ci-reader" || toks[0].Scope != "read" || len(toks[0].Convs) != 1 || toks[0].Convs[0] != "room:dev" {
+		t.Fatalf("token list --json: got %+v, want ci-reader, read, room:dev", toks)
+	}
+	screenshot(t, ctx, "web-integrations-tokens.png")
+	tcp := tcpBase(t, alice)
+	if code, body := asToken(t, token, "GET", tcp+"/api/v1/rooms", ""); code != http.StatusOK || !strings.Contains(body, `"name":"dev"`) {
+		t.Fatalf("GET /api/v1/rooms with the panel's token: got %d %s, want 200 with #dev", code, body)
+	}
+	if code, _ := asToken(t, token, "POST", tcp+"/api/v1/messages", `{"to": "#dev", "text": "a read token cannot post"}`); code != http.StatusForbidden {
+		t.Errorf("POST /messages with the read token: got %d, want 403", code)
+	}
+
+	// Revoked in the panel: refused from then on.
+	clickJS(t, ctx, 10*time.Second, "Revoke ci-reader", `#tokens-list li[data-name="ci-reader"] .revoke`)
+	confirmYes(t, ctx, "revoke ci-reader")
+	waitJS(t, ctx, 10*time.Second, "ci-reader gone from the list", `!!document.querySelector('#tokens-list .empty')`)
+	if code, _ := asToken(t, token, "GET", tcp+"/api/v1/rooms", ""); code != http.StatusUnauthorized {
+		t.Errorf("GET /api/v1/rooms with the revoked token: got %d, want 401", code)
+	}
+	alice.RunJSON(&toks, "token", "list", "--json")
+	if len(toks) != 0 {
+		t.Errorf("token list --json after the revoke: got %+v, want none", toks)
+	}
+
+	// Closing the panel drops what was shown once.
+	clickJS(t, ctx, 10*time.Second, "Close the panel", `#integrations-close`)
+	waitJS(t, ctx, 10*time.Second, "the panel closed, the token gone from it", `!document.getElementById('integrations-dialog').open && document.getElementById('token-created-value').value === '' && document.getElementById('webhook-created-secret').value === ''`)
+
+	requests, _ := blog.snapshot()
+	for _, r := range requests {
+		if !strings.HasPrefix(r, base+"/") && !strings.HasPrefix(r, "data:") {
+			t.Errorf("the browser requested %s: want only %s", r, base)
+		}
+	}
+	// The refused duplicate is the one error the page logs.
+	if errs := pageErrors(blog, "/api/v1/webhooks"); len(errs) > 0 {
+		t.Errorf("errors in alice's page:\n%s", strings.Join(errs, "\n"))
 	}
 }
