@@ -36,7 +36,7 @@ func cspDirectives(policy string) map[string][]string {
 // inline ones), images from the daemon (the invite link's and the safety
 // number's QR codes) and data: URLs, nothing framed.
 func TestWebCSP(t *testing.T) {
-	for _, path := range []string{"/", "/app.js", "/app.css", "/lock.svg"} {
+	for _, path := range []string{"/", "/app.js", "/rich.js", "/integrations.js", "/app.css", "/lock.svg"} {
 		t.Run(path, func(t *testing.T) {
 			status, header := get(t, path)
 			if status != http.StatusOK {
@@ -89,19 +89,39 @@ func TestWebNoInlineCode(t *testing.T) {
 		}
 	}
 
-	script := asset(t, "app.js")
-	for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "setAttribute('style'", ".style."} {
-		if strings.Contains(script, bad) {
-			t.Errorf("app.js uses %s: put text with textContent, style with the style sheet", bad)
+	for _, name := range scripts {
+		script := asset(t, name)
+		if name == "rich.js" {
+			// An attachment's checked #RGB or #RRGGBB, its one style set
+			// by script (through CSSOM, which the policy allows).
+			if n := strings.Count(script, ".style."); n != 1 || !strings.Contains(script, "card.style.borderLeftColor = color;") {
+				t.Errorf("rich.js sets style %d times: want only the attachment's checked color", n)
+			}
+			script = strings.Replace(script, "card.style.borderLeftColor = color;", "", 1)
+		}
+		for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "setAttribute('style'", ".style.", "DOMParser", "createContextualFragment", "srcdoc"} {
+			if strings.Contains(script, bad) {
+				t.Errorf("%s uses %s: put text with textContent, style with the style sheet", name, bad)
+			}
+		}
+		if !strings.Contains(page, `<script src="`+name+`" defer></script>`) {
+			t.Errorf("index.html does not load %s", name)
 		}
 	}
 }
 
-// TestWebElementIDs checks that every element app.js looks up by ID is
+// scripts are the web client's scripts, in the order the page loads them.
+var scripts = []string{"rich.js", "integrations.js", "app.js"}
+
+// TestWebElementIDs checks that every element a script looks up by ID is
 // in the page: a renamed element would otherwise break the client only
 // when that code runs.
 func TestWebElementIDs(t *testing.T) {
-	page, script := asset(t, "index.html"), asset(t, "app.js")
+	page := asset(t, "index.html")
+	var script strings.Builder
+	for _, name := range scripts {
+		script.WriteString(asset(t, name))
+	}
 	ids := map[string]bool{}
 	for _, m := range regexp.MustCompile(`\sid="([^"]+)"`).FindAllStringSubmatch(page, -1) {
 		if ids[m[1]] {
@@ -109,19 +129,22 @@ func TestWebElementIDs(t *testing.T) {
 		}
 		ids[m[1]] = true
 	}
-	looked := regexp.MustCompile(`\$\('([^']+)'\)`).FindAllStringSubmatch(script, -1)
+	looked := regexp.MustCompile(`\$\('([^']+)'\)`).FindAllStringSubmatch(script.String(), -1)
 	if len(looked) == 0 {
-		t.Fatal("app.js looks up no element by ID: has its $ helper changed?")
+		t.Fatal("the scripts look up no element by ID: has their $ helper changed?")
 	}
 	for _, m := range looked {
 		if !ids[m[1]] {
-			t.Errorf("app.js looks up #%s, which index.html does not have", m[1])
+			t.Errorf("a script looks up #%s, which index.html does not have", m[1])
 		}
 	}
 	// The private rooms' controls the e2e tests drive.
 	for _, id := range []string{"create-private", "link-input", "link-error", "invite-button", "invite-link", "invite-copy", "invite-qr", "invite-revoke", "settings-history", "settings-invite", "members-list", "conv-lock", "removed-note", "confirm-dialog",
 		// Threads, quoting and search (TestWebRelations).
-		"thread-pane", "thread-list", "thread-messages", "thread-input", "thread-title", "reply-bar", "reply-text", "search-input", "search-results", "search-list"} {
+		"thread-pane", "thread-list", "thread-messages", "thread-input", "thread-title", "reply-bar", "reply-text", "search-input", "search-results", "search-list",
+		// The Integrations panel (TestWebApps).
+		"integrations-button", "integrations-dialog", "tab-webhooks", "tab-tokens", "webhook-conv", "webhook-name", "webhook-kind", "webhook-created-url", "webhooks-list", "webhook-error",
+		"token-name", "token-scope", "token-convs", "token-created-value", "tokens-list", "token-error", "deliveries-body", "command-name", "commands-list"} {
 		if !ids[id] {
 			t.Errorf("index.html has no #%s", id)
 		}

@@ -181,6 +181,7 @@
     renderConvs();
     renderHeader();
     renderMembers(); // an admin's buttons follow this node's role
+    ParleyIntegrations.conversationsChanged();
   }
 
   let convTimer = null;
@@ -425,7 +426,7 @@
   }
 
   function continues(prev, m) {
-    return prev && prev.kind === 'text' && m.kind === 'text' && prev.from === m.from && !m.reply_to &&
+    return prev && prev.kind === 'text' && m.kind === 'text' && prev.from === m.from && (prev.app || '') === (m.app || '') && !m.reply_to &&
       Date.parse(m.sent_at) - Date.parse(prev.sent_at) < 5 * 60 * 1000;
   }
 
@@ -459,6 +460,10 @@
     return out;
   }
 
+  // authorOf names a message's author: an app's name for an app
+  // message (an integration's, posted through the node in from).
+  const authorOf = (m) => (m.app ? m.app : nickOf(m.from, m.from_display));
+
   // findMsg finds a message this page holds: in the open conversation,
   // the thread panel, or fetched as the parent of a reply.
   function findMsg(id) {
@@ -475,7 +480,7 @@
     if (p && p.missing) what = 'a message not held here';
     else if (p && p.deleted) what = 'message deleted';
     else if (p) {
-      who = nickOf(p.from, p.from_display);
+      who = authorOf(p);
       what = firstLine(p.text) || (p.files && p.files.length ? p.files.map((f) => f.name).join(', ') : '');
     }
     const q = el('button', { type: 'button', class: 'quote', 'data-reply-to': m.reply_to, title: 'Show the message this replies to' },
@@ -562,7 +567,7 @@
     if (where === 'room') bar.append(actionButton('act-reply', 'Reply', 'Reply, quoting this message', () => startReply(m.id)));
     bar.append(actionButton('act-thread', 'Thread', 'Reply in thread', () => openThread(m.thread || m.id)));
     bar.append(actionButton('act-react', 'React', 'Add a reaction', () => togglePicker(m.id, where)));
-    if (isMe(m.from)) {
+    if (isMe(m.from) && !m.app) {
       bar.append(actionButton('act-edit', 'Edit', 'Edit your message', () => startEdit(m.id, where)));
       bar.append(actionButton('act-delete', 'Delete', 'Delete your message for everyone', () => deleteMessage(m.id)));
     }
@@ -643,7 +648,10 @@
     } else if (editing) {
       body.append(editorNode(m, where));
     } else {
-      body.append(el('span', { class: 'text' }, ...textNodes(m.text)));
+      // An app's message in its formatting (rich.js); its plain text when
+      // it has no rich payload, as every other message.
+      const rich = m.app ? ParleyRich.bodyNode(m) : null;
+      body.append(rich || el('span', { class: 'text' }, ...textNodes(m.text)));
       if (m.edited) body.append(...versionsNode(m));
     }
     if (where === 'room' && m.thread && m.also_room) {
@@ -660,8 +668,9 @@
     if (isMe(m.from) && Array.isArray(m.seen_by) && m.seen_by.length) {
       body.append(el('span', { class: 'seen', title: 'Seen by ' + m.seen_by.map((id) => nickOf(id)).join(', '), text: `seen by ${m.seen_by.length}` }));
     }
+    if (m.app) li.classList.add('app');
     li.append(time,
-      el('span', { class: 'nick ' + colorClass(m.from), title: m.from, text: nickOf(m.from, m.from_display) }),
+      m.app ? ParleyRich.nameNode(m, nickOf(m.from, m.from_display), 'nick') : el('span', { class: 'nick ' + colorClass(m.from), title: m.from, text: nickOf(m.from, m.from_display) }),
       body);
     if (isMe(m.from)) {
       li.classList.add('mine');
@@ -830,7 +839,7 @@
     const m = state.replyTo && findMsg(state.replyTo);
     bar.hidden = !m;
     if (!m) return;
-    $('reply-who').textContent = 'Replying to ' + nickOf(m.from, m.from_display);
+    $('reply-who').textContent = 'Replying to ' + authorOf(m);
     $('reply-text').textContent = firstLine(m.text);
   }
 
@@ -2267,6 +2276,7 @@
   async function init() {
     wire();
     wireFiles();
+    ParleyIntegrations.init({ api, confirm: confirmDialog, convs: () => state.convs });
     try {
       state.me = await api('GET', 'id');
     } catch (e) {
