@@ -89,18 +89,8 @@
 
   // ---- helpers ----
 
-  // el builds an element; attribute names are always literals from this file.
-  function el(tag, attrs, ...kids) {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k === 'class') e.className = v;
-      else if (k === 'text') e.textContent = v;
-      else e.setAttribute(k, String(v));
-    }
-    for (const k of kids) if (k !== null && k !== undefined && k !== false) e.append(k);
-    return e;
-  }
+  // el builds an element (rich.js; attribute names are always literals).
+  const el = ParleyRich.el;
 
   const short = (id) => (id.length > 8 ? id.slice(-8) : id);
   const shown = (m) => SHOWN_KINDS.has(m.kind);

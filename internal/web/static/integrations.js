@@ -11,17 +11,7 @@
   let tab = 'webhooks';
   let deliveriesOf = null; // the outgoing hook whose deliveries are shown
 
-  function el(tag, attrs, ...kids) {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k === 'class') e.className = v;
-      else if (k === 'text') e.textContent = v;
-      else e.setAttribute(k, String(v));
-    }
-    for (const k of kids) if (k !== null && k !== undefined && k !== false) e.append(k);
-    return e;
-  }
+  const el = ParleyRich.el;
 
   const when = (t) => (t ? new Date(t).toLocaleString() : '');
 

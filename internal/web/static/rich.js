@@ -184,8 +184,9 @@
 
   // ---- building nodes ----
 
-  // el builds an element; attribute names are always literals from this
-  // file, values are set as attribute values (never parsed as markup).
+  // el builds an element; attribute names are always literals from the
+  // calling file, values are set as attribute values (never parsed as
+  // markup). app.js and integrations.js use this one (ParleyRich.el).
   function el(tag, attrs, ...kids) {
     const e = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
@@ -503,5 +504,5 @@
     return box.childNodes.length ? box : null;
   }
 
-  globalThis.ParleyRich = { parse, safeURL, iconOf, nameNode, bodyNode, mrkdwnNode };
+  globalThis.ParleyRich = { parse, safeURL, iconOf, nameNode, bodyNode, mrkdwnNode, el };
 })();
